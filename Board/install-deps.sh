@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Rill needs. One apt command at a time (never in parallel),
+# safe to re-run. Usage: Board/install-deps.sh [build|test|all]   (default: all)
+#   build: C libraries Rill links against (-dev packages) and pkg-config
+#   test:  build + the independent peers the tests talk to (ffmpeg, GStreamer, tshark, srt-tools, …)
+set -euo pipefail
+what=${1:-all}
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-o DPkg::Lock::Timeout=600 -y --no-install-recommends)
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+build_pkgs=(pkg-config libx264-dev libavcodec-dev libavutil-dev libsrt-openssl-dev librist-dev
+            libv4l-dev libasound2-dev libturbojpeg0-dev)
+test_pkgs=(ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+           gstreamer1.0-plugins-bad gstreamer1.0-libav tshark srt-tools rist-tools iproute2 iptables
+           procps psmisc curl)
+
+need=()
+case "$what" in
+  build) need=("${build_pkgs[@]}") ;;
+  test|all) need=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then echo "install-deps: all ${#need[@]} packages present"; exit 0; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get install "${apt_opts[@]}" "${missing[@]}"

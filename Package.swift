@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+// Rill — the userland of a contribution encoder appliance.
+// The module graph reads like the pipeline: capture → ring → encode → mux (Packager) → send (Transport),
+// with Config and Box (supervisor) beside it. MPEGTS, RTP, MediaTime and Config are pure Swift.
+import PackageDescription
+
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "rill",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rill", targets: ["rill"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+    ],
+    targets: [
+        // C: only what Swift cannot import (futex, sendmmsg, clock_nanosleep flags, prctl). No logic.
+        .target(name: "CRillShims"),
+        // C libraries from Debian -dev packages, through pkg-config.
+        .systemLibrary(name: "CX264", pkgConfig: "x264", providers: [.apt(["libx264-dev"])]),
+        .systemLibrary(name: "CAVCodec", pkgConfig: "libavcodec libavutil", providers: [.apt(["libavcodec-dev"])]),
+
+        // Pure Swift: no Glibc-only calls, no C libraries, no NIO.
+        .target(name: "MediaTime", swiftSettings: swift6),
+        .target(name: "MPEGTS", dependencies: ["MediaTime"], swiftSettings: swift6),
+        .target(name: "RTP", dependencies: ["MediaTime"], swiftSettings: swift6),
+        .target(name: "Config", dependencies: ["MediaTime"], swiftSettings: swift6),
+
+        // The shared-memory ring between stage processes.
+        .target(
+            name: "FrameRing",
+            dependencies: ["CRillShims", "MediaTime", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: swift6),
+        // Stages.
+        .target(name: "Capture", dependencies: ["FrameRing", "MediaTime", "Config"], swiftSettings: swift6),
+        .target(
+            name: "Encode", dependencies: ["FrameRing", "MediaTime", "Config", "CX264", "CAVCodec", "MPEGTS"],
+            swiftSettings: swift6),
+        .target(name: "Packager", dependencies: ["FrameRing", "MPEGTS", "Config"], swiftSettings: swift6),
+        .target(
+            name: "Transport", dependencies: ["FrameRing", "RTP", "Config", "CRillShims"], swiftSettings: swift6),
+        .target(
+            name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport"],
+            swiftSettings: swift6),
+        .executableTarget(
+            name: "rill",
+            dependencies: [
+                "Box", "Capture", "Encode", "Packager", "Transport", "FrameRing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift6),
+
+        // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.
+        .target(name: "RillTestSupport", dependencies: ["MPEGTS"], path: "Tests/RillTestSupport", swiftSettings: swift6),
+        .testTarget(name: "MPEGTSTests", dependencies: ["MPEGTS"], swiftSettings: swift6),
+        .testTarget(name: "RTPTests", dependencies: ["RTP"], swiftSettings: swift6),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),
+        .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "RillTestSupport"], swiftSettings: swift6),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP"], swiftSettings: swift6),
+    ]
+)

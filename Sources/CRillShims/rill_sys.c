@@ -1,0 +1,76 @@
+#define _GNU_SOURCE
+#include "rill_sys.h"
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <string.h>
+#include <limits.h>
+
+int rill_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) {
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000);
+        tsp = &ts;
+    }
+    return (int)syscall(SYS_futex, word, FUTEX_WAIT, expected, tsp, NULL, 0);
+}
+
+int rill_futex_wake_all(uint32_t *word) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+int rill_sleep_until(int64_t deadline_ns, const volatile int *stop) {
+    struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000), .tv_nsec = (long)(deadline_ns % 1000000000)};
+    for (;;) {
+        int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        if (rc != EINTR) return rc;
+        if (stop && *stop) return EINTR;
+    }
+}
+
+static int64_t clock_ns(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+int64_t rill_monotonic_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+int64_t rill_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
+
+int rill_sendmmsg(int fd, const rill_datagram *datagrams, unsigned count,
+                  const struct sockaddr *dest, socklen_t dest_len) {
+    enum { MAX = 64 };
+    struct mmsghdr msgs[MAX];
+    struct iovec iov[MAX];
+    if (count > MAX) count = MAX;
+    memset(msgs, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned i = 0; i < count; i++) {
+        iov[i].iov_base = (void *)datagrams[i].base;
+        iov[i].iov_len = datagrams[i].len;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = (void *)dest;
+        msgs[i].msg_hdr.msg_namelen = dest ? dest_len : 0;
+    }
+    return sendmmsg(fd, msgs, count, 0);
+}
+
+int rill_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+int rill_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+#include <signal.h>
+static volatile sig_atomic_t stop_requested = 0;
+static void rill_on_stop(int sig) { (void)sig; stop_requested = 1; }
+int rill_stop_is_requested(void) { return stop_requested != 0; }
+void rill_request_stop(void) { stop_requested = 1; }
+void rill_install_stop_handler(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = rill_on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}

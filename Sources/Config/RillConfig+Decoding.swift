@@ -1,0 +1,244 @@
+import MediaTime
+
+extension RillConfig {
+    /// Decodes and validates a config document. Errors name the JSON path of the field.
+    public static func decode(_ text: String) throws -> RillConfig {
+        let json: JSON
+        do { json = try JSONParser.parse(text) } catch { throw error }
+        return try decode(json)
+    }
+
+    /// Decodes and validates a parsed config document.
+    public static func decode(_ json: JSON) throws(ConfigError) -> RillConfig {
+        var root = try ObjectReader(json, path: "")
+        var c = RillConfig()
+        if var o = try root.object("system") { c.system = try .decode(&o) }
+        if var o = try root.object("source") { c.source = try .decode(&o) }
+        if var o = try root.object("encoders") { c.encoders = try .decode(&o) }
+        if var o = try root.object("program") { c.program = try .decode(&o) }
+        if let items = try root.array("outputs") {
+            for (i, item) in items.enumerated() {
+                var o = try ObjectReader(item, path: "outputs[\(i)]")
+                c.outputs.append(try .decode(&o))
+            }
+        }
+        try root.finish()
+        try c.validate()
+        return c
+    }
+
+    /// Cross-field checks: unique output ids, PIDs distinct, muxrate above the streams' needs.
+    public func validate() throws(ConfigError) {
+        var ids: Set<String> = []
+        for (i, o) in outputs.enumerated() {
+            guard ids.insert(o.id).inserted else {
+                throw ConfigError(path: "outputs[\(i)].id", reason: "duplicate output id \"\(o.id)\"")
+            }
+        }
+        let pids = [("program.pmtPID", program.pmtPID), ("program.videoPID", program.videoPID), ("program.audioPID", program.audioPID)]
+        for (k, (name, v)) in pids.enumerated() where pids[..<k].contains(where: { $0.1 == v }) {
+            throw ConfigError(path: name, reason: "PID \(v) is used twice")
+        }
+        if program.mode == "cbr" {
+            guard let muxrate = program.muxrate else {
+                throw ConfigError(path: "program.muxrate", reason: "required when program.mode is \"cbr\"")
+            }
+            let need = requiredMuxrate
+            guard muxrate >= need else {
+                throw ConfigError(
+                    path: "program.muxrate",
+                    reason: "\(muxrate) b/s is below the \(need) b/s the streams need (video maxrate \(encoders.video.effectiveMaxrate) + audio \(audioBitrate) + TS/PES/PSI overhead)")
+            }
+        }
+    }
+
+    /// Audio bits/s.
+    public var audioBitrate: Int64 { encoders.audio.bitsPerSecond(channels: source.channels, sampleRate: source.sampleRate) }
+
+    /// The lowest muxrate that carries the streams: each ES grows by TS headers (188/184), PES
+    /// headers and adaptation fields (≈ 2 %), plus PSI and PCR packets.
+    public var requiredMuxrate: Int64 {
+        let es = encoders.video.effectiveMaxrate + audioBitrate
+        let withHeaders = es * 188 / 184 * 102 / 100
+        let psi = Int64(3 * 188 * 8) * 1000 / max(program.psiInterval, 1) + Int64(188 * 8) * 1000 / max(program.pcrInterval, 1)
+        return withHeaders + psi
+    }
+
+    /// The mux's presentation delay, ns.
+    public var muxDelay: Int64 {
+        if let d = program.delay { return d * MediaTime.millisecond }
+        let base: Int64 = 150 * MediaTime.millisecond
+        guard program.mode == "cbr" else { return base }
+        let vbv = encoders.video.effectiveBufsize * MediaTime.nanosecondsPerSecond / max(encoders.video.effectiveMaxrate, 1)
+        return base + vbv
+    }
+}
+
+extension SystemSection {
+    static func decode(_ o: inout ObjectReader) throws(ConfigError) -> SystemSection {
+        var s = SystemSection()
+        if let v = try o.string("instance") {
+            guard !v.isEmpty, v.count <= 32, v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw ConfigError(path: o.path("instance"), reason: "must be 1–32 characters of A–Z a–z 0–9 - _")
+            }
+            s.instance = v
+        }
+        if let v = try o.string("runDirectory") {
+            guard v.hasPrefix("/") else { throw ConfigError(path: o.path("runDirectory"), reason: "must be an absolute path") }
+            s.runDirectory = v
+        }
+        try o.finish()
+        return s
+    }
+}
+
+extension SourceSection {
+    static func decode(_ o: inout ObjectReader) throws(ConfigError) -> SourceSection {
+        var s = SourceSection()
+        if let t = try o.choice("type", ["testsrc"]) { s.type = Kind(rawValue: t)! }
+        if var v = try o.object("video") {
+            if let w = try v.int("width", in: 16...7680) {
+                guard w % 2 == 0 else { throw ConfigError(path: v.path("width"), reason: "must be even (4:2:0)") }
+                s.width = w
+            }
+            if let h = try v.int("height", in: 16...4320) {
+                guard h % 2 == 0 else { throw ConfigError(path: v.path("height"), reason: "must be even (4:2:0)") }
+                s.height = h
+            }
+            if let f = v.raw("fps") { s.fps = try parseFrameRate(f, path: v.path("fps")) }
+            if let p = try v.choice("pixelFormat", ["I420", "NV12"]) { s.pixelFormat = p }
+            try v.finish()
+        }
+        if var a = try o.object("audio") {
+            if let r = try a.int("sampleRate", in: 48_000...48_000) { s.sampleRate = r }
+            if let c = try a.int("channels", in: 1...8) { s.channels = c }
+            if let f = try a.double("frequency", in: 20...20_000) { s.toneFrequency = f }
+            if let l = try a.double("level", in: -96...0) { s.toneLevel = l }
+            try a.finish()
+        }
+        try o.finish()
+        return s
+    }
+
+    static func parseFrameRate(_ v: JSON, path: String) throws(ConfigError) -> FrameRate {
+        switch v {
+        case .number(let d) where d.rounded() == d && d >= 1 && d <= 240:
+            return FrameRate(Int64(d))
+        case .string(let s):
+            let parts = s.split(separator: "/")
+            if parts.count == 2, let n = Int64(parts[0]), let d = Int64(parts[1]), n > 0, d > 0, n / d <= 240 {
+                return FrameRate(n, d)
+            }
+            if let n = Int64(s), n >= 1, n <= 240 { return FrameRate(n) }
+        default: break
+        }
+        throw ConfigError(path: path, reason: "must be an integer 1…240 or a ratio like \"30000/1001\"")
+    }
+}
+
+extension EncoderSection {
+    static func decode(_ o: inout ObjectReader) throws(ConfigError) -> EncoderSection {
+        var s = EncoderSection()
+        if var v = try o.object("video") {
+            if let c = try v.choice("codec", ["h264"]) { s.video.codec = c }
+            if let b = try v.int("bitrate", in: 100_000...200_000_000) { s.video.bitrate = b }
+            s.video.maxrate = try v.int("maxrate", in: 100_000...400_000_000)
+            s.video.bufsize = try v.int("bufsize", in: 10_000...400_000_000)
+            if let k = try v.int("keyint", in: 1...1000) { s.video.keyint = k }
+            if let p = try v.choice(
+                "preset", ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"])
+            {
+                s.video.preset = p
+            }
+            if v.has("tune") {
+                s.video.tune = try v.choice("tune", ["zerolatency", "film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode"])
+            }
+            if let p = try v.choice("profile", ["baseline", "main", "high"]) { s.video.profile = p }
+            if let t = try v.int("threads", in: 0...64) { s.video.threads = t }
+            if let m = s.video.maxrate, m < s.video.bitrate {
+                throw ConfigError(path: v.path("maxrate"), reason: "\(m) is below bitrate \(s.video.bitrate)")
+            }
+            try v.finish()
+        }
+        if var a = try o.object("audio") {
+            if let c = try a.choice("codec", ["aac", "mp2", "s302m"]) { s.audio.codec = c }
+            if let b = try a.int("bitrate", in: 32_000...512_000) { s.audio.bitrate = b }
+            if let b = try a.int("bitsPerSample", in: 16...24) {
+                guard b == 16 || b == 24 else { throw ConfigError(path: a.path("bitsPerSample"), reason: "must be 16 or 24") }
+                s.audio.bitsPerSample = b
+            }
+            try a.finish()
+        }
+        try o.finish()
+        return s
+    }
+}
+
+extension ProgramSection {
+    static func decode(_ o: inout ObjectReader) throws(ConfigError) -> ProgramSection {
+        var s = ProgramSection()
+        if let v = try o.string("serviceName") { s.serviceName = v }
+        if let v = try o.string("providerName") { s.providerName = v }
+        if let v = try o.choice("mode", ["cbr", "vbr"]) { s.mode = v }
+        s.muxrate = try o.int("muxrate", in: 500_000...400_000_000)
+        if let v = try o.int("transportStreamId", in: 0...0xFFFF) { s.transportStreamID = v }
+        if let v = try o.int("programNumber", in: 1...0xFFFF) { s.programNumber = v }
+        let pidRange: ClosedRange<Int64> = 0x20...0x1FFE  // DVB: 0x10–0x1F are SI (EN 300 468 §5.1.3)
+        if let v = try o.int("pmtPID", in: pidRange) { s.pmtPID = v }
+        if let v = try o.int("videoPID", in: pidRange) { s.videoPID = v }
+        if let v = try o.int("audioPID", in: pidRange) { s.audioPID = v }
+        if let v = try o.int("pcrInterval", in: 10...40) { s.pcrInterval = v }  // ≤ 40 ms, TR 101 290 §5.2.2
+        if let v = try o.int("psiInterval", in: 20...100) { s.psiInterval = v }
+        s.delay = try o.int("delay", in: 20...5000)
+        try o.finish()
+        return s
+    }
+}
+
+extension OutputSection {
+    /// Options each output scheme accepts.
+    static let allowedOptions: [String: Set<String>] = [
+        "rtp": ["ttl", "iface", "source", "tos", "ssrc"],
+        "udp": ["ttl", "iface", "source", "tos"],
+    ]
+
+    static func decode(_ o: inout ObjectReader) throws(ConfigError) -> OutputSection {
+        guard let id = try o.string("id") else { throw ConfigError(path: o.path("id"), reason: "required") }
+        guard !id.isEmpty, id.count <= 32, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw ConfigError(path: o.path("id"), reason: "must be 1–32 characters of A–Z a–z 0–9 - _")
+        }
+        guard let text = try o.string("url") else { throw ConfigError(path: o.path("url"), reason: "required") }
+        let urlPath = o.path("url")
+        let url = try MediaURL.parse(text, path: urlPath)
+        guard let allowed = allowedOptions[url.scheme] else {
+            throw ConfigError(path: urlPath, reason: "scheme \"\(url.scheme)\" is not supported (rtp, udp)")
+        }
+        for (k, v) in url.options {
+            guard allowed.contains(k) else {
+                throw ConfigError(path: urlPath, reason: "unknown option \"\(k)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
+            }
+            switch k {
+            case "ttl":
+                guard let t = Int(v), (1...255).contains(t) else { throw ConfigError(path: urlPath, reason: "ttl must be 1…255") }
+            case "tos":
+                guard let t = Int(v), (0...255).contains(t) else { throw ConfigError(path: urlPath, reason: "tos must be 0…255") }
+            case "source":
+                guard IPv4Address(v) != nil else { throw ConfigError(path: urlPath, reason: "source \"\(v)\" is not an IPv4 address") }
+            case "ssrc":
+                guard UInt32(v) != nil else { throw ConfigError(path: urlPath, reason: "ssrc must be 0…4294967295") }
+            default: break
+            }
+        }
+        guard IPv4Address(url.host) != nil else {
+            throw ConfigError(path: urlPath, reason: "host \"\(url.host)\" must be an IPv4 address")
+        }
+        let sdp = try o.string("sdp")
+        if let sdp {
+            guard url.scheme == "rtp" else { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
+            guard sdp.hasPrefix("/") else { throw ConfigError(path: o.path("sdp"), reason: "must be an absolute path") }
+        }
+        let enabled = try o.bool("enabled") ?? true
+        try o.finish()
+        return OutputSection(id: id, url: url, urlText: text, sdp: sdp, enabled: enabled)
+    }
+}

@@ -1,0 +1,130 @@
+import MediaTime
+
+/// The box's configuration (DESIGN.md: sections system, source, encoders, program, outputs).
+/// Every field is documented in the README's configuration reference.
+public struct RillConfig: Sendable, Equatable {
+    public var system = SystemSection()
+    public var source = SourceSection()
+    public var encoders = EncoderSection()
+    public var program = ProgramSection()
+    public var outputs: [OutputSection] = []
+
+    public init() {}
+}
+
+/// `system`: where the box keeps its run-time files.
+public struct SystemSection: Sendable, Equatable {
+    /// Names this box's shared-memory rings (`/dev/shm/rill.<instance>.*`); [A-Za-z0-9_-], ≤ 32.
+    public var instance = "default"
+    /// Run-time directory for stage configs, stats and default SDP files.
+    public var runDirectory = "/run/rill"
+    public init() {}
+}
+
+/// `source`: the built-in test source (capture devices come with the capture issue).
+public struct SourceSection: Sendable, Equatable {
+    public enum Kind: String, Sendable { case testsrc }
+    public var type: Kind = .testsrc
+    public var width: Int64 = 1280
+    public var height: Int64 = 720
+    public var fps = FrameRate(50)
+    /// "I420" or "NV12".
+    public var pixelFormat = "I420"
+    public var sampleRate: Int64 = 48_000
+    public var channels: Int64 = 2
+    /// Test tone, Hz.
+    public var toneFrequency: Double = 1000
+    /// Test tone level, dBFS.
+    public var toneLevel: Double = -20
+    public init() {}
+}
+
+/// `encoders`: one video and one audio encoder.
+public struct EncoderSection: Sendable, Equatable {
+    public var video = VideoEncoderSection()
+    public var audio = AudioEncoderSection()
+    public init() {}
+}
+
+/// `encoders.video`: x264 settings.
+public struct VideoEncoderSection: Sendable, Equatable {
+    public var codec = "h264"
+    /// Target bitrate, bits/s.
+    public var bitrate: Int64 = 4_000_000
+    /// VBV maximum rate, bits/s (default: bitrate).
+    public var maxrate: Int64? = nil
+    /// VBV buffer, bits (default: maxrate / 4, i.e. 250 ms).
+    public var bufsize: Int64? = nil
+    /// Maximum GOP length, frames.
+    public var keyint: Int64 = 50
+    public var preset = "veryfast"
+    public var tune: String? = "zerolatency"
+    public var profile = "high"
+    /// x264 threads (0 = auto).
+    public var threads: Int64 = 0
+    public init() {}
+
+    /// maxrate, defaulted.
+    public var effectiveMaxrate: Int64 { maxrate ?? bitrate }
+    /// bufsize, defaulted.
+    public var effectiveBufsize: Int64 { bufsize ?? effectiveMaxrate / 4 }
+}
+
+/// `encoders.audio`.
+public struct AudioEncoderSection: Sendable, Equatable {
+    /// "aac" (libavcodec AAC-LC), "mp2" (libavcodec), "s302m" (native SMPTE 302M LPCM).
+    public var codec = "aac"
+    /// bits/s (aac, mp2); ignored by s302m, whose rate follows from sample rate, channels and bits.
+    public var bitrate: Int64 = 128_000
+    /// 302M sample width: 16 or 24.
+    public var bitsPerSample: Int64 = 16
+    public init() {}
+
+    /// Bits/s this encoder produces for `channels` at `sampleRate` (302M: AES3 framing included).
+    public func bitsPerSecond(channels: Int64, sampleRate: Int64) -> Int64 {
+        guard codec == "s302m" else { return bitrate }
+        // SMPTE 302M §5: each sample travels with 4 AES3 bits (V, U, C, F); channels padded to pairs.
+        let pairs = (channels + 1) / 2
+        return pairs * 2 * (bitsPerSample + 4) * sampleRate
+    }
+}
+
+/// `program`: the transport stream.
+public struct ProgramSection: Sendable, Equatable {
+    public var serviceName = "Rill"
+    public var providerName = "Rill"
+    /// "cbr" or "vbr".
+    public var mode = "vbr"
+    /// Transport rate, bits/s (CBR only).
+    public var muxrate: Int64? = nil
+    public var transportStreamID: Int64 = 1
+    public var programNumber: Int64 = 1
+    public var pmtPID: Int64 = 0x1000
+    public var videoPID: Int64 = 0x100
+    public var audioPID: Int64 = 0x101
+    /// PCR interval, ms (≤ 40, TR 101 290 §5.2.2).
+    public var pcrInterval: Int64 = 20
+    /// PAT/PMT interval, ms (≤ 100).
+    public var psiInterval: Int64 = 90
+    /// Presentation delay added to PTS/DTS, ms (default: 150 VBR, 150 + VBV delay CBR).
+    public var delay: Int64? = nil
+    public init() {}
+}
+
+/// `outputs[i]`.
+public struct OutputSection: Sendable, Equatable {
+    /// Unique id ([A-Za-z0-9_-]).
+    public var id: String
+    /// Where to send (`rtp://239.255.42.1:5000?ttl=4`, `udp://…`).
+    public var url: MediaURL
+    /// The URL as written.
+    public var urlText: String
+    /// Path of the SDP file to write (rtp only); nil: none.
+    public var sdp: String?
+    /// Whether the output starts with the box.
+    public var enabled = true
+
+    public init(id: String, url: MediaURL, urlText: String, sdp: String? = nil, enabled: Bool = true) {
+        self.id = id; self.url = url; self.urlText = urlText; self.sdp = sdp; self.enabled = enabled
+    }
+}

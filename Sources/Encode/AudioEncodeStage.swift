@@ -1,0 +1,111 @@
+import Config
+import FrameRing
+import MediaTime
+
+/// The audio encoder stage: raw audio ring (interleaved S16) → AAC / MP2 / 302M → coded audio ring.
+/// Keeps a sample-exact timeline anchored on the source's timestamps; a gap or jump of more than
+/// 2 ms re-anchors it.
+public final class AudioEncodeStage {
+    let config: AudioEncoderSection
+    let instance: String
+    let log = Log(stage: "encode-audio")
+    static let resyncThreshold: Int64 = 2 * MediaTime.millisecond
+
+    public init(config: AudioEncoderSection, instance: String) {
+        self.config = config
+        self.instance = instance
+    }
+
+    public func run() throws {
+        guard
+            let reader = try RingReader.waitingOpen(
+                name: SharedRing.name(instance: instance, track: Track.rawAudio), start: .next, log: log)
+        else { return }
+        var format = reader.ring.format
+        while format.sampleRate == 0 && !StopRequest.isRequested {
+            MonotonicClock.sleep(until: MonotonicClock.now() + 10 * MediaTime.millisecond)
+            format = reader.ring.format
+        }
+        let channels = Int(format.channels)
+        let sampleRate = Int(format.sampleRate)
+        let encoder: AudioEncoder
+        let codec: RingCodec
+        switch config.codec {
+        case "s302m":
+            encoder = S302MEncoder(channels: channels, bitsPerSample: Int(config.bitsPerSample))
+            codec = .s302m
+        default:
+            encoder = try LibAVAudioEncoder(codec: config.codec, bitrate: config.bitrate, sampleRate: sampleRate, channels: channels)
+            codec = config.codec == "mp2" ? .mp2 : .aac
+        }
+        let writer = try RingWriter(
+            name: SharedRing.name(instance: instance, track: Track.codedAudio), kind: .codedAudio, slotCount: 256,
+            slotBytes: 65_536)
+        writer.setFormat(
+            TrackFormat(
+                codec: codec, sampleRate: UInt32(sampleRate), channels: UInt32(channels),
+                bitsPerSample: codec == .s302m ? UInt32(config.bitsPerSample) : 16,
+                bitrate: UInt32(config.bitsPerSecond(channels: Int64(channels), sampleRate: Int64(sampleRate))),
+                config: encoder.codecConfig))
+        log.info("\(config.codec) \(channels) ch \(sampleRate) Hz, \(encoder.frameSize) samples per frame")
+
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 16)
+        defer { input.deallocate() }
+        var block = [Int16](repeating: 0, count: encoder.frameSize * channels)
+        var filled = 0  // sample frames in `block`
+        var anchor: Int64? = nil  // ns of sample 0 of the timeline
+        var captureAnchor: Int64 = 0
+        var consumed: Int64 = 0  // sample frames taken from the ring since the anchor
+        var blockStart: Int64 = 0  // sample index of block[0]
+
+        while !StopRequest.isRequested {
+            switch reader.next(into: input, timeout: 100 * MediaTime.millisecond) {
+            case .record(let info):
+                let frames = min(Int(info.aux0), info.length / (2 * channels))
+                let expected = anchor.map { $0 + nanoseconds(ofSample: consumed, sampleRate: Int64(sampleRate)) }
+                if expected == nil || abs(info.pts - expected!) > Self.resyncThreshold || info.flags.contains(.discontinuity) {
+                    if anchor != nil { log.notice("audio timeline re-anchored (jump of \((info.pts - (expected ?? info.pts)) / 1000) µs)") }
+                    anchor = info.pts
+                    captureAnchor = info.captureTime - info.pts
+                    consumed = 0
+                    filled = 0
+                    blockStart = 0
+                }
+                let samples = input.baseAddress!.assumingMemoryBound(to: Int16.self)
+                var taken = 0
+                while taken < frames {
+                    let n = min(frames - taken, encoder.frameSize - filled)
+                    block.withUnsafeMutableBufferPointer {
+                        ($0.baseAddress! + filled * channels).update(from: samples + taken * channels, count: n * channels)
+                    }
+                    filled += n
+                    taken += n
+                    if filled == encoder.frameSize {
+                        let a = anchor!
+                        try block.withUnsafeBufferPointer { pcm in
+                            try encoder.encode(pcm.baseAddress!, firstSample: blockStart) { frame in
+                                let pts = a + nanoseconds(ofSample: frame.firstSample, sampleRate: Int64(sampleRate))
+                                try writer.publish(
+                                    RecordInfo(length: frame.bytes.count, flags: .keyframe, pts: pts, captureTime: pts + captureAnchor,
+                                               aux0: UInt32(encoder.frameSize)),
+                                    bytes: frame.bytes)
+                            }
+                        }
+                        blockStart += Int64(encoder.frameSize)
+                        filled = 0
+                    }
+                }
+                consumed += Int64(frames)
+            case .lost(let n):
+                log.warning("fell behind the source: \(n) audio records lost")
+            case .writerGone:
+                log.warning("audio source stopped")
+            case .writerRestarted(let g):
+                log.notice("audio source restarted (generation \(g))")
+            case .timeout:
+                break
+            }
+            writer.beat()
+        }
+    }
+}

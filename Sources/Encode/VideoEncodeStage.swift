@@ -1,0 +1,84 @@
+import Config
+import FrameRing
+import MediaTime
+
+/// The video encoder stage: raw video ring → x264 → coded video ring.
+public final class VideoEncodeStage {
+    let config: VideoEncoderSection
+    let instance: String
+    let cbr: Bool
+    let log = Log(stage: "encode-video")
+
+    /// Access units written since start.
+    public private(set) var accessUnits: Int64 = 0
+
+    public init(config: VideoEncoderSection, instance: String, cbr: Bool) {
+        self.config = config
+        self.instance = instance
+        self.cbr = cbr
+    }
+
+    /// Runs until a stop is requested.
+    public func run() throws {
+        guard
+            let reader = try RingReader.waitingOpen(
+                name: SharedRing.name(instance: instance, track: Track.rawVideo), start: .newest, log: log)
+        else { return }
+        let slotBytes = UInt32(max(1 << 20, Int(config.effectiveMaxrate / 8 * 2)))
+        let writer = try RingWriter(
+            name: SharedRing.name(instance: instance, track: Track.codedVideo), kind: .codedVideo, slotCount: 64,
+            slotBytes: slotBytes)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
+        defer { buffer.deallocate() }
+        var encoder: X264Encoder? = nil
+        var geometry = (0, 0)
+
+        func publish(_ au: X264Encoder.AccessUnit) throws {
+            try writer.publish(
+                RecordInfo(
+                    length: au.bytes.count, flags: au.keyframe ? .keyframe : [], pts: au.ptsNs, dts: au.dtsNs,
+                    captureTime: au.captureNs), bytes: au.bytes)
+            accessUnits += 1
+        }
+
+        while !StopRequest.isRequested {
+            switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
+            case .record(let info):
+                let w = Int(info.width)
+                let h = Int(info.height)
+                if encoder == nil || geometry != (w, h) {
+                    let f = reader.ring.format
+                    let fps = FrameRate(Int64(max(f.fpsNumerator, 1)), Int64(max(f.fpsDenominator, 1)))
+                    try encoder?.flush(output: publish)
+                    encoder = try X264Encoder(
+                        config: config, width: w, height: h, fps: fps, nv12: info.aux0 == RingCodec.nv12.rawValue, cbr: cbr)
+                    geometry = (w, h)
+                    writer.setFormat(
+                        TrackFormat(
+                            codec: .h264, width: UInt32(w), height: UInt32(h), fpsNumerator: f.fpsNumerator,
+                            fpsDenominator: f.fpsDenominator, bitrate: UInt32(config.bitrate), config: encoder!.headers))
+                    log.info("x264 \(w)x\(h)@\(fps) \(config.bitrate) b/s keyint \(config.keyint) \(config.preset)/\(config.tune ?? "-") \(cbr ? "CBR nal-hrd" : "VBV")")
+                }
+                guard info.length >= w * h * 3 / 2 else {
+                    log.warning("short frame of \(info.length) bytes for \(w)x\(h), skipped")
+                    continue
+                }
+                if info.flags.contains(.discontinuity) { encoder?.forceKeyframe() }
+                try encoder!.encode(
+                    frame: UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), ptsNs: info.pts,
+                    captureNs: info.captureTime, output: publish)
+            case .lost(let n):
+                log.warning("fell behind the source: \(n) frames lost")
+            case .writerGone:
+                log.warning("video source stopped")
+            case .writerRestarted(let g):
+                log.notice("video source restarted (generation \(g))")
+                encoder?.forceKeyframe()
+            case .timeout:
+                break
+            }
+            writer.beat()
+        }
+        try encoder?.flush(output: publish)
+    }
+}

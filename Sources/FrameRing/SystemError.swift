@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CRillShims
+
+/// A failed system call: which call, on what, and errno.
+public struct SystemError: Error, CustomStringConvertible, Sendable {
+    /// The call that failed, e.g. "shm_open".
+    public var call: String
+    /// What it was called on (a name, a device path).
+    public var subject: String
+    /// errno.
+    public var errno: Int32
+
+    /// Captures the current errno for `call` on `subject`.
+    public init(_ call: String, _ subject: String, errno: Int32 = Glibc.errno) {
+        self.call = call
+        self.subject = subject
+        self.errno = errno
+    }
+
+    public var description: String { "\(call)(\(subject)): \(String(cString: strerror(errno)))" }
+}
+
+/// Reads CLOCK_MONOTONIC: the one clock of the box (DESIGN.md, principle 3).
+public enum MonotonicClock {
+    /// Now, in ns of CLOCK_MONOTONIC.
+    @inline(__always)
+    public static func now() -> Int64 { rill_monotonic_ns() }
+    /// Wall clock (CLOCK_REALTIME) in ns, for file names and burnt-in time of day only.
+    public static func wallNow() -> Int64 { rill_realtime_ns() }
+    /// Sleeps until `deadline` (CLOCK_MONOTONIC ns, absolute).
+    public static func sleep(until deadline: Int64) { _ = rill_sleep_until(deadline, nil) }
+}

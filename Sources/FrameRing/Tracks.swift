@@ -1,0 +1,30 @@
+import CRillShims
+
+/// The rings of one box instance and their geometry. One definition so every stage agrees.
+public enum Track {
+    /// Raw video from the source (capture daemon or test source).
+    public static let rawVideo = "video.raw"
+    /// Raw audio, interleaved PCM.
+    public static let rawAudio = "audio.raw"
+    /// Coded video access units.
+    public static let codedVideo = "video.coded"
+    /// Coded audio frames.
+    public static let codedAudio = "audio.coded"
+    /// The muxed transport stream, 7-packet chunks with send deadlines.
+    public static let transportStream = "ts"
+
+    /// Slots of the TS ring: 4096 chunks ≈ 7 s at 6 Mb/s, enough for any output to catch up.
+    public static let tsSlots: UInt32 = 4096
+    /// One TS chunk: 7 × 188 bytes.
+    public static let tsSlotBytes: UInt32 = 1316
+}
+
+/// The process-wide stop request (SIGTERM/SIGINT), async-signal-safe.
+public enum StopRequest {
+    /// Installs the handlers (once, at start of a stage).
+    public static func install() { rill_install_stop_handler() }
+    /// Whether a stop was requested.
+    public static var isRequested: Bool { rill_stop_is_requested() != 0 }
+    /// Requests a stop from code (tests, fatal errors).
+    public static func request() { rill_request_stop() }
+}

@@ -1,0 +1,151 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRillShims
+import Config
+import FrameRing
+import MediaTime
+import RTP
+
+/// An RTP (RFC 2250, PT 33) or raw UDP output: a dedicated thread reads the TS ring and sends
+/// each 7-packet chunk at its deadline (`clock_nanosleep` absolute, then `sendmmsg` of every chunk
+/// already due). Falls behind ⇒ skips ahead (counted), never blocks the mux.
+public final class PacedSender: @unchecked Sendable {
+    // Invariant: all state belongs to the thread running `run()`; `statistics` is copied out by it.
+    let output: OutputSection
+    let instance: String
+    let statsPath: String?
+    let log: Log
+    /// Chunks sent in one sendmmsg when several are due.
+    static let maxBatch = 16
+    /// A chunk this close to its deadline is sent with the current batch.
+    static let batchWindow: Int64 = 100 * MediaTime.microsecond
+
+    public private(set) var statistics = OutputStatistics()
+
+    public init(output: OutputSection, instance: String, statsPath: String?) {
+        self.output = output
+        self.instance = instance
+        self.statsPath = statsPath
+        self.log = Log(stage: "send-\(output.id)")
+    }
+
+    /// Sends until a stop is requested.
+    public func run() throws {
+        let socket = try UDPSocket(url: output.url)
+        let rtp = output.url.scheme == "rtp"
+        log.info("\(rtp ? "RTP" : "UDP") to \(socket.destination):\(socket.port)\(socket.destination.isMulticast ? " (multicast)" : "")")
+        guard let reader = try RingReader.waitingOpen(
+            name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
+        else { return }
+
+        let header = rtp ? RTPHeader.size : 0
+        let slot = Int(reader.ring.slotBytes)
+        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.maxBatch * (header + slot), alignment: 64)
+        defer { buffers.deallocate() }
+        var deadlines = [Int64](repeating: 0, count: Self.maxBatch)
+        var captures = [Int64](repeating: 0, count: Self.maxBatch)
+        var datagrams = [rill_datagram](repeating: rill_datagram(), count: Self.maxBatch)
+        var rtpHeader = RTPHeader(
+            sequenceNumber: UInt16.random(in: 0...UInt16.max),
+            ssrc: output.url.option("ssrc").flatMap(UInt32.init) ?? UInt32.random(in: 1...UInt32.max))
+        var held = false  // buffers[0] holds a chunk read earlier but not yet due
+        var lastStats = MonotonicClock.now()
+
+        func slotBuffer(_ i: Int) -> UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(rebasing: buffers[(i * (header + slot))..<((i + 1) * (header + slot))])
+        }
+        /// Reads one record into batch slot i; returns false when nothing was there.
+        func read(_ i: Int, timeout: Int64) -> Bool {
+            let b = slotBuffer(i)
+            switch reader.next(into: UnsafeMutableRawBufferPointer(rebasing: b[header...]), timeout: timeout) {
+            case .record(let info):
+                deadlines[i] = info.pts
+                captures[i] = info.captureTime
+                datagrams[i] = rill_datagram(base: b.baseAddress!, len: UInt32(header + info.length))
+                return true
+            case .lost(let n):
+                statistics.lostChunks &+= n
+                log.warning("fell behind the mux: \(n) chunks skipped")
+            case .writerGone:
+                log.warning("mux stopped")
+            case .writerRestarted(let g):
+                log.notice("mux restarted (generation \(g))")
+            case .timeout:
+                break
+            }
+            return false
+        }
+
+        while !StopRequest.isRequested {
+            if !held, !read(0, timeout: 100 * MediaTime.millisecond) {
+                writeStats(&lastStats, force: false)
+                continue
+            }
+            held = false
+            _ = rill_sleep_until(deadlines[0], nil)
+            var count = 1
+            // Everything else already due goes in the same sendmmsg; an early one waits in slot 0.
+            var early = false
+            while count < Self.maxBatch, read(count, timeout: 0) {
+                if deadlines[count] > MonotonicClock.now() + Self.batchWindow {
+                    early = true
+                    break
+                }
+                count += 1
+            }
+            sendBatch(count: count, rtp: rtp, header: &rtpHeader)
+            if early {
+                moveSlot(count, to: 0)
+                held = true
+            }
+            writeStats(&lastStats, force: false)
+        }
+        writeStats(&lastStats, force: true)
+
+        func moveSlot(_ from: Int, to: Int) {
+            let src = slotBuffer(from)
+            let dst = slotBuffer(to)
+            dst.copyMemory(from: UnsafeRawBufferPointer(src))
+            deadlines[to] = deadlines[from]
+            captures[to] = captures[from]
+            datagrams[to] = rill_datagram(base: dst.baseAddress!, len: datagrams[from].len)
+        }
+
+        func sendBatch(count: Int, rtp: Bool, header rtpHeader: inout RTPHeader) {
+            if rtp {
+                for i in 0..<count {
+                    rtpHeader.timestamp = UInt32(truncatingIfNeeded: MediaTime.ticks90k(fromNanoseconds: deadlines[i]))
+                    rtpHeader.write(into: slotBuffer(i))
+                    rtpHeader.sequenceNumber &+= 1
+                }
+            }
+            let sent = datagrams.withUnsafeBufferPointer {
+                rill_sendmmsg(socket.fd, $0.baseAddress!, UInt32(count), nil, 0)
+            }
+            let now = MonotonicClock.now()
+            if sent < 0 {
+                statistics.sendErrors &+= 1
+                if statistics.sendErrors == 1 || statistics.sendErrors % 1000 == 0 {
+                    log.warning("sendmmsg: \(String(cString: strerror(errno))) (\(statistics.sendErrors) errors)")
+                }
+                return
+            }
+            for i in 0..<Int(sent) {
+                statistics.datagrams &+= 1
+                let payload = Int(datagrams[i].len) - header
+                statistics.packets &+= UInt64(payload / 188)
+                statistics.bytes &+= UInt64(datagrams[i].len)
+                statistics.pacing.record(now - deadlines[i])
+                if captures[i] > 0 { statistics.latency.record(now - captures[i]) }
+            }
+        }
+    }
+
+    private func writeStats(_ last: inout Int64, force: Bool) {
+        let now = MonotonicClock.now()
+        guard force || now - last >= MediaTime.nanosecondsPerSecond, let statsPath else { return }
+        last = now
+        try? AtomicFile.write(statistics.json(id: output.id, state: force ? "stopped" : "running"), to: statsPath, durable: false)
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `rill`: one executable, a subcommand per role (DESIGN.md). `rill run` is the box; the stage
+/// subcommands are what the supervisor spawns.
+@main
+struct Rill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rill",
+        abstract: "Rill contribution encoder: test source → x264/AAC → native TS mux → paced RTP/UDP.",
+        subcommands: [Run.self, Stage.self, Check.self, RingCommand.self, SDPCommand.self, Probe.self])
+}

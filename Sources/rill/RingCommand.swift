@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import FrameRing
+
+/// `rill ring ls`: the rings in /dev/shm, their writers and readers.
+struct RingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ring", abstract: "Inspect shared-memory rings.", subcommands: [List.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List rings, writers and readers.")
+
+        @Option(name: .long, help: "Only rings of this instance.")
+        var instance: String?
+
+        func run() throws {
+            let now = MonotonicClock.now()
+            for name in SharedRing.list(instance: instance) {
+                do {
+                    let r = try SharedRing.open(name: name)
+                    let f = r.format
+                    let age = (now - r.lastHeartbeat) / 1_000_000
+                    let alive = r.writerProcess != 0 && kill(pid_t(r.writerProcess), 0) == 0
+                    print("\(name)  \(r.kind)  \(f.codec)  slots \(r.slotCount)×\(r.slotBytes)  records \(r.publishedCount)  gen \(r.generation)  writer \(r.writerProcess)\(alive ? "" : " (gone)") beat \(age) ms ago")
+                    for rd in r.readers {
+                        print("    reader pid \(rd.pid)  cursor \(rd.cursor)  behind \(r.publishedCount &- rd.cursor)  lost \(rd.lost)  seen \((now - rd.seen) / 1_000_000) ms ago")
+                    }
+                } catch {
+                    print("\(name)  error: \(error)")
+                }
+            }
+        }
+    }
+}
