@@ -80,8 +80,8 @@ public final class Supervisor {
     private func start(_ c: Child) {
         var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + c.spec.arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, nil, nil, &argv, environ)
+        var pid: Int32 = 0
+        let rc = rill_spawn(&pid, executable, &argv)
         c.restartAt = nil
         guard rc == 0 else {
             log.error("cannot start \(c.spec.name): \(String(cString: strerror(rc)))")

@@ -66,6 +66,9 @@ static void rill_on_stop(int sig) { (void)sig; stop_requested = 1; }
 int rill_stop_is_requested(void) { return stop_requested != 0; }
 void rill_request_stop(void) { stop_requested = 1; }
 void rill_install_stop_handler(void) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = rill_on_stop;
@@ -73,4 +76,22 @@ void rill_install_stop_handler(void) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+#include <spawn.h>
+extern char **environ;
+int rill_spawn(int *pid, const char *path, char *const argv[]) {
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t child = 0;
+    int rc = posix_spawn(&child, path, NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    if (rc == 0) *pid = child;
+    return rc;
 }

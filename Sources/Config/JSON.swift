@@ -91,8 +91,12 @@ public struct JSONParser {
     }
 
     private mutating func literal(_ word: String) throws(JSONError) {
+        let start = i
         for c in word.utf8 {
-            guard i < b.count, b[i] == c else { throw error("invalid literal, expected '\(word)'") }
+            guard i < b.count, b[i] == c else {
+                i = start  // point at the start of the bad literal
+                throw error("invalid literal, expected '\(word)'")
+            }
             i += 1
         }
     }
@@ -228,6 +232,10 @@ public struct JSONParser {
             while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) { i += 1 }
         }
         guard let d = Double(String(decoding: b[start..<i], as: UTF8.self)) else { throw error("invalid number") }
+        guard d.isFinite else {
+            i = start
+            throw error("number out of range")
+        }
         return .number(d)
     }
 }

@@ -120,18 +120,25 @@ public final class PacedSender: @unchecked Sendable {
                     rtpHeader.sequenceNumber &+= 1
                 }
             }
-            let sent = datagrams.withUnsafeBufferPointer {
-                rill_sendmmsg(socket.fd, $0.baseAddress!, UInt32(count), nil, 0)
+            // sendmmsg may send fewer than asked (socket buffer full): send the rest.
+            var sent = 0
+            var failed = false
+            while sent < count {
+                let n = datagrams.withUnsafeBufferPointer { socket.send($0.baseAddress! + sent, count: count - sent) }
+                if n <= 0 {
+                    failed = true
+                    break
+                }
+                sent += Int(n)
             }
             let now = MonotonicClock.now()
-            if sent < 0 {
+            if failed {
                 statistics.sendErrors &+= 1
                 if statistics.sendErrors == 1 || statistics.sendErrors % 1000 == 0 {
                     log.warning("sendmmsg: \(String(cString: strerror(errno))) (\(statistics.sendErrors) errors)")
                 }
-                return
             }
-            for i in 0..<Int(sent) {
+            for i in 0..<sent {
                 statistics.datagrams &+= 1
                 let payload = Int(datagrams[i].len) - header
                 statistics.packets &+= UInt64(payload / 188)

@@ -5,7 +5,7 @@ import CRillShims
 import Config
 import FrameRing
 
-/// A connected UDP socket for one output destination, set up for multicast when the destination
+/// A UDP socket for one output destination, set up for multicast when the destination
 /// is a group: TTL, outgoing interface, loopback on (so local receivers work), optional source
 /// address (for SSM receivers) and TOS/DSCP. Owns the descriptor.
 public final class UDPSocket {
@@ -14,6 +14,8 @@ public final class UDPSocket {
     /// The destination.
     public let destination: IPv4Address
     public let port: UInt16
+    /// The destination as a sockaddr_in (for sendmmsg's msg_name).
+    public private(set) var address = sockaddr_in()
 
     /// Opens a socket to `host:port` with the URL's options (ttl, iface, source, tos).
     public init(url: MediaURL, portOffset: UInt16 = 0) throws {
@@ -42,11 +44,9 @@ public final class UDPSocket {
                 }
                 guard rc == 0 else { throw SystemError("bind", source) }
             }
-            var d = Self.socketAddress(dest, port)
-            let rc = withUnsafePointer(to: &d) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard rc == 0 else { throw SystemError("connect", "\(dest):\(port)") }
+            // Not connect()ed: a connected UDP socket reports ICMP port-unreachable as ECONNREFUSED
+            // on the next send; a broadcast sender must not care whether anyone listens.
+            address = Self.socketAddress(dest, port)
         } catch {
             close(fd)
             throw error
@@ -85,8 +85,27 @@ public final class UDPSocket {
         }
     }
 
-    /// The local address the kernel picked for this socket (for the SDP origin line).
+    /// Sends `count` datagrams to the destination with one sendmmsg(2); returns the number sent or -1.
+    public func send(_ datagrams: UnsafePointer<rill_datagram>, count: Int) -> Int32 {
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                rill_sendmmsg(fd, datagrams, UInt32(count), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+    }
+
+    /// The local address the kernel would use toward the destination (for the SDP origin line).
     public var localAddress: IPv4Address? {
+        // A throw-away connected socket asks the routing table without sending anything.
+        let probe = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard probe >= 0 else { return nil }
+        defer { close(probe) }
+        var d = address
+        let rc0 = withUnsafePointer(to: &d) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc0 == 0 else { return nil }
+        let fd = probe
         var a = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafeMutablePointer(to: &a) {

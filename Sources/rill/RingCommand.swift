@@ -7,7 +7,7 @@ import FrameRing
 /// `rill ring ls`: the rings in /dev/shm, their writers and readers.
 struct RingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ring", abstract: "Inspect shared-memory rings.", subcommands: [List.self])
+        commandName: "ring", abstract: "Inspect shared-memory rings.", subcommands: [List.self, RingWrite.self, RingRead.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List rings, writers and readers.")

@@ -35,8 +35,12 @@ int rill_set_thread_name(const char *name);
 int rill_stop_is_requested(void);
 /// Sets the stop flag from code.
 void rill_request_stop(void);
-/// Installs async-signal-safe SIGTERM/SIGINT handlers that set rill_stop_requested, and ignores SIGPIPE.
+/// Unblocks every signal (a parent may hand us a blocked mask), installs async-signal-safe
+/// SIGTERM/SIGINT handlers that set the stop flag, and ignores SIGPIPE.
 void rill_install_stop_handler(void);
+/// posix_spawn(path, argv) with an empty signal mask and default signal dispositions in the child,
+/// inheriting the environment and file descriptors. Returns 0 or an errno value.
+int rill_spawn(int *pid, const char *path, char *const argv[]);
 #endif
 #endif
 

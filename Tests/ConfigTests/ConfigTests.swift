@@ -1,0 +1,102 @@
+import Config
+import Testing
+
+let minimal = """
+    { "outputs": [ { "id": "mc", "url": "rtp://239.255.42.1:5000?ttl=4", "sdp": "/run/rill/mc.sdp" } ] }
+    """
+
+@Suite("Config decoding and validation")
+struct ConfigTests {
+    @Test("the issue's example config decodes")
+    func example() throws {
+        let c = try RillConfig.decode("""
+            { "source":   { "type": "testsrc", "video": { "width": 1280, "height": 720, "fps": 50 },
+                            "audio": { "sampleRate": 48000, "channels": 2 } },
+              "encoders": { "video": { "codec": "h264", "bitrate": 4000000, "keyint": 50 },
+                            "audio": { "codec": "aac", "bitrate": 128000 } },
+              "program":  { "serviceName": "Studio 1", "mode": "cbr", "muxrate": 6000000 },
+              "outputs":  [ { "id": "mc", "url": "rtp://239.255.42.1:5000?ttl=4", "sdp": "/run/rill/mc.sdp" } ] }
+            """)
+        #expect(c.source.width == 1280 && c.source.fps.numerator == 50)
+        #expect(c.program.muxrate == 6_000_000)
+        #expect(c.outputs.first?.url.option("ttl") == "4")
+        #expect(c.outputs.first?.url.port == 5000)
+    }
+
+    @Test(
+        "bad configs name the field",
+        arguments: [
+            (#"{ "source": { "video": { "colour": 1 } } }"#, "source.video.colour", "unknown key"),
+            (#"{ "sauce": {} }"#, "sauce", "unknown key"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp//1.2.3.4:5" } ] }"#, "outputs[0].url", "not a URL"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:99999" } ] }"#, "outputs[0].url", "port"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?tll=4" } ] }"#, "outputs[0].url", "unknown option \"tll\""),
+            (#"{ "outputs": [ { "id": "a", "url": "http://1.2.3.4:5000" } ] }"#, "outputs[0].url", "scheme"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000" }, { "id": "a", "url": "rtp://1.2.3.4:5002" } ] }"#, "outputs[1].id", "duplicate"),
+            (#"{ "program": { "mode": "cbr", "muxrate": 1000000 } }"#, "program.muxrate", "below"),
+            (#"{ "program": { "mode": "cbr" } }"#, "program.muxrate", "required"),
+            (#"{ "program": { "pcrInterval": 100 } }"#, "program.pcrInterval", "outside"),
+            (#"{ "source": { "video": { "width": 641 } } }"#, "source.video.width", "even"),
+            (#"{ "source": { "video": { "fps": "abc" } } }"#, "source.video.fps", "ratio"),
+            (#"{ "encoders": { "video": { "preset": "ludicrous" } } }"#, "encoders.video.preset", "not one of"),
+            (#"{ "encoders": { "audio": { "codec": "s302m", "bitsPerSample": 20 } } }"#, "encoders.audio.bitsPerSample", "16 or 24"),
+            (#"{ "program": { "videoPID": 16 } }"#, "program.videoPID", "outside"),
+            (#"{ "program": { "audioPID": 4096 } }"#, "program.audioPID", "used twice"),
+        ])
+    func badConfig(json: String, path: String, reason: String) {
+        do {
+            _ = try RillConfig.decode(json)
+            Issue.record("accepted: \(json)")
+        } catch let e as ConfigError {
+            #expect(e.path == path, "\(e)")
+            #expect(e.reason.contains(reason), "\(e)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test("malformed JSON reports line and column", arguments: [
+        ("{\n  \"a\": 1,\n}", 3, 1),
+        ("{ \"a\": tru }", 1, 8),
+        ("[1, 2", 1, 6),
+    ])
+    func malformed(json: String, line: Int, column: Int) {
+        do {
+            _ = try JSONParser.parse(json)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.line == line && error.column == column, "\(error)")
+        }
+    }
+
+    @Test("URLs: options, percent-decoding, IPv6, listener form")
+    func urls() throws {
+        let u = try MediaURL.parse("srt://host.example:8890?streamid=a%20b&latency=16000&packetfilter=fec,cols:4,rows:4", path: "x")
+        #expect(u.scheme == "srt" && u.host == "host.example" && u.port == 8890)
+        #expect(u.option("streamid") == "a b" && u.option("packetfilter") == "fec,cols:4,rows:4")
+        #expect(try MediaURL.parse("srt://:9000", path: "x").host == "")
+        #expect(try MediaURL.parse("udp://[::1]:5000", path: "x").host == "::1")
+        #expect(try MediaURL.parse("rist://@:5000", path: "x").host == "")
+    }
+
+    @Test("requiredMuxrate grows with the streams")
+    func muxrate() throws {
+        let c = try RillConfig.decode(minimal)
+        #expect(c.requiredMuxrate > c.encoders.video.effectiveMaxrate + c.audioBitrate)
+        #expect(c.requiredMuxrate < (c.encoders.video.effectiveMaxrate + c.audioBitrate) * 12 / 10)
+    }
+
+    @Test("JSON serialisation round-trips")
+    func roundTrip() throws {
+        let j = try JSONParser.parse(#"{"a":[1,2.5,"x\n\"y"],"b":{"c":null,"d":true}}"#)
+        #expect(try JSONParser.parse(j.serialized) == j)
+    }
+}
+
+@Suite("Fuzz regressions")
+struct FuzzRegressions {
+    @Test("a number that overflows to infinity is a syntax error, not a value")
+    func infiniteNumber() {
+        #expect(throws: JSONError.self) { try JSONParser.parse(#"{ "muxrate": 748e792 }"#) }
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import RillTestSupport
+import Testing
+
+/// The backbone end to end: `rill run` in a network namespace with multicast on lo, checked by
+/// FFmpeg (ffprobe/ffmpeg), GStreamer and tshark — independent implementations of every layer.
+@Suite("Backbone end to end", .serialized)
+struct BackboneTests {
+    static let fps = 50
+    static let frameTicks = Int64(90_000 / fps)
+
+    func startBox(
+        _ label: String, group: String, port: Int, width: Int = 640, height: Int = 360, audio: String = "\"codec\": \"aac\", \"bitrate\": 128000",
+        channels: Int = 2, program: String = "\"mode\": \"vbr\"", videoBitrate: Int = 2_000_000
+    ) throws -> (NetworkNamespace, BoxUnderTest, String) {
+        let ns = try NetworkNamespace(label)
+        let dir = makeTemporaryDirectory(label)
+        let sdp = "\(dir)/out.sdp"
+        let config = testConfig(
+            instance: ns.name, width: width, height: height, fps: Self.fps, videoBitrate: videoBitrate, audio: audio,
+            channels: channels, program: program,
+            outputs: "{ \"id\": \"mc\", \"url\": \"rtp://\(group):\(port)?ttl=4\", \"sdp\": \"\(sdp)\" }",
+            runDirectory: "\(dir)/run")
+        let box = try BoxUnderTest(config: config, namespace: ns, label: label)
+        let started = waitFor(timeout: 20) { FileManager.default.fileExists(atPath: sdp) && box.log.contains("send-mc: RTP") }
+        if !started { Issue.record("box did not start: \(box.log)") }
+        return (ns, box, sdp)
+    }
+
+    @Test("multicast + SDP: ffprobe, ffmpeg, GStreamer and tshark agree; SIGTERM stops cleanly")
+    func multicastSDP() throws {
+        let (ns, box, sdp) = try startBox("mc", group: "239.255.42.11", port: 5010, width: 1280, height: 720)
+        defer { ns.close() }
+
+        // The SDP a receiver opens: one m= line, PT 33.
+        let text = try String(contentsOfFile: sdp, encoding: .utf8)
+        #expect(text.contains("m=video 5010 RTP/AVP 33"))
+        #expect(text.contains("c=IN IP4 239.255.42.11/4"))
+
+        // ffprobe on the SDP.
+        let streams = try ffprobeStreams(sdp, prefix: ns.command([]))
+        let video = try #require(streams.first { $0.codec == "h264" })
+        #expect(video.width == 1280 && video.height == 720)
+        #expect(video.frameRate == "50/1")
+        let audio = try #require(streams.first { $0.codec == "aac" })
+        #expect(audio.sampleRate == 48_000 && audio.channels == 2)
+
+        // ffmpeg records 8 s from the SDP; libavcodec decodes it: every frame after the first IDR,
+        // PTS advancing by exactly one frame period.
+        let dir = box.directory
+        let rec = try ffmpegRecord(sdp: sdp, seconds: 8, to: "\(dir)/rec.ts", prefix: ns.command([]))
+        #expect(rec.status == 0, "\(rec.stderr.prefix(300))")
+        let frames = try ffprobeDecodedVideoFrames("\(dir)/rec.ts")
+        let firstIDR = try #require(frames.firstIndex { $0.keyFrame })
+        let decoded = Array(frames[firstIDR...])
+        #expect(decoded.count >= 6 * Self.fps, "only \(decoded.count) frames decoded after the first IDR")
+        let gaps = zip(decoded, decoded.dropFirst()).filter { $1.pts - $0.pts != Self.frameTicks }
+        #expect(gaps.isEmpty, "PTS gaps: \(gaps.prefix(5).map { ($0.0.pts, $0.1.pts) })")
+
+        // GStreamer decodes the same multicast: 150 H.264 frames through avdec_h264.
+        let gst = try ns.run(
+            [
+                "gst-launch-1.0", "-q", "udpsrc", "address=239.255.42.11", "port=5010",
+                "caps=application/x-rtp,media=video,clock-rate=90000,encoding-name=MP2T,payload=33", "!", "rtpmp2tdepay", "!",
+                "tsdemux", "!", "h264parse", "!", "avdec_h264", "!", "fakesink", "num-buffers=150",
+            ], timeout: 40)
+        #expect(gst.status == 0 && !gst.timedOut, "gst-launch: \(gst.stderr.prefix(400))")
+
+        // tshark on the wire: CC, PCR and PSI repetition.
+        let wire = try tsharkCapture(port: 5010, seconds: 5, prefix: ns.command([]), directory: dir)
+        #expect(wire.datagrams.count > 100)
+        #expect(wire.tsharkCCDrops == 0)
+        #expect(wire.continuityErrors == 0)
+        #expect(wire.maxPCRInterval <= 0.040, "PCR interval \(wire.maxPCRInterval)")
+        #expect(wire.maxInterval(pid: 0) <= 0.100, "PAT interval \(wire.maxInterval(pid: 0))")
+        #expect(wire.maxInterval(pid: 0x1000) <= 0.100, "PMT interval \(wire.maxInterval(pid: 0x1000))")
+        let seqs = wire.datagrams.compactMap(\.rtpSequence)
+        #expect(zip(seqs, seqs.dropFirst()).allSatisfy { ($1 - $0 + 65536) % 65536 == 1 }, "RTP sequence gaps")
+
+        // SIGTERM: everything stops within 2 s, exit 0, no shm objects left.
+        let (status, seconds) = box.stop()
+        #expect(status == 0)
+        #expect(seconds <= 2.0, "stop took \(seconds) s")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix("rill.\(ns.name).") }
+        #expect(leftovers.isEmpty, "left in /dev/shm: \(leftovers)")
+    }
+
+    @Test("CBR: constant datagram rate, PCR tracks arrival time")
+    func cbrWire() throws {
+        let muxrate = 6_000_000
+        let (ns, box, sdp) = try startBox(
+            "cbr", group: "239.255.42.12", port: 5020, program: "\"mode\": \"cbr\", \"muxrate\": \(muxrate)", videoBitrate: 3_000_000)
+        defer { ns.close(); box.stop() }
+        // Let the encoder's rate control settle, then watch the wire.
+        Thread.sleep(forTimeInterval: 1)
+        let wire = try tsharkCapture(port: 5020, seconds: 6, prefix: ns.command([]), directory: box.directory)
+        #expect(wire.tsharkCCDrops == 0 && wire.continuityErrors == 0)
+        #expect(wire.maxPCRInterval <= 0.040)
+        let times = wire.datagrams.map(\.time)
+        let expected = Double(muxrate) / Double(7 * 188 * 8)
+        let measured = Double(times.count - 1) / (times.last! - times.first!)
+        #expect(abs(measured - expected) / expected < 0.005, "datagram rate \(measured)/s, expected \(expected)/s")
+        let nulls = wire.datagrams.reduce(0) { $0 + $1.pids.filter { $0 == 0x1FFF }.count }
+        #expect(nulls > 0, "CBR fills with null packets")
+        let dev = wire.pcrArrivalDeviations.sorted()
+        let p99 = dev[Int(Double(dev.count - 1) * 0.99)]
+        print("CBR PCR-vs-arrival deviation p99: \(String(format: "%.1f", p99 * 1e6)) µs over \(dev.count) PCRs")
+        // The 7 packets of a datagram arrive together while their PCRs step by one packet time, so
+        // the packetisation alone accounts for up to one datagram period; allow 1 ms on top.
+        let datagramPeriod = 1 / expected
+        #expect(p99 < datagramPeriod + 0.001, "PCR vs arrival p99 \(p99 * 1e3) ms, datagram period \(datagramPeriod * 1e3) ms")
+        let streams = try ffprobeStreams(sdp, prefix: ns.command([]))
+        #expect(streams.contains { $0.codec == "h264" })
+    }
+
+    @Test("SMPTE 302M: ffprobe reports s302m with the configured channels", arguments: [2, 4])
+    func s302m(channels: Int) throws {
+        let (ns, box, sdp) = try startBox(
+            "s302m", group: "239.255.42.13", port: 5030 + channels * 10, audio: "\"codec\": \"s302m\"", channels: channels)
+        defer { ns.close(); box.stop() }
+        let streams = try ffprobeStreams(sdp, prefix: ns.command([]))
+        let audio = try #require(streams.first { $0.codec == "s302m" }, "streams: \(streams.map(\.codec))")
+        #expect(audio.channels == channels)
+        #expect(audio.sampleRate == 48_000)
+        // The tone decodes at its level: a −20 dBFS sine has an RMS of −23 dBFS; wrong AES3 bit
+        // packing would decode as loud noise instead.
+        let rec = try ffmpegRecord(sdp: sdp, seconds: 3, to: "\(box.directory)/a.ts", prefix: ns.command([]))
+        #expect(rec.status == 0)
+        let stats = try runProcess(
+            ["ffmpeg", "-nostdin", "-i", "\(box.directory)/a.ts", "-map", "0:a", "-af", "astats=measure_perchannel=none", "-f", "null", "-"],
+            timeout: 30)
+        let rms = stats.stderr.split(separator: "\n").first { $0.contains("RMS level dB") }
+            .flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) }
+        let level = try #require(rms, "no astats output: \(stats.stderr.suffix(400))")
+        #expect(abs(level - -23.0) < 1.0, "302M tone RMS \(level) dBFS")
+    }
+
+    @Test("kill -9 of the encoder: restarted, new IDR, discontinuity flagged, TS stays decodable")
+    func encoderRestart() throws {
+        let (ns, box, sdp) = try startBox("restart", group: "239.255.42.14", port: 5060)
+        defer { ns.close(); box.stop() }
+        let oldPID = try #require(box.stagePID("encode-video"))
+        // Capture across the kill with tshark.
+        let capture = Task.detached { try tsharkCapture(port: 5060, seconds: 7, prefix: ns.command([]), directory: box.directory) }
+        Thread.sleep(forTimeInterval: 2)
+        kill(oldPID, SIGKILL)
+        #expect(waitFor(timeout: 5) { (box.stagePID("encode-video") ?? oldPID) != oldPID }, "supervisor did not restart: \(box.log)")
+        let wire = try awaitResult(capture)
+        #expect(wire.tsharkCCDrops == 0 && wire.continuityErrors == 0)
+        #expect(wire.discontinuities >= 1, "no discontinuity_indicator after the encoder restart")
+        // After the restart the stream decodes from the next IDR with continuous PTS.
+        let rec = try ffmpegRecord(sdp: sdp, seconds: 4, to: "\(box.directory)/after.ts", prefix: ns.command([]))
+        #expect(rec.status == 0)
+        let frames = try ffprobeDecodedVideoFrames("\(box.directory)/after.ts")
+        let firstIDR = try #require(frames.firstIndex { $0.keyFrame })
+        #expect(frames.count - firstIDR >= 2 * Self.fps)
+        #expect(box.log.contains("encode-video killed by signal 9"))
+    }
+}
+
+/// Blocks on a detached task's result (tests are synchronous; the capture runs beside them).
+func awaitResult<T: Sendable>(_ task: Task<T, Error>) throws -> T {
+    let box = ResultBox<T>()
+    let sem = DispatchSemaphore(value: 0)
+    Task {
+        box.result = await task.result
+        sem.signal()
+    }
+    sem.wait()
+    return try box.result!.get()
+}
+
+final class ResultBox<T: Sendable>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}

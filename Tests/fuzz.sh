@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds each libFuzzer target from the pure modules' sources and runs it for a while.
+# Usage: Tests/fuzz.sh [seconds-per-target]   (default 20; CI uses this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-20}
+out=.build/fuzz
+mkdir -p "$out"
+build() {  # name, sources...: compiled as one module, so the imports between them go
+  local name=$1; shift
+  local src="$out/src-$name"
+  rm -rf "$src"; mkdir -p "$src"
+  for f in "$@"; do sed -E '/^import (MediaTime|MPEGTS|RTP|Config)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"; done
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_$name" "$src"/*.swift -o "$out/$name" 2>&1 | grep -E "error" || true
+  test -x "$out/$name"
+}
+build ts Sources/MediaTime/*.swift Sources/MPEGTS/*.swift Tests/Fuzz/FuzzTSAnalyzer.swift
+build sdp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzSDP.swift
+build rtp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzRTP.swift
+build config Sources/MediaTime/*.swift Sources/Config/*.swift Tests/Fuzz/FuzzConfig.swift
+# A real TS chunk seeds the TS fuzzer.
+mkdir -p "$out/corpus-ts"
+if [ ! -s "$out/corpus-ts/seed.ts" ]; then
+  printf '\x47\x40\x00\x10\x00\x00\xb0\x0d\x00\x01\xc1\x00\x00\x00\x01\xf0\x00' > "$out/corpus-ts/seed.ts"
+  head -c 171 /dev/zero | tr '\0' '\377' >> "$out/corpus-ts/seed.ts"
+fi
+for t in ts sdp rtp config; do
+  corpus="$out/corpus-$t"; mkdir -p "$corpus"
+  [ -d "Tests/Fuzz/corpus/$t" ] && cp -n Tests/Fuzz/corpus/$t/* "$corpus/" 2>/dev/null || true
+  echo "fuzz $t: ${secs}s"
+  set +e
+  SWIFT_BACKTRACE=enable=no "$out/$t" -max_total_time="$secs" -max_len=8192 -print_final_stats=1 \
+    -artifact_prefix="$out/$t-" "$corpus" > "$out/$t.log" 2>&1
+  rc=$?
+  set -e
+  grep -E "stat::number_of_executed_units|Done" "$out/$t.log" || true
+  if [ $rc -ne 0 ]; then
+    grep -vE "^\s+#" "$out/$t.log" | tail -20
+    echo "fuzz $t FAILED (exit $rc); reproducer in $out/$t-crash-*"
+    exit 1
+  fi
+done
+echo "fuzz: all targets ran clean"
