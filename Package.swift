@@ -10,7 +10,8 @@ let package = Package(
     name: "rill",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "rill", targets: ["rill"])
+        .executable(name: "rill", targets: ["rill"]),
+        .executable(name: "rill-bench", targets: ["rill-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,6 +52,12 @@ let package = Package(
                 "Box", "Capture", "Encode", "Packager", "Transport", "FrameRing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swift6),
+
+        // Benchmarks (figures for the README): a malloc-counting interposer, linked only here.
+        .target(name: "CMallocCounter"),
+        .executableTarget(
+            name: "rill-bench", dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "MediaTime"],
             swiftSettings: swift6),
 
         // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.

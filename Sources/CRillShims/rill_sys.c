@@ -95,3 +95,10 @@ int rill_spawn(int *pid, const char *path, char *const argv[]) {
     if (rc == 0) *pid = child;
     return rc;
 }
+
+#include <pthread.h>
+#include <sched.h>
+int rill_set_realtime(int priority) {
+    struct sched_param sp = {.sched_priority = priority};
+    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+}

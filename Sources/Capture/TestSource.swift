@@ -46,6 +46,7 @@ public final class TestSource {
 
     /// Generates in real time until a stop is requested or `frameLimit` frames were written.
     public func run(frameLimit: Int64? = nil) {
+        RealtimePriority.apply(RealtimePriority.capture, log: Log(stage: "testsrc"))
         let start = MonotonicClock.now()
         let wallStart = MonotonicClock.wallNow()
         let codec: RingCodec = pattern.layout == .nv12 ? .nv12 : .i420

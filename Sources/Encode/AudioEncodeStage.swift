@@ -87,7 +87,7 @@ public final class AudioEncodeStage {
                                 let pts = a + nanoseconds(ofSample: frame.firstSample, sampleRate: Int64(sampleRate))
                                 try writer.publish(
                                     RecordInfo(length: frame.bytes.count, flags: .keyframe, pts: pts, captureTime: pts + captureAnchor,
-                                               aux0: UInt32(encoder.frameSize)),
+                                               aux0: UInt32(encoder.frameSize), stageTime: MonotonicClock.now()),
                                     bytes: frame.bytes)
                             }
                         }

@@ -37,7 +37,7 @@ public final class VideoEncodeStage {
             try writer.publish(
                 RecordInfo(
                     length: au.bytes.count, flags: au.keyframe ? .keyframe : [], pts: au.ptsNs, dts: au.dtsNs,
-                    captureTime: au.captureNs), bytes: au.bytes)
+                    captureTime: au.captureNs, stageTime: MonotonicClock.now()), bytes: au.bytes)
             accessUnits += 1
         }
 

@@ -137,6 +137,7 @@ public final class RingReader: @unchecked Sendable {
         info.height = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_HEIGHT), as: UInt32.self)
         info.aux0 = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_AUX0), as: UInt32.self)
         info.aux1 = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_AUX1), as: UInt32.self)
+        info.stageTime = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_STAGE), as: Int64.self)
         if info.length > 0 {
             buffer.baseAddress!.copyMemory(from: slot + SharedRing.slotHeaderBytes, byteCount: info.length)
         }

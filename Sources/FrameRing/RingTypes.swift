@@ -81,11 +81,14 @@ public struct RecordInfo: Sendable {
     /// Raw video: RingCodec of the pixels; audio: sample frames in the record.
     public var aux0: UInt32 = 0
     public var aux1: UInt32 = 0
+    /// When the previous stage finished with it (encoder output time), ns; 0 = unknown.
+    public var stageTime: Int64 = 0
 
     public init(
         length: Int = 0, flags: RecordFlags = [], pts: Int64 = 0, dts: Int64? = nil, captureTime: Int64 = 0,
-        width: UInt32 = 0, height: UInt32 = 0, aux0: UInt32 = 0, aux1: UInt32 = 0
+        width: UInt32 = 0, height: UInt32 = 0, aux0: UInt32 = 0, aux1: UInt32 = 0, stageTime: Int64 = 0
     ) {
+        self.stageTime = stageTime
         self.length = length; self.flags = flags; self.pts = pts; self.dts = dts ?? pts
         self.captureTime = captureTime; self.width = width; self.height = height; self.aux0 = aux0; self.aux1 = aux1
     }

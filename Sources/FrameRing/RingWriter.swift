@@ -113,6 +113,7 @@ public final class RingWriter: @unchecked Sendable {
         slot.storeBytes(of: info.height, toByteOffset: Int(RILL_OFF_SLOT_HEIGHT), as: UInt32.self)
         slot.storeBytes(of: info.aux0, toByteOffset: Int(RILL_OFF_SLOT_AUX0), as: UInt32.self)
         slot.storeBytes(of: info.aux1, toByteOffset: Int(RILL_OFF_SLOT_AUX1), as: UInt32.self)
+        slot.storeBytes(of: info.stageTime, toByteOffset: Int(RILL_OFF_SLOT_STAGE), as: Int64.self)
         seq.store(2 * n + 2, ordering: .releasing)
         next = n + 1
         ring.published.store(next, ordering: .releasing)

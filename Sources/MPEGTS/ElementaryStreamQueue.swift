@@ -6,6 +6,7 @@ struct QueuedAccessUnit {
     var length: Int = 0  // bytes including the PES header
     var dtsNs: Int64 = 0  // decode time, ns (for scheduling)
     var captureNs: Int64 = 0
+    var readyNs: Int64 = 0  // when it left the encoder
     var keyframe = false
     var discontinuity = false
 }
@@ -49,7 +50,7 @@ final class ElementaryStreamQueue {
     /// Queues one access unit as a PES packet. Returns false (and counts a drop) when it does not fit.
     func enqueue(
         _ payload: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer?, ptsNs: Int64, dtsNs: Int64,
-        captureNs: Int64, keyframe: Bool, discontinuity: Bool, delay: Int64
+        captureNs: Int64, readyNs: Int64, keyframe: Bool, discontinuity: Bool, delay: Int64
     ) -> Bool {
         if discontinuity && stream.codec.isVideo { waitForKeyframe = true }
         if waitForKeyframe {
@@ -79,7 +80,7 @@ final class ElementaryStreamQueue {
         }
         let index = (firstUnit + unitCount) % units.count
         units[index] = QueuedAccessUnit(
-            offset: tail, length: n, dtsNs: dtsNs, captureNs: captureNs, keyframe: keyframe,
+            offset: tail, length: n, dtsNs: dtsNs, captureNs: captureNs, readyNs: readyNs, keyframe: keyframe,
             discontinuity: discontinuity)
         unitCount += 1
         tail += Int64(n)

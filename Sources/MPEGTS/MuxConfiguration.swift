@@ -72,6 +72,8 @@ public struct TSChunkInfo: Sendable {
     public var deadline: Int64
     /// Capture time of the oldest media in the chunk, ns, or 0 when it carries none.
     public var captureTime: Int64
+    /// When that media left its encoder, ns, or 0.
+    public var readyTime: Int64
     /// Number of TS packets (7 in CBR; 1…7 in VBR).
     public var packetCount: Int
 }

@@ -24,6 +24,7 @@ public final class TSMux {
     private var chunkPackets = 0
     private var chunkDeadline: Int64 = 0
     private var chunkCapture: Int64 = 0
+    private var chunkReady: Int64 = 0
 
     // CBR schedule: packet i leaves at time(i) and carries PCR pcr(i).
     private var packetTime: ExactStepper?
@@ -80,12 +81,13 @@ public final class TSMux {
     ///   - payload: the ES bytes (H.264 Annex B with AUD, ADTS frame, 302M payload, …).
     ///   - ptsNs, dtsNs: presentation/decode time, CLOCK_MONOTONIC ns (the mux adds `delay`).
     ///   - captureNs: when its media was captured, for latency measurement.
+    ///   - readyNs: when it left its encoder (0 if unknown), to measure latency outside the encoder.
     ///   - now: the current time, to count late units.
     /// - Returns: false when the unit was dropped (queue full).
     @discardableResult
     public func enqueue(
         stream index: Int, payload: UnsafeRawBufferPointer, ptsNs: Int64, dtsNs: Int64, captureNs: Int64,
-        keyframe: Bool, discontinuity: Bool, now: Int64
+        readyNs: Int64 = 0, keyframe: Bool, discontinuity: Bool, now: Int64
     ) -> Bool {
         let q = queues[index]
         if dtsNs + configuration.delay < now { statistics.lateAccessUnits &+= 1 }
@@ -96,11 +98,12 @@ public final class TSMux {
             withUnsafeBytes(of: Self.h264AUD) { aud in
                 ok = q.enqueue(
                     payload, prefix: UnsafeRawBufferPointer(rebasing: aud[0..<6]), ptsNs: ptsNs, dtsNs: dtsNs,
-                    captureNs: captureNs, keyframe: keyframe, discontinuity: discontinuity, delay: configuration.delay)
+                    captureNs: captureNs, readyNs: readyNs, keyframe: keyframe, discontinuity: discontinuity,
+                    delay: configuration.delay)
             }
         } else {
             ok = q.enqueue(
-                payload, prefix: nil, ptsNs: ptsNs, dtsNs: dtsNs, captureNs: captureNs, keyframe: keyframe,
+                payload, prefix: nil, ptsNs: ptsNs, dtsNs: dtsNs, captureNs: captureNs, readyNs: readyNs, keyframe: keyframe,
                 discontinuity: discontinuity, delay: configuration.delay)
         }
         if !ok { statistics.droppedAccessUnits &+= 1 }
@@ -170,7 +173,8 @@ public final class TSMux {
     }
 
     private func flush(_ sink: (UnsafeRawBufferPointer, TSChunkInfo) -> Void) {
-        let info = TSChunkInfo(deadline: chunkDeadline, captureTime: chunkCapture, packetCount: chunkPackets)
+        let info = TSChunkInfo(
+            deadline: chunkDeadline, captureTime: chunkCapture, readyTime: chunkReady, packetCount: chunkPackets)
         sink(UnsafeRawBufferPointer(rebasing: chunk[0..<(chunkPackets * TS.packetSize)]), info)
         chunkPackets = 0
     }
@@ -181,6 +185,7 @@ public final class TSMux {
         if chunkPackets == 0 {
             chunkDeadline = t
             chunkCapture = 0
+            chunkReady = 0
         }
         let packet = UnsafeMutableRawBufferPointer(
             rebasing: chunk[(chunkPackets * TS.packetSize)..<((chunkPackets + 1) * TS.packetSize)])
@@ -284,7 +289,10 @@ public final class TSMux {
     private func writeES(_ q: ElementaryStreamQueue, into p: UnsafeMutableRawBufferPointer, pcr27: Int64?) {
         let unit = q.headUnit
         let start = q.sentOfHead == 0
-        if start, chunkCapture == 0 || unit.captureNs < chunkCapture { chunkCapture = unit.captureNs }
+        if start, chunkCapture == 0 || unit.captureNs < chunkCapture {
+            chunkCapture = unit.captureNs
+            chunkReady = unit.readyNs
+        }
         var afFlags: UInt8 = 0
         if q.signalDiscontinuity || (pcr27 != nil && pcrSignalDiscontinuity) {
             afFlags |= 0x80

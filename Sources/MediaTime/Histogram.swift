@@ -1,8 +1,10 @@
-/// A fixed-memory latency histogram in ns with log-linear buckets (≈ 3 % resolution from 100 ns to
-/// 100 s); records without allocating, so it can sit on a per-packet path.
+/// A fixed-memory latency histogram in ns with log-linear buckets: exact below 32 ns, then 16
+/// buckets per power of two (≤ 6.25 % wide); records without allocating, so it can sit on a
+/// per-packet path. Quantiles report the bucket's midpoint, clipped to the observed min/max.
 public struct LatencyHistogram: Sendable {
-    private static let subBuckets = 32
-    private static let octaves = 40
+    private static let linear = 32
+    private static let perOctave = 16
+    private static let bucketCount = linear + 60 * perOctave
     private var counts: [UInt64]
     /// Number of values recorded.
     public private(set) var count: UInt64 = 0
@@ -15,22 +17,25 @@ public struct LatencyHistogram: Sendable {
 
     /// An empty histogram.
     public init() {
-        counts = [UInt64](repeating: 0, count: Self.subBuckets * Self.octaves)
+        counts = [UInt64](repeating: 0, count: Self.bucketCount)
     }
 
-    private static func bucket(_ v: Int64) -> Int {
+    static func bucket(_ v: Int64) -> Int {
         let x = UInt64(Swift.max(v, 0))
-        if x < UInt64(subBuckets) { return Int(x) }
-        let octave = 63 - x.leadingZeroBitCount - 4  // top 5 bits select the sub-bucket
-        let sub = Int((x >> UInt64(octave)) & UInt64(subBuckets - 1))
-        return Swift.min((octave + 1) * subBuckets + sub, subBuckets * octaves - 1)
+        if x < UInt64(linear) { return Int(x) }
+        let highest = 63 - x.leadingZeroBitCount  // ≥ 5
+        let shift = highest - 4
+        let top = Int(x >> UInt64(shift))  // 16…31: the leading bit and the next four
+        return Swift.min(linear + (shift - 1) * perOctave + (top - 16), bucketCount - 1)
     }
 
-    private static func lowerBound(ofBucket b: Int) -> Int64 {
-        if b < subBuckets { return Int64(b) }
-        let octave = b / subBuckets - 1
-        let sub = b % subBuckets
-        return Int64(subBuckets + sub) << Int64(octave)
+    /// [lower, upper) of bucket `b`, ns.
+    static func range(ofBucket b: Int) -> (Int64, Int64) {
+        if b < linear { return (Int64(b), Int64(b) + 1) }
+        let k = b - linear
+        let shift = k / perOctave + 1
+        let top = Int64(k % perOctave + 16)
+        return (top << Int64(shift), (top + 1) << Int64(shift))
     }
 
     /// Records one value in ns (negative values count as 0).
@@ -54,11 +59,14 @@ public struct LatencyHistogram: Sendable {
     /// The value at quantile `q` (0…1), ns, to bucket resolution.
     public func quantile(_ q: Double) -> Int64 {
         guard count > 0 else { return 0 }
-        let target = UInt64((Double(count) * q).rounded(.up))
+        let target = Swift.max(UInt64((Double(count) * q).rounded(.up)), 1)
         var seen: UInt64 = 0
         for (i, c) in counts.enumerated() where c > 0 {
             seen += c
-            if seen >= Swift.max(target, 1) { return Swift.min(Self.lowerBound(ofBucket: i), max) }
+            if seen >= target {
+                let (lo, hi) = Self.range(ofBucket: i)
+                return Swift.min(Swift.max((lo + hi) / 2, min), max)
+            }
         }
         return max
     }

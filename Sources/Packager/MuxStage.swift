@@ -49,6 +49,7 @@ public final class MuxStage: @unchecked Sendable {
     }
 
     public func run() throws {
+        RealtimePriority.apply(RealtimePriority.mux, log: log)
         let muxConfig = Self.muxConfiguration(config)
         let mux = TSMux(configuration: muxConfig)
         let writer = try RingWriter(
@@ -72,7 +73,7 @@ public final class MuxStage: @unchecked Sendable {
                 p.bytes.withUnsafeBytes {
                     mux.enqueue(
                         stream: p.stream, payload: $0, ptsNs: p.info.pts, dtsNs: p.info.dts, captureNs: p.info.captureTime,
-                        keyframe: p.info.flags.contains(.keyframe), discontinuity: p.info.flags.contains(.discontinuity),
+                        readyNs: p.info.stageTime, keyframe: p.info.flags.contains(.keyframe), discontinuity: p.info.flags.contains(.discontinuity),
                         now: now)
                 }
             }
@@ -80,7 +81,7 @@ public final class MuxStage: @unchecked Sendable {
                 writer.publish(
                     RecordInfo(
                         length: chunk.count, pts: info.deadline, captureTime: info.captureTime,
-                        aux0: UInt32(info.packetCount))
+                        aux0: UInt32(info.packetCount), stageTime: info.readyTime)
                 ) { out in
                     out.baseAddress!.copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
                     return chunk.count
@@ -100,6 +101,7 @@ public final class MuxStage: @unchecked Sendable {
 
     private func readLoop(stream: Int, track: String) {
         let name = SharedRing.name(instance: instance, track: track)
+        RealtimePriority.apply(RealtimePriority.mux, log: nil)  // the mux thread already logged a refusal
         guard let reader = try? RingReader.waitingOpen(name: name, start: .next, log: log) else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 16)
         defer { buffer.deallocate() }

@@ -11,6 +11,8 @@ public struct OutputStatistics: Sendable {
     public var lostChunks: UInt64 = 0
     /// Capture → wire, ns.
     public var latency = LatencyHistogram()
+    /// Encoder output → wire, ns: everything outside the encoder (rings, mux, pacing, send).
+    public var encodedToWire = LatencyHistogram()
     /// Actual send time − deadline, ns.
     public var pacing = LatencyHistogram()
 
@@ -22,6 +24,7 @@ public struct OutputStatistics: Sendable {
             "{\"count\":\(x.count),\"p50Ns\":\(x.quantile(0.5)),\"p99Ns\":\(x.quantile(0.99)),\"maxNs\":\(x.max)}"
         }
         return "{\"id\":\"\(id)\",\"state\":\"\(state)\",\"datagrams\":\(datagrams),\"packets\":\(packets),\"bytes\":\(bytes),"
-            + "\"sendErrors\":\(sendErrors),\"lostChunks\":\(lostChunks),\"captureToWire\":\(h(latency)),\"pacing\":\(h(pacing))}\n"
+            + "\"sendErrors\":\(sendErrors),\"lostChunks\":\(lostChunks),\"captureToWire\":\(h(latency)),"
+            + "\"encodedToWire\":\(h(encodedToWire)),\"pacing\":\(h(pacing))}\n"
     }
 }

@@ -32,6 +32,7 @@ public final class PacedSender: @unchecked Sendable {
 
     /// Sends until a stop is requested.
     public func run() throws {
+        RealtimePriority.apply(RealtimePriority.sender, log: log)
         let socket = try UDPSocket(url: output.url)
         let rtp = output.url.scheme == "rtp"
         log.info("\(rtp ? "RTP" : "UDP") to \(socket.destination):\(socket.port)\(socket.destination.isMulticast ? " (multicast)" : "")")
@@ -45,6 +46,7 @@ public final class PacedSender: @unchecked Sendable {
         defer { buffers.deallocate() }
         var deadlines = [Int64](repeating: 0, count: Self.maxBatch)
         var captures = [Int64](repeating: 0, count: Self.maxBatch)
+        var readies = [Int64](repeating: 0, count: Self.maxBatch)
         var datagrams = [rill_datagram](repeating: rill_datagram(), count: Self.maxBatch)
         var rtpHeader = RTPHeader(
             sequenceNumber: UInt16.random(in: 0...UInt16.max),
@@ -62,6 +64,7 @@ public final class PacedSender: @unchecked Sendable {
             case .record(let info):
                 deadlines[i] = info.pts
                 captures[i] = info.captureTime
+                readies[i] = info.stageTime
                 datagrams[i] = rill_datagram(base: b.baseAddress!, len: UInt32(header + info.length))
                 return true
             case .lost(let n):
@@ -109,6 +112,7 @@ public final class PacedSender: @unchecked Sendable {
             dst.copyMemory(from: UnsafeRawBufferPointer(src))
             deadlines[to] = deadlines[from]
             captures[to] = captures[from]
+            readies[to] = readies[from]
             datagrams[to] = rill_datagram(base: dst.baseAddress!, len: datagrams[from].len)
         }
 
@@ -145,6 +149,7 @@ public final class PacedSender: @unchecked Sendable {
                 statistics.bytes &+= UInt64(datagrams[i].len)
                 statistics.pacing.record(now - deadlines[i])
                 if captures[i] > 0 { statistics.latency.record(now - captures[i]) }
+                if readies[i] > 0 { statistics.encodedToWire.record(now - readies[i]) }
             }
         }
     }

@@ -22,6 +22,10 @@ struct RingWrite: ParsableCommand {
         let w = try RingWriter(name: name, kind: .rawVideo, slotCount: slots, slotBytes: UInt32(max(bytes, 16)))
         print("{\"event\":\"ready\",\"pid\":\(getpid()),\"generation\":\(w.ring.generation)}")
         fflushStdout()
+        // A frame's worth of source data, copied into every slot as a capture daemon would.
+        let source = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes, 16), alignment: 64)
+        defer { source.deallocate() }
+        for k in 0..<source.count { source[k] = UInt8(truncatingIfNeeded: k) }
         let start = MonotonicClock.now()
         var i: Int64 = 0
         while !StopRequest.isRequested && (records == 0 || i < records) {
@@ -29,13 +33,15 @@ struct RingWrite: ParsableCommand {
             let now = MonotonicClock.now()
             // Payload: the record number then the send time, so readers can check order and wake latency.
             w.publish(RecordInfo(pts: now, captureTime: now)) { out in
+                if bytes > 16 { (out.baseAddress! + 16).copyMemory(from: source.baseAddress! + 16, byteCount: bytes - 16) }
                 out.storeBytes(of: first + i, toByteOffset: 0, as: Int64.self)
                 out.storeBytes(of: now, toByteOffset: 8, as: Int64.self)
                 return bytes
             }
             i += 1
         }
-        print("{\"event\":\"done\",\"written\":\(i)}")
+        let elapsed = MonotonicClock.now() - start
+        print("{\"event\":\"done\",\"written\":\(i),\"elapsedNs\":\(elapsed)}")
     }
 }
 
@@ -71,6 +77,8 @@ struct RingRead: ParsableCommand {
         var first: Int64? = nil
         var wake = LatencyHistogram()
         var lastRecordAt = MonotonicClock.now()
+        var firstRecordAt: Int64 = 0
+        var bytes: Int64 = 0
         while !StopRequest.isRequested && (records == 0 || got < records) && MonotonicClock.now() < end {
             switch reader.next(into: buffer, timeout: 50 * MediaTime.millisecond) {
             case .record(let info):
@@ -79,7 +87,8 @@ struct RingRead: ParsableCommand {
                 let sent = buffer.load(fromByteOffset: 8, as: Int64.self)
                 if let l = last, n != l + 1, lost == 0 { outOfOrder += 1 }
                 last = n
-                if first == nil { first = n }
+                if first == nil { first = n; firstRecordAt = now }
+                bytes += Int64(info.length)
                 got += 1
                 lastRecordAt = now
                 if slowMs == 0 { wake.record(now - sent) }
@@ -99,7 +108,7 @@ struct RingRead: ParsableCommand {
             }
             fflushStdout()
         }
-        print("{\"event\":\"summary\",\"first\":\(first ?? -1),\"records\":\(got),\"lost\":\(lost),\"outOfOrder\":\(outOfOrder),\"wakeP50Ns\":\(wake.quantile(0.5)),\"wakeP99Ns\":\(wake.quantile(0.99)),\"wakeMaxNs\":\(wake.max)}")
+        print("{\"event\":\"summary\",\"first\":\(first ?? -1),\"records\":\(got),\"lost\":\(lost),\"outOfOrder\":\(outOfOrder),\"wakeP50Ns\":\(wake.quantile(0.5)),\"wakeP99Ns\":\(wake.quantile(0.99)),\"wakeMaxNs\":\(wake.max),\"bytes\":\(bytes),\"elapsedNs\":\(lastRecordAt - firstRecordAt)}")
     }
 }
 

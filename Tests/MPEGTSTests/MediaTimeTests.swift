@@ -27,3 +27,24 @@ struct MediaTimeTests {
         #expect(r.nanoseconds(ofFrame: 30000) == 1001 * 1_000_000_000)
     }
 }
+
+@Suite("Latency histogram")
+struct HistogramTests {
+    @Test("quantiles within one bucket (6.25 %) of the truth")
+    func quantiles() {
+        var h = LatencyHistogram()
+        for v in 1...100_000 { h.record(Int64(v) * 100) }  // 100 ns … 10 ms, uniform
+        for (q, truth) in [(0.5, 5_000_000.0), (0.99, 9_900_000.0), (0.01, 100_000.0)] {
+            let got = Double(h.quantile(q))
+            #expect(abs(got - truth) / truth < 0.0625, "q\(q): \(got) vs \(truth)")
+        }
+        #expect(h.max == 10_000_000 && h.min == 100 && h.count == 100_000)
+    }
+
+    @Test("a single value is reported exactly")
+    func single() {
+        var h = LatencyHistogram()
+        h.record(6_171_000)
+        #expect(h.quantile(0.5) == 6_171_000 && h.quantile(0.99) == 6_171_000)
+    }
+}

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #define RILL_RING_MAGIC 0x474E495252494C52ULL /* "RLIRRING" little-endian: 'R''L''I''R''R''I''N''G' */
-#define RILL_RING_VERSION 1u
+#define RILL_RING_VERSION 2u
 #define RILL_RING_MAX_READERS 16u
 #define RILL_RING_CONFIG_BYTES 1024u
 #define RILL_RING_HEADER_BYTES 4096u
@@ -63,6 +63,7 @@ typedef struct rill_slot_header {
     uint32_t height;
     uint32_t aux0;         /* raw video: pixel format; audio: sample count */
     uint32_t aux1;
+    int64_t  stage_ns;     /* when the previous stage finished it (encoder output time), 0 = unknown */
 } rill_slot_header;
 
 #define RILL_SLOT_PAYLOAD 64u
@@ -75,6 +76,7 @@ _Static_assert(offsetof(rill_ring_header, config) == 112, "config");
 _Static_assert(sizeof(rill_ring_header) <= RILL_RING_HEADER_BYTES, "header fits its page");
 _Static_assert(sizeof(rill_slot_header) <= RILL_SLOT_PAYLOAD, "slot header fits");
 _Static_assert(offsetof(rill_slot_header, pts_ns) == 16, "pts");
+_Static_assert(offsetof(rill_slot_header, stage_ns) == 56, "stage");
 
 enum {
     RILL_OFF_MAGIC = offsetof(rill_ring_header, magic),
@@ -118,5 +120,6 @@ enum {
     RILL_OFF_SLOT_HEIGHT = offsetof(rill_slot_header, height),
     RILL_OFF_SLOT_AUX0 = offsetof(rill_slot_header, aux0),
     RILL_OFF_SLOT_AUX1 = offsetof(rill_slot_header, aux1),
+    RILL_OFF_SLOT_STAGE = offsetof(rill_slot_header, stage_ns),
 };
 #endif

@@ -27,6 +27,9 @@ int rill_sendmmsg(int fd, const rill_datagram *datagrams, unsigned count,
                   const struct sockaddr *dest, socklen_t dest_len);
 /// prctl(PR_SET_PDEATHSIG, sig): this process gets `sig` when its parent dies.
 int rill_set_parent_death_signal(int sig);
+/// pthread_setschedparam(self, SCHED_FIFO, priority): 0 or an errno value (EPERM without
+/// CAP_SYS_NICE / RLIMIT_RTPRIO).
+int rill_set_realtime(int priority);
 /// prctl(PR_SET_NAME).
 int rill_set_thread_name(const char *name);
 #ifndef RILL_SYS_STOP_H
