@@ -177,8 +177,14 @@ extension EncoderSection {
 extension ProgramSection {
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> ProgramSection {
         var s = ProgramSection()
-        if let v = try o.string("serviceName") { s.serviceName = v }
-        if let v = try o.string("providerName") { s.providerName = v }
+        // The SDT carries both in one packet (EN 300 468 service_descriptor).
+        for key in ["serviceName", "providerName"] {
+            guard let v = try o.string(key) else { continue }
+            guard !v.isEmpty, v.utf8.count <= 64, !v.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+                throw ConfigError(path: o.path(key), reason: "must be 1–64 bytes of UTF-8 without control characters")
+            }
+            if key == "serviceName" { s.serviceName = v } else { s.providerName = v }
+        }
         if let v = try o.choice("mode", ["cbr", "vbr"]) { s.mode = v }
         s.muxrate = try o.int("muxrate", in: 500_000...400_000_000)
         if let v = try o.int("transportStreamId", in: 0...0xFFFF) { s.transportStreamID = v }

@@ -33,12 +33,23 @@ public final class VideoEncodeStage {
         var encoder: X264Encoder? = nil
         var geometry = (0, 0)
 
+        var droppedOne = false
         func publish(_ au: X264Encoder.AccessUnit) throws {
-            try writer.publish(
-                RecordInfo(
-                    length: au.bytes.count, flags: au.keyframe ? .keyframe : [], pts: au.ptsNs, dts: au.dtsNs,
-                    captureTime: au.captureNs, stageTime: MonotonicClock.now()), bytes: au.bytes)
-            accessUnits += 1
+            do {
+                var flags: RecordFlags = au.keyframe ? .keyframe : []
+                if droppedOne { flags.insert(.discontinuity) }  // the mux then waits for the forced IDR
+                try writer.publish(
+                    RecordInfo(
+                        length: au.bytes.count, flags: flags, pts: au.ptsNs, dts: au.dtsNs,
+                        captureTime: au.captureNs, stageTime: MonotonicClock.now()), bytes: au.bytes)
+                droppedOne = false
+                accessUnits += 1
+            } catch RingError.recordTooLarge(_, let length, let slot) {
+                // Dropped, not fatal: the mux waits for the next IDR (an upstream discontinuity).
+                log.error("access unit of \(length) bytes exceeds the coded ring's \(slot)-byte slots; dropped")
+                encoder?.forceKeyframe()
+                droppedOne = true
+            }
         }
 
         while !StopRequest.isRequested {

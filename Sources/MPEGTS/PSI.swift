@@ -62,8 +62,10 @@ public enum PSISection {
         transportStreamID: UInt16, originalNetworkID: UInt16, serviceID: UInt16,
         providerName: String, serviceName: String, version: UInt8
     ) -> [UInt8] {
-        let provider = Array(providerName.utf8.prefix(80))
-        let service = Array(serviceName.utf8.prefix(80))
+        // Both names must fit one packet with a 2-byte adaptation field: 181 bytes of section, 25 of
+        // which are the SDT's fixed fields, leaving 156 for the two names.
+        let provider = dvbText(providerName, maxBytes: 64)
+        let service = dvbText(serviceName, maxBytes: 156 - provider.count)
         var descriptor: [UInt8] = [serviceDescriptorTag, UInt8(3 + provider.count + service.count)]
         descriptor.append(digitalTelevisionService)
         descriptor.append(UInt8(provider.count)); descriptor += provider
@@ -76,6 +78,19 @@ public enum PSISection {
         body.append16(UInt16(running) << 13 | UInt16(descriptor.count))  // free_CA_mode 0
         body += descriptor
         return longSection(tableID: TableID.sdtActual, idExtension: transportStreamID, version: version, body: body)
+    }
+
+    /// A name as DVB text (ETSI EN 300 468 Annex A): ASCII as is; anything else UTF-8 behind the
+    /// 0x15 character-table selector. Truncated on a character boundary to `maxBytes`.
+    static func dvbText(_ s: String, maxBytes: Int) -> [UInt8] {
+        let ascii = s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        var out: [UInt8] = ascii ? [] : [0x15]
+        for ch in s {
+            let bytes = Array(String(ch).utf8)
+            if out.count + bytes.count > maxBytes { break }
+            out += bytes
+        }
+        return out == [0x15] ? [] : out
     }
 
     /// A section with section_syntax_indicator 1: header, `body`, CRC_32 (§2.4.4.10 / Annex A).

@@ -13,6 +13,9 @@ public final class TSMux {
     private let pcrQueue: Int?  // index of the queue on the PCR PID, if any
     private var psiPackets: [[UInt8]]  // PAT, PMT, SDT as complete 188-byte packets
     private var psiContinuity: [UInt8] = [0, 0, 0]
+    /// The first packet of each PSI PID after (re)start flags discontinuity_indicator, so a
+    /// receiver that saw a previous mux instance does not count a continuity error.
+    private var psiSignalDiscontinuity = [true, true, true]
     private var psiPending: [Int] = []  // indices into psiPackets still to send this round
     private var nextPSI: Int64 = .min
     private var nextSDT: Int64 = .min
@@ -69,7 +72,9 @@ public final class TSMux {
 
     /// A PSI section in one TS packet: pointer_field 0, the section, 0xFF stuffing (§2.4.4.1).
     static func psiPacket(pid: UInt16, section: [UInt8]) -> [UInt8] {
-        precondition(section.count <= TS.packetSize - TS.headerSize - 1, "PSI section must fit one packet")
+        // The builders keep every section ≤ 181 bytes: pointer_field + section + a 2-byte
+        // adaptation field (discontinuity after a restart) fit one packet.
+        precondition(section.count <= TS.packetSize - TS.headerSize - 3, "PSI section must fit one packet")
         var p: [UInt8] = [TS.syncByte, 0x40 | UInt8(pid >> 8), UInt8(pid & 0xFF), 0x10, 0x00]
         p += section
         p += [UInt8](repeating: 0xFF, count: TS.packetSize - p.count)
@@ -243,8 +248,22 @@ public final class TSMux {
     }
 
     private func writePSI(_ which: Int, into packet: UnsafeMutableRawBufferPointer) {
-        psiPackets[which].withUnsafeBytes { packet.copyMemory(from: $0) }
-        packet[3] = 0x10 | psiContinuity[which]
+        psiPackets[which].withUnsafeBytes { template in
+            if psiSignalDiscontinuity[which] {
+                // Header, a 2-byte adaptation field (length 1, discontinuity_indicator), then the
+                // template's payload; the section is short, so only trailing stuffing is lost.
+                packet.baseAddress!.copyMemory(from: template.baseAddress!, byteCount: TS.headerSize)
+                packet[4] = 1
+                packet[5] = 0x80
+                (packet.baseAddress! + 6).copyMemory(
+                    from: template.baseAddress! + TS.headerSize, byteCount: TS.packetSize - TS.headerSize - 2)
+            } else {
+                packet.copyMemory(from: template)
+            }
+        }
+        let afc: UInt8 = psiSignalDiscontinuity[which] ? 0x30 : 0x10
+        psiSignalDiscontinuity[which] = false
+        packet[3] = afc | psiContinuity[which]
         psiContinuity[which] = (psiContinuity[which] + 1) & 0x0F
     }
 

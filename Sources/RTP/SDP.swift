@@ -78,11 +78,14 @@ extension SessionDescription {
         var attrs: [String] = []
         var sawVersion = false
         var lineNo = 0
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }) {
+        var mediaLine = 0  // where the m= line was, to blame a missing c= on it
+        var lastLine = 0
+        // "\r\n" is one Character in Swift: split on any newline character (CRLF, LF or CR).
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNo += 1
-            var line = Substring(raw)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+            let line = Substring(raw)
             if line.isEmpty { continue }
+            lastLine = lineNo
             let chars = Array(line)
             guard chars.count >= 2, chars[1] == "=", chars[0].isASCII, chars[0].isLetter else {
                 throw SDPError(line: lineNo, reason: "expected <type>=<value>")
@@ -124,10 +127,15 @@ extension SessionDescription {
                     throw SDPError(line: lineNo, reason: "unsupported transport \(fields[2])")
                 }
                 guard let pt = UInt8(fields[3]), pt < 128 else {
-                    if fields[2].lowercased() == "udp" { media = (fields[0], port, fields[2], 33); continue }
+                    if fields[2].lowercased() == "udp" {
+                        media = (fields[0], port, fields[2], 33)
+                        mediaLine = lineNo
+                        continue
+                    }
                     throw SDPError(line: lineNo, reason: "bad payload type \(fields[3])")
                 }
                 media = (fields[0], port, fields[2], pt)
+                mediaLine = lineNo
             case "a":
                 if value.hasPrefix("source-filter:") {
                     let f = value.dropFirst("source-filter:".count).split(separator: " ").map(String.init)
@@ -143,8 +151,8 @@ extension SessionDescription {
             }
         }
         guard sawVersion else { throw SDPError(line: 1, reason: "empty SDP") }
-        guard let m = media else { throw SDPError(line: lineNo, reason: "no m= line") }
-        guard let c = conn else { throw SDPError(line: lineNo, reason: "no c= line") }
+        guard let m = media else { throw SDPError(line: lastLine, reason: "no m= line") }
+        guard let c = conn else { throw SDPError(line: mediaLine, reason: "no c= line for this media (none at session level either)") }
         var d = SessionDescription(
             originAddress: origin ?? c.0, name: name ?? "-", connectionAddress: c.0, ttl: c.1, port: m.1, sourceFilter: filter)
         d.information = info

@@ -151,3 +151,19 @@ struct MuxTests {
         #expect(CRC32MPEG2.checksum(Array("123456789".utf8)) == 0x0376_E6E7)
     }
 }
+
+@Suite("PSI edge cases")
+struct PSIEdgeTests {
+    @Test("long and non-ASCII names fit the SDT packet; PSI flags a discontinuity at start")
+    func longNames() {
+        var c = MuxConfiguration(streams: [ProgramStream(pid: 0x100, codec: .h264)])
+        c.serviceName = String(repeating: "Ü", count: 64)
+        c.providerName = String(repeating: "p", count: 200)
+        var h = MuxHarness(c)
+        h.produce(now: MuxTests.start, until: MuxTests.start)
+        #expect(h.analyzer.crcErrors == 0)
+        #expect(h.analyzer.providerName?.count == 64)
+        #expect(h.analyzer.serviceName?.hasPrefix("\u{15}Ü") == true)
+        #expect(h.analyzer.discontinuities >= 3)  // PAT, PMT, SDT first packets
+    }
+}
