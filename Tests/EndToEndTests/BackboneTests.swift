@@ -66,6 +66,14 @@ struct BackboneTests {
             ], timeout: 40)
         #expect(gst.status == 0 && !gst.timedOut, "gst-launch: \(gst.stderr.prefix(400))")
 
+        // GStreamer opens the SDP file itself (sdpdemux) and decodes from it.
+        let gstSDP = try ns.run(
+            [
+                "gst-launch-1.0", "-q", "filesrc", "location=\(sdp)", "!", "sdpdemux", "!", "rtpmp2tdepay", "!", "tsdemux", "!",
+                "h264parse", "!", "avdec_h264", "!", "fakesink", "num-buffers=100",
+            ], timeout: 40)
+        #expect(gstSDP.status == 0 && !gstSDP.timedOut, "gst-launch sdpdemux: \(gstSDP.stderr.prefix(400))")
+
         // tshark on the wire: CC, PCR and PSI repetition.
         let wire = try tsharkCapture(port: 5010, seconds: 5, prefix: ns.command([]), directory: dir)
         #expect(wire.datagrams.count > 100)
