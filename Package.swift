@@ -23,6 +23,7 @@ let package = Package(
         // C libraries from Debian -dev packages, through pkg-config.
         .systemLibrary(name: "CX264", pkgConfig: "x264", providers: [.apt(["libx264-dev"])]),
         .systemLibrary(name: "CAVCodec", pkgConfig: "libavcodec libavutil", providers: [.apt(["libavcodec-dev"])]),
+        .systemLibrary(name: "CSRT", pkgConfig: "srt", providers: [.apt(["libsrt-openssl-dev"])]),
 
         // Pure Swift: no Glibc-only calls, no C libraries, no NIO.
         .target(name: "MediaTime", swiftSettings: swift6),
@@ -42,7 +43,7 @@ let package = Package(
             swiftSettings: swift6),
         .target(name: "Packager", dependencies: ["FrameRing", "MPEGTS", "Config"], swiftSettings: swift6),
         .target(
-            name: "Transport", dependencies: ["FrameRing", "RTP", "Config", "CRillShims"], swiftSettings: swift6),
+            name: "Transport", dependencies: ["FrameRing", "RTP", "Config", "CRillShims", "CSRT"], swiftSettings: swift6),
         .target(
             name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport"],
             swiftSettings: swift6),

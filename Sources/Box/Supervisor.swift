@@ -49,12 +49,19 @@ public final class Supervisor {
 
     /// The stages for `config`, read by each from `configPath`.
     public static func stages(for config: RillConfig, configPath: String) -> [StageSpec] {
-        var s: [StageSpec] = [
-            StageSpec(name: "testsrc", arguments: ["stage", "testsrc", "--config", configPath]),
-            StageSpec(name: "encode-video", arguments: ["stage", "encode-video", "--config", configPath]),
-            StageSpec(name: "encode-audio", arguments: ["stage", "encode-audio", "--config", configPath]),
-            StageSpec(name: "mux", arguments: ["stage", "mux", "--config", configPath]),
-        ]
+        var s: [StageSpec]
+        switch config.source.type {
+        case .testsrc:
+            s = [
+                StageSpec(name: "testsrc", arguments: ["stage", "testsrc", "--config", configPath]),
+                StageSpec(name: "encode-video", arguments: ["stage", "encode-video", "--config", configPath]),
+                StageSpec(name: "encode-audio", arguments: ["stage", "encode-audio", "--config", configPath]),
+                StageSpec(name: "mux", arguments: ["stage", "mux", "--config", configPath]),
+            ]
+        case .gateway:
+            // The input writes the received TS straight into the TS ring that every output reads.
+            s = [StageSpec(name: "recv", arguments: ["stage", "recv", "--config", configPath])]
+        }
         for o in config.outputs where o.enabled {
             s.append(StageSpec(name: "send-\(o.id)", arguments: ["stage", "send", "--config", configPath, "--output", o.id]))
         }

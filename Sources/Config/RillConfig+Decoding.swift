@@ -95,7 +95,19 @@ extension SystemSection {
 extension SourceSection {
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> SourceSection {
         var s = SourceSection()
-        if let t = try o.choice("type", ["testsrc"]) { s.type = Kind(rawValue: t)! }
+        if let t = try o.choice("type", ["testsrc", "gateway"]) { s.type = Kind(rawValue: t)! }
+        if let text = try o.string("url") {
+            guard s.type == .gateway else { throw ConfigError(path: o.path("url"), reason: "only a gateway source has a url") }
+            let url = try MediaURL.parse(text, path: o.path("url"))
+            guard url.scheme == "srt" else {
+                throw ConfigError(path: o.path("url"), reason: "gateway inputs are srt:// in this release (rtp, udp, rist, sdp: next issue)")
+            }
+            _ = try SRTSettings.parse(url, path: o.path("url"))
+            s.url = url
+            s.urlText = text
+        } else if s.type == .gateway {
+            throw ConfigError(path: o.path("url"), reason: "required for a gateway source")
+        }
         if var v = try o.object("video") {
             if let w = try v.int("width", in: 16...7680) {
                 guard w % 2 == 0 else { throw ConfigError(path: v.path("width"), reason: "must be even (4:2:0)") }
@@ -216,8 +228,15 @@ extension OutputSection {
         guard let text = try o.string("url") else { throw ConfigError(path: o.path("url"), reason: "required") }
         let urlPath = o.path("url")
         let url = try MediaURL.parse(text, path: urlPath)
+        if url.scheme == "srt" {
+            _ = try SRTSettings.parse(url, path: urlPath)
+            if try o.string("sdp") != nil { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
+            let enabled = try o.bool("enabled") ?? true
+            try o.finish()
+            return OutputSection(id: id, url: url, urlText: text, sdp: nil, enabled: enabled)
+        }
         guard let allowed = allowedOptions[url.scheme] else {
-            throw ConfigError(path: urlPath, reason: "scheme \"\(url.scheme)\" is not supported (rtp, udp)")
+            throw ConfigError(path: urlPath, reason: "scheme \"\(url.scheme)\" is not supported (rtp, udp, srt)")
         }
         for (k, v) in url.options {
             guard allowed.contains(k) else {

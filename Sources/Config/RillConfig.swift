@@ -23,8 +23,12 @@ public struct SystemSection: Sendable, Equatable {
 
 /// `source`: the built-in test source (capture devices come with the capture issue).
 public struct SourceSection: Sendable, Equatable {
-    public enum Kind: String, Sendable { case testsrc }
+    public enum Kind: String, Sendable { case testsrc, gateway }
     public var type: Kind = .testsrc
+    /// Gateway input (`type: "gateway"`): where the TS comes from (`srt://:9000`, `srt://host:port`).
+    public var url: MediaURL? = nil
+    /// The input URL as written.
+    public var urlText: String? = nil
     public var width: Int64 = 1280
     public var height: Int64 = 720
     public var fps = FrameRate(50)
@@ -115,7 +119,7 @@ public struct ProgramSection: Sendable, Equatable {
 public struct OutputSection: Sendable, Equatable {
     /// Unique id ([A-Za-z0-9_-]).
     public var id: String
-    /// Where to send (`rtp://239.255.42.1:5000?ttl=4`, `udp://…`).
+    /// Where to send (`rtp://239.255.42.1:5000?ttl=4`, `udp://…`, `srt://…`).
     public var url: MediaURL
     /// The URL as written.
     public var urlText: String

@@ -19,6 +19,8 @@ final class ElementaryStreamQueue {
     var continuityCounter: UInt8 = 0
     /// The next packet of this PID carries discontinuity_indicator (mux start, upstream restart).
     var signalDiscontinuity = true
+    /// Stream offset of the keyframe unit PAT/PMT were last sent in front of.
+    var psiSentBeforeUnit: Int64 = -1
     /// After an upstream discontinuity video waits for the next keyframe.
     var waitForKeyframe: Bool
 

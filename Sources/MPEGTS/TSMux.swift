@@ -208,6 +208,22 @@ public final class TSMux {
             if nextPSI < t { nextPSI = t + configuration.psiInterval }
         }
         let pcrDue = lastPCR == .min || t - lastPCR >= configuration.pcrInterval
+        // The stream whose head access unit decodes first goes next.
+        var best: Int? = nil
+        for (i, q) in queues.enumerated() where !q.isEmpty {
+            if let b = best, queues[b].headUnit.dtsNs <= q.headUnit.dtsNs { continue }
+            best = i
+        }
+        // PAT/PMT right before every video keyframe: a receiver joining there (a new SRT client,
+        // a recording split) can start decoding at once.
+        if psiPending.isEmpty, let b = best, queues[b].stream.codec.isVideo, queues[b].sentOfHead == 0,
+            queues[b].headUnit.keyframe, queues[b].psiSentBeforeUnit != queues[b].headUnit.offset
+        {
+            queues[b].psiSentBeforeUnit = queues[b].headUnit.offset
+            psiPending.append(0)
+            psiPending.append(1)
+            nextPSI = t + configuration.psiInterval
+        }
         // PSI first: a receiver needs PAT/PMT before the PES they describe; a PCR waits ≤ 3 packets.
         if !psiPending.isEmpty {
             let which = psiPending.removeFirst()
@@ -215,12 +231,6 @@ public final class TSMux {
             return finishPacket()
         }
 
-        // The stream whose head access unit decodes first goes next.
-        var best: Int? = nil
-        for (i, q) in queues.enumerated() where !q.isEmpty {
-            if let b = best, queues[b].headUnit.dtsNs <= q.headUnit.dtsNs { continue }
-            best = i
-        }
         if pcrDue {
             lastPCR = t
             statistics.pcrs &+= 1

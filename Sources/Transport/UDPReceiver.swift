@@ -11,7 +11,7 @@ public final class UDPReceiver {
 
     /// Binds `port` (on the group address when multicast, else on `host` or any), joins the group.
     public init(host: String, port: UInt16, source: String? = nil, interface: String? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        fd = socket(AF_INET, Int32(Glibc.SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket", "udp") }
         do {
             var one: Int32 = 1

@@ -24,7 +24,7 @@ public final class UDPSocket {
         }
         destination = dest
         port = url.port &+ portOffset
-        fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        fd = socket(AF_INET, Int32(Glibc.SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket", "udp") }
         do {
             try setOption(SOL_SOCKET, SO_SNDBUF, Int32(4 << 20), "SO_SNDBUF")
@@ -97,7 +97,7 @@ public final class UDPSocket {
     /// The local address the kernel would use toward the destination (for the SDP origin line).
     public var localAddress: IPv4Address? {
         // A throw-away connected socket asks the routing table without sending anything.
-        let probe = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        let probe = socket(AF_INET, Int32(Glibc.SOCK_DGRAM.rawValue), 0)
         guard probe >= 0 else { return nil }
         defer { close(probe) }
         var d = address

@@ -16,10 +16,10 @@ struct Stage: ParsableCommand {
         abstract: "Run one stage (testsrc, encode-video, encode-audio, mux, send). Normally spawned by `rill run`.")
 
     enum Role: String, ExpressibleByArgument, CaseIterable {
-        case testsrc, encodeVideo = "encode-video", encodeAudio = "encode-audio", mux, send
+        case testsrc, encodeVideo = "encode-video", encodeAudio = "encode-audio", mux, send, recv
     }
 
-    @Argument(help: "The stage: testsrc, encode-video, encode-audio, mux, send.")
+    @Argument(help: "The stage: testsrc, encode-video, encode-audio, mux, send, recv.")
     var role: Role
 
     @Option(name: .long, help: "Config file (JSON).")
@@ -49,13 +49,23 @@ struct Stage: ParsableCommand {
                 try AudioEncodeStage(config: cfg.encoders.audio, instance: instance).run()
             case .mux:
                 try MuxStage(config: cfg, instance: instance).run()
+            case .recv:
+                guard let url = cfg.source.url else {
+                    printError("rill stage recv: the config has no gateway source url")
+                    throw ExitCode(2)
+                }
+                try SRTInput(url: url, instance: instance).run()
             case .send:
                 guard let id = output, let o = cfg.outputs.first(where: { $0.id == id }) else {
                     printError("rill stage send: --output must name an output of the config")
                     throw ExitCode(2)
                 }
                 let stats = "\(cfg.system.runDirectory)/\(instance)/stats/\(o.id).json"
-                try PacedSender(output: o, instance: instance, statsPath: stats).run()
+                if o.url.scheme == "srt" {
+                    try SRTOutput(output: o, instance: instance, statsPath: stats, videoPID: UInt16(cfg.program.videoPID)).run()
+                } else {
+                    try PacedSender(output: o, instance: instance, statsPath: stats).run()
+                }
             }
         } catch let e as ExitCode {
             throw e

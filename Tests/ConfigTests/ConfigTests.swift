@@ -100,3 +100,39 @@ struct FuzzRegressions {
         #expect(throws: JSONError.self) { try JSONParser.parse(#"{ "muxrate": 748e792 }"#) }
     }
 }
+
+@Suite("SRT URLs")
+struct SRTURLTests {
+    func settings(_ url: String) throws -> SRTSettings { try SRTSettings.parse(try MediaURL.parse(url, path: "u"), path: "u") }
+
+    @Test("mode rules: host ⇒ caller, none ⇒ listener, mode= overrides")
+    func modes() throws {
+        #expect(try settings("srt://host:9000").mode == .caller)
+        #expect(try settings("srt://:9000").mode == .listener)
+        #expect(try settings("srt://10.0.0.1:9000?mode=listener").mode == .listener)
+        #expect(try settings("srt://h:9000?mode=rendezvous").mode == .rendezvous)
+        let seed = try settings("srt://host:8890?streamid=streamname&latency=16000&packetfilter=fec,cols:4,rows:4")
+        #expect(seed.option("streamid") == "streamname" && seed.option("latency") == "16000")
+        #expect(seed.option("packetfilter") == "fec,cols:4,rows:4")
+    }
+
+    @Test("bad SRT options are errors naming the option", arguments: [
+        ("srt://h:1?passphrase=short", "passphrase must be 10–79"),
+        ("srt://h:1?pbkeylen=20", "pbkeylen=20 must be one of"),
+        ("srt://h:1?latencyy=100", "unknown option \"latencyy\""),
+        ("srt://h:1?mode=server", "mode \"server\""),
+        ("srt://:1?mode=caller", "needs a host"),
+        ("srt://h:1?payloadsize=1000", "multiple of 188"),
+        ("srt://h:1?accept=a", "listeners only"),
+    ])
+    func bad(url: String, reason: String) {
+        do {
+            _ = try settings(url)
+            Issue.record("accepted \(url)")
+        } catch let e as ConfigError {
+            #expect(e.reason.contains(reason), "\(e)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+}

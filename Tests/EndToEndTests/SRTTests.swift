@@ -1,0 +1,194 @@
+import Foundation
+import RillTestSupport
+import Testing
+
+/// A background peer process writing what it receives to a file.
+final class PeerProcess: @unchecked Sendable {
+    let process = Process()
+    let output: String
+
+    init(_ arguments: [String], output: String) throws {
+        self.output = output
+        FileManager.default.createFile(atPath: output, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: output)!
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var bytes: Int { ((try? FileManager.default.attributesOfItem(atPath: output))?[.size] as? Int) ?? 0 }
+
+    /// Sends `signal`, then SIGKILL if the peer has not exited within 2 s; reaps it either way.
+    func stop(_ signal: Int32 = SIGTERM) {
+        let pid = process.processIdentifier
+        kill(pid, signal)
+        var status: Int32 = 0
+        if !waitFor(timeout: 2, { waitpid(pid, &status, WNOHANG) != 0 }) {
+            kill(pid, SIGKILL)
+            _ = waitFor(timeout: 5) { waitpid(pid, &status, WNOHANG) != 0 }
+        }
+    }
+
+    deinit { if process.isRunning { stop(SIGKILL) } }
+}
+
+/// SRT outputs against independent SRT implementations: srt-live-transmit (libsrt's own tool),
+/// FFmpeg's libsrt protocol and GStreamer's srtsrc. On loopback.
+@Suite("SRT output", .serialized)
+struct SRTTests {
+    static let fps = 25
+
+    func box(_ label: String, url: String) throws -> BoxUnderTest {
+        let dir = makeTemporaryDirectory("srt-\(label)")
+        let config = testConfig(
+            instance: "srt-\(label)-\(UUID().uuidString.prefix(4))", width: 640, height: 360, fps: Self.fps, videoBitrate: 1_000_000,
+            keyint: 25, outputs: "{ \"id\": \"srt\", \"url\": \"\(url)\" }", runDirectory: "\(dir)/run")
+        let b = try BoxUnderTest(config: config, label: "srt-\(label)")
+        #expect(waitFor(timeout: 15) { b.log.contains("started send-srt") && b.log.contains("encode-video: x264") }, "\(b.log)")
+        return b
+    }
+
+    /// Decodes a received TS with ffprobe: frames after the first IDR, PTS continuity, and tshark's CC count.
+    func checkDecodes(_ path: String, minimumSeconds: Double) throws {
+        let frames = try ffprobeDecodedVideoFrames(path)
+        let first = try #require(frames.firstIndex { $0.keyFrame }, "no keyframe in \(path)")
+        let decoded = Array(frames[first...])
+        #expect(Double(decoded.count) >= minimumSeconds * Double(Self.fps), "\(decoded.count) frames")
+        let step = Int64(90_000 / Self.fps)
+        let gaps = zip(decoded, decoded.dropFirst()).filter { $1.pts - $0.pts != step }
+        #expect(gaps.isEmpty, "PTS gaps \(gaps.prefix(3).map { ($0.0.pts, $0.1.pts) })")
+        let cc = try runProcess(["tshark", "-r", path, "-Y", "mp2t.cc.drop"], timeout: 60)
+        #expect(cc.stdout.split(separator: "\n").isEmpty, "tshark CC drops: \(cc.stdout.prefix(300))")
+    }
+
+    @Test("listener: srt-live-transmit as caller receives a decodable stream starting at an IDR")
+    func listenerWithSLT() throws {
+        let b = try box("lst", url: "srt://:9101?latency=120")
+        defer { b.stop() }
+        let out = b.directory + "/slt.ts"
+        let slt = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9101", "file://con"], output: out)
+        Thread.sleep(forTimeInterval: 6)
+        slt.stop()
+        try checkDecodes(out, minimumSeconds: 4)
+        // The client started at a clean point: the first decoded frame is a keyframe.
+        let frames = try ffprobeDecodedVideoFrames(out)
+        #expect(frames.first?.keyFrame == true, "first frame not a keyframe")
+    }
+
+    @Test("caller: srt-live-transmit as listener receives; our caller reconnects ≤ 2 s after it comes back")
+    func callerWithSLT() throws {
+        let b = try box("call", url: "srt://127.0.0.1:9102?latency=120")
+        defer { b.stop() }
+        let first = try PeerProcess(["srt-live-transmit", "-q", "srt://:9102", "file://con"], output: b.directory + "/a.ts")
+        #expect(waitFor(timeout: 10) { first.bytes > 100_000 })
+        first.stop(SIGKILL)
+        Thread.sleep(forTimeInterval: 0.5)
+        let restartedAt = Date()
+        let second = try PeerProcess(["srt-live-transmit", "-q", "srt://:9102", "file://con"], output: b.directory + "/b.ts")
+        #expect(waitFor(timeout: 4) { second.bytes > 0 })
+        let resumedAfter = Date().timeIntervalSince(restartedAt)
+        #expect(resumedAfter <= 2.0, "sending again \(resumedAfter) s after the receiver came back")
+        Thread.sleep(forTimeInterval: 5)
+        second.stop()
+        try checkDecodes(b.directory + "/b.ts", minimumSeconds: 3)
+    }
+
+    @Test("rendezvous: both ways with srt-live-transmit")
+    func rendezvous() throws {
+        let b = try box("rdv", url: "srt://127.0.0.1:9104?mode=rendezvous&localport=9103")
+        defer { b.stop() }
+        let out = b.directory + "/r.ts"
+        let slt = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9103?mode=rendezvous&port=9104", "file://con"], output: out)
+        Thread.sleep(forTimeInterval: 7)
+        slt.stop()
+        try checkDecodes(out, minimumSeconds: 3)
+    }
+
+    @Test("FFmpeg and GStreamer srtsrc as clients of our listener")
+    func ffmpegAndGStreamer() throws {
+        let b = try box("ffgst", url: "srt://:9105")
+        defer { b.stop() }
+        // FFmpeg's latency is in microseconds (ours in milliseconds).
+        let rec = try runProcess(
+            ["ffmpeg", "-nostdin", "-v", "error", "-i", "srt://127.0.0.1:9105?mode=caller&latency=120000", "-t", "5", "-map", "0",
+             "-c", "copy", "-f", "mpegts", "-y", b.directory + "/ff.ts"], timeout: 30)
+        #expect(rec.status == 0, "\(rec.stderr.prefix(300))")
+        try checkDecodes(b.directory + "/ff.ts", minimumSeconds: 3)
+        let gst = try runProcess(
+            ["gst-launch-1.0", "-q", "srtsrc", "uri=srt://127.0.0.1:9105?mode=caller", "!", "tsdemux", "!", "h264parse", "!",
+             "avdec_h264", "!", "fakesink", "num-buffers=75"], timeout: 30)
+        #expect(gst.status == 0 && !gst.timedOut, "gst srtsrc: \(gst.stderr.prefix(300))")
+    }
+
+    @Test("passphrase: right ⇒ stream, wrong or missing ⇒ rejected with a log line")
+    func passphrase() throws {
+        let b = try box("pass", url: "srt://:9106?passphrase=correct-horse-1")
+        defer { b.stop() }
+        let good = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=correct-horse-1", "file://con"], output: b.directory + "/good.ts")
+        let bad = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=wrong-horse-22", "file://con"], output: b.directory + "/bad.ts")
+        let none = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9106", "file://con"], output: b.directory + "/none.ts")
+        Thread.sleep(forTimeInterval: 5)
+        for p in [good, bad, none] { p.stop() }
+        #expect(good.bytes > 100_000)
+        #expect(bad.bytes == 0 && none.bytes == 0)
+        let log = b.log
+        #expect(log.contains("libsrt:"), "no libsrt line about the rejected clients: \(log.suffix(800))")
+    }
+
+    @Test("ten listener clients; SIGKILL of one leaves the other nine with 0 CC errors")
+    func tenClients() throws {
+        let b = try box("ten", url: "srt://:9107")
+        defer { b.stop() }
+        let clients = try (0..<10).map { i in
+            try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9107", "file://con"], output: b.directory + "/c\(i).ts")
+        }
+        Thread.sleep(forTimeInterval: 3)
+        clients[0].stop(SIGKILL)
+        Thread.sleep(forTimeInterval: 5)
+        for c in clients.dropFirst() { c.stop() }
+        for c in clients.dropFirst() { try checkDecodes(c.output, minimumSeconds: 5) }
+    }
+
+    @Test("packetfilter=fec,cols:8,rows:4 negotiates with srt-live-transmit and the stream flows")
+    func packetFilter() throws {
+        let b = try box("fec", url: "srt://:9108?packetfilter=fec,cols:8,rows:4")
+        defer { b.stop() }
+        let out = b.directory + "/fec.ts"
+        let slt = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9108?packetfilter=fec,cols:8,rows:4", "file://con"], output: out)
+        Thread.sleep(forTimeInterval: 6)
+        slt.stop()
+        try checkDecodes(out, minimumSeconds: 3)
+    }
+
+    @Test("SRT input (gateway): FFmpeg pushes a TS into our listener; our RTP multicast + SDP output decodes in ffprobe")
+    func gatewayInput() throws {
+        let ns = try NetworkNamespace("srtin")
+        defer { ns.close() }
+        let dir = makeTemporaryDirectory("srtin")
+        let sdp = "\(dir)/gw.sdp"
+        let config = """
+            { "system": { "instance": "\(ns.name)", "runDirectory": "\(dir)/run" },
+              "source": { "type": "gateway", "url": "srt://:9110?latency=120" },
+              "outputs": [ { "id": "mc", "url": "rtp://239.255.42.20:5070?ttl=2", "sdp": "\(sdp)" } ] }
+            """
+        let b = try BoxUnderTest(config: config, namespace: ns, label: "srtin")
+        defer { b.stop() }
+        #expect(waitFor(timeout: 10) { b.log.contains("listening for a publisher") }, "\(b.log)")
+        let pusher = try PeerProcess(
+            ns.command([
+                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "20",
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "mpegts", "srt://127.0.0.1:9110?mode=caller&pkt_size=1316",
+            ]), output: "\(dir)/pusher.log")
+        defer { pusher.stop(SIGKILL) }
+        #expect(waitFor(timeout: 10) { b.log.contains("publisher") && b.log.contains("connected") }, "\(b.log)")
+        let streams = try ffprobeStreams(sdp, prefix: ns.command([]))
+        let video = try #require(streams.first { $0.codec == "h264" }, "\(streams.map(\.codec))")
+        #expect(video.width == 640 && video.height == 360)
+        let rec = try ffmpegRecord(sdp: sdp, seconds: 5, to: "\(dir)/gw.ts", prefix: ns.command([]))
+        #expect(rec.status == 0)
+        let frames = try ffprobeDecodedVideoFrames("\(dir)/gw.ts")
+        #expect(frames.count >= 75, "\(frames.count) frames relayed")
+    }
+}
