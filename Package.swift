@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "MPEGTSTests", dependencies: ["MPEGTS"], swiftSettings: swift6),
         .testTarget(name: "RTPTests", dependencies: ["RTP"], swiftSettings: swift6),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),
+        .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swift6),
         .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(
             name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP"], swiftSettings: swift6),

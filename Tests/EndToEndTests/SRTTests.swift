@@ -147,8 +147,31 @@ struct SRTTests {
         Thread.sleep(forTimeInterval: 3)
         clients[0].stop(SIGKILL)
         Thread.sleep(forTimeInterval: 5)
+        // `rill status` reports every connected client with srt_bstats figures.
+        let status = try runProcess([rillBinary(), "status", "--config", b.configPath], timeout: 10)
+        let parsed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let doc = try #require(parsed, "\(status.stdout)")
+        let out = try #require((doc["outputs"] as? [[String: Any]])?.first)
+        let peers = out["peers"] as? [[String: Any]] ?? []
+        let excerpt = String(status.stdout.prefix(400))
+        #expect(peers.count == 9, "\(peers.count) peers in \(excerpt)")
+        #expect(peers.allSatisfy { ($0["packetsSent"] as? Int ?? 0) > 0 && $0["rttMs"] != nil && ($0["latencyMs"] as? Int ?? 0) >= 120 })
+        #expect((out["connects"] as? Int ?? 0) >= 10)
         for c in clients.dropFirst() { c.stop() }
         for c in clients.dropFirst() { try checkDecodes(c.output, minimumSeconds: 5) }
+    }
+
+    @Test("streamid access list: an accepted id streams, another is refused with a log line")
+    func acceptList() throws {
+        let b = try box("acc", url: "srt://:9109?accept=studio1,live/cam2")
+        defer { b.stop() }
+        let good = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=studio1", "file://con"], output: b.directory + "/ok.ts")
+        let bad = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=intruder", "file://con"], output: b.directory + "/no.ts")
+        Thread.sleep(forTimeInterval: 5)
+        for p in [good, bad] { p.stop() }
+        #expect(good.bytes > 50_000)
+        #expect(bad.bytes == 0)
+        #expect(b.log.contains("streamid \"intruder\" is not accepted"))
     }
 
     @Test("packetfilter=fec,cols:8,rows:4 negotiates with srt-live-transmit and the stream flows")
