@@ -1,0 +1,47 @@
+import Foundation
+import RillTestSupport
+import Testing
+
+/// SRT under loss: 5 % of packets dropped at random in both directions by iptables in a network
+/// namespace (this kernel has no netem), between our caller and srt-live-transmit.
+@Suite("SRT under loss", .serialized)
+struct SRTLossTests {
+    @Test("5 % random loss both ways, 60 s: the received TS has 0 CC errors; retransmission overhead reported")
+    func randomLoss() throws {
+        let seconds = Double(ProcessInfo.processInfo.environment["RILL_SRT_LOSS_SECONDS"] ?? "60") ?? 60
+        let ns = try NetworkNamespace("srtloss")
+        defer { ns.close() }
+        let port = 9300
+        for rule in [["--dport", "\(port)"], ["--sport", "\(port)"]] {
+            let r = try ns.run(
+                ["iptables", "-A", "INPUT", "-p", "udp"] + rule + ["-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "DROP"])
+            #expect(r.status == 0, "iptables: \(r.stderr)")
+        }
+        let dir = makeTemporaryDirectory("srtloss")
+        // Loopback RTT is well under 1 ms, so libsrt's 120 ms latency is far above 4 × RTT.
+        let config = testConfig(
+            instance: ns.name, width: 640, height: 360, fps: 25, videoBitrate: 2_000_000, keyint: 25,
+            outputs: "{ \"id\": \"srt\", \"url\": \"srt://127.0.0.1:\(port)?latency=120\" }", runDirectory: "\(dir)/run")
+        let b = try BoxUnderTest(config: config, namespace: ns, label: "srtloss")
+        defer { b.stop() }
+        let out = "\(dir)/received.ts"
+        let receiver = try PeerProcess(ns.command(["srt-live-transmit", "-q", "srt://:\(port)?latency=120", "file://con"]), output: out)
+        #expect(waitFor(timeout: 15) { receiver.bytes > 100_000 }, "\(b.log.suffix(600))")
+        Thread.sleep(forTimeInterval: seconds)
+        let status = try runProcess([rillBinary(), "status", "--config", b.configPath], timeout: 10)
+        receiver.stop()
+        let dropped = try ns.run(["iptables", "-L", "INPUT", "-v", "-x", "-n"])
+        let cc = try runProcess(["tshark", "-r", out, "-Y", "mp2t.cc.drop"], timeout: 120)
+        #expect(cc.stdout.split(separator: "\n").isEmpty, "CC drops: \(cc.stdout.prefix(300))")
+        let frames = try ffprobeDecodedVideoFrames(out)
+        #expect(Double(frames.count) >= (seconds - 2) * 25, "\(frames.count) frames decoded")
+        let parsed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let peer = ((parsed?["outputs"] as? [[String: Any]])?.first?["peers"] as? [[String: Any]])?.first ?? [:]
+        let sent = peer["packetsSent"] as? Int ?? 0
+        let retransmitted = peer["packetsRetransmitted"] as? Int ?? 0
+        #expect(retransmitted > 0, "no retransmissions under 5 % loss? \(status.stdout)")
+        let overhead = sent > 0 ? Double(retransmitted) / Double(sent - retransmitted) * 100 : 0
+        print("SRT 5 % loss both ways, \(Int(seconds)) s: \(sent) packets sent, \(retransmitted) retransmitted (overhead \(String(format: "%.1f", overhead)) %), RTT \(peer["rttMs"] ?? "?") ms")
+        print(dropped.stdout.split(separator: "\n").filter { $0.contains("DROP") }.joined(separator: "\n"))
+    }
+}
