@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""A small UDP impairment relay for loss tests on a kernel without netem: listens on LISTEN_PORT,
+forwards every datagram to TARGET_PORT on 127.0.0.1 after DELAY_MS, dropping each with probability
+LOSS, and relays the replies back to the last sender the same way (both directions impaired).
+Prints counters as JSON on SIGTERM. Usage: impair.py LISTEN_PORT TARGET_PORT DELAY_MS LOSS"""
+import heapq, json, random, select, signal, socket, sys, time
+
+listen_port, target_port, delay, loss = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000, float(sys.argv[4])
+front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+front.bind(("127.0.0.1", listen_port))
+back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+back.bind(("127.0.0.1", 0))
+target = ("127.0.0.1", target_port)
+client = None
+queue = []  # (due, seq, socket, data, address)
+seq = 0
+stats = {"forward": 0, "forwardDropped": 0, "reverse": 0, "reverseDropped": 0}
+running = True
+
+def stop(*_):
+    global running
+    running = False
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+
+while running:
+    timeout = max(0.0, queue[0][0] - time.monotonic()) if queue else 0.05
+    ready, _, _ = select.select([front, back], [], [], min(timeout, 0.05))
+    now = time.monotonic()
+    for s in ready:
+        data, addr = s.recvfrom(65536)
+        if s is front:
+            client = addr
+            key, out, dest = "forward", back, target
+        else:
+            if client is None:
+                continue
+            key, out, dest = "reverse", front, client
+        if random.random() < loss:
+            stats[key + "Dropped"] += 1
+            continue
+        stats[key] += 1
+        seq += 1
+        heapq.heappush(queue, (now + delay, seq, out, data, dest))
+    while queue and queue[0][0] <= time.monotonic():
+        _, _, out, data, dest = heapq.heappop(queue)
+        out.sendto(data, dest)
+print(json.dumps(stats), flush=True)
