@@ -29,7 +29,7 @@ struct SRTLossTests {
         let receiver = try PeerProcess(ns.command(["srt-live-transmit", "-q", "srt://:\(port)?latency=120", "file://con"]), output: out)
         #expect(waitFor(timeout: 15) { receiver.bytes > 100_000 }, "\(b.log.suffix(600))")
         Thread.sleep(forTimeInterval: seconds)
-        let status = try runProcess([rillBinary(), "status", "--config", b.configPath], timeout: 10)
+        let peer = try outputStatus(configPath: b.configPath).peers.first ?? [:]
         receiver.stop()
         let dropped = try ns.run(["iptables", "-L", "INPUT", "-v", "-x", "-n"])
         let cc = try runProcess(["tshark", "-r", out, "-Y", "mp2t.cc.drop"], timeout: 120)
@@ -42,11 +42,9 @@ struct SRTLossTests {
         }
         let frames = try ffprobeDecodedVideoFrames(out)
         #expect(Double(frames.count) >= (seconds - 2) * 25, "\(frames.count) frames decoded")
-        let parsed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
-        let peer = ((parsed?["outputs"] as? [[String: Any]])?.first?["peers"] as? [[String: Any]])?.first ?? [:]
         let sent = peer["packetsSent"] as? Int ?? 0
         let retransmitted = peer["packetsRetransmitted"] as? Int ?? 0
-        #expect(retransmitted > 0, "no retransmissions under 5 % loss? \(status.stdout)")
+        #expect(retransmitted > 0, "no retransmissions under 5 % loss? \(peer)")
         let overhead = sent > 0 ? Double(retransmitted) / Double(sent - retransmitted) * 100 : 0
         print("SRT 5 % loss both ways, \(Int(seconds)) s: \(sent) packets sent, \(retransmitted) retransmitted (overhead \(String(format: "%.1f", overhead)) %), RTT \(peer["rttMs"] ?? "?") ms")
         print(dropped.stdout.split(separator: "\n").filter { $0.contains("DROP") }.joined(separator: "\n"))
@@ -68,15 +66,13 @@ struct SRTLossTests {
         let receiver = try PeerProcess(["srt-live-transmit", "-q", "srt://:9321?latency=\(4 * rtt)", "file://con"], output: out)
         #expect(waitFor(timeout: 20) { receiver.bytes > 100_000 }, "\(b.log.suffix(600))")
         Thread.sleep(forTimeInterval: seconds)
-        let status = try runProcess([rillBinary(), "status", "--config", b.configPath], timeout: 10)
+        let peer = try outputStatus(configPath: b.configPath).peers.first ?? [:]
         receiver.stop()
         relay.stop(SIGTERM)
         let cc = try runProcess(["tshark", "-r", out, "-Y", "mp2t.cc.drop"], timeout: 120)
         #expect(cc.stdout.split(separator: "\n").isEmpty, "CC drops: \(cc.stdout.prefix(300))")
         let frames = try ffprobeDecodedVideoFrames(out)
         #expect(Double(frames.count) >= (seconds - 2) * 25, "\(frames.count) frames decoded")
-        let parsed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
-        let peer = ((parsed?["outputs"] as? [[String: Any]])?.first?["peers"] as? [[String: Any]])?.first ?? [:]
         let sent = peer["packetsSent"] as? Int ?? 0
         let retransmitted = peer["packetsRetransmitted"] as? Int ?? 0
         let measuredRTT = peer["rttMs"] as? Double ?? 0

@@ -50,6 +50,16 @@ struct SRTTests {
         return b
     }
 
+    /// Runs srt-live-transmit with `url` for `seconds`, writing what it receives to `name` in the
+    /// box's directory, and returns the file's path.
+    func receive(_ b: BoxUnderTest, url: String, seconds: Double, name: String) throws -> String {
+        let out = b.directory + "/" + name
+        let slt = try PeerProcess(["srt-live-transmit", "-q", url, "file://con"], output: out)
+        Thread.sleep(forTimeInterval: seconds)
+        slt.stop()
+        return out
+    }
+
     /// Decodes a received TS with ffprobe: frames after the first IDR, PTS continuity, and tshark's CC count.
     func checkDecodes(_ path: String, minimumSeconds: Double) throws {
         let frames = try ffprobeDecodedVideoFrames(path)
@@ -67,10 +77,7 @@ struct SRTTests {
     func listenerWithSLT() throws {
         let b = try box("lst", url: "srt://:9101?latency=120")
         defer { b.stop() }
-        let out = b.directory + "/slt.ts"
-        let slt = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9101", "file://con"], output: out)
-        Thread.sleep(forTimeInterval: 6)
-        slt.stop()
+        let out = try receive(b, url: "srt://127.0.0.1:9101", seconds: 6, name: "slt.ts")
         try checkDecodes(out, minimumSeconds: 4)
         // The client started at a clean point: the first decoded frame is a keyframe.
         let frames = try ffprobeDecodedVideoFrames(out)
@@ -99,10 +106,7 @@ struct SRTTests {
     func rendezvous() throws {
         let b = try box("rdv", url: "srt://127.0.0.1:9104?mode=rendezvous&localport=9103")
         defer { b.stop() }
-        let out = b.directory + "/r.ts"
-        let slt = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9103?mode=rendezvous&port=9104", "file://con"], output: out)
-        Thread.sleep(forTimeInterval: 7)
-        slt.stop()
+        let out = try receive(b, url: "srt://127.0.0.1:9103?mode=rendezvous&port=9104", seconds: 7, name: "r.ts")
         try checkDecodes(out, minimumSeconds: 3)
     }
 
@@ -148,13 +152,8 @@ struct SRTTests {
         clients[0].stop(SIGKILL)
         Thread.sleep(forTimeInterval: 5)
         // `rill status` reports every connected client with srt_bstats figures.
-        let status = try runProcess([rillBinary(), "status", "--config", b.configPath], timeout: 10)
-        let parsed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
-        let doc = try #require(parsed, "\(status.stdout)")
-        let out = try #require((doc["outputs"] as? [[String: Any]])?.first)
-        let peers = out["peers"] as? [[String: Any]] ?? []
-        let excerpt = String(status.stdout.prefix(400))
-        #expect(peers.count == 9, "\(peers.count) peers in \(excerpt)")
+        let (out, peers) = try outputStatus(configPath: b.configPath)
+        #expect(peers.count == 9, "\(peers.count) peers: \(peers)")
         #expect(peers.allSatisfy { ($0["packetsSent"] as? Int ?? 0) > 0 && $0["rttMs"] != nil && ($0["latencyMs"] as? Int ?? 0) >= 120 })
         #expect((out["connects"] as? Int ?? 0) >= 10)
         for c in clients.dropFirst() { c.stop() }
@@ -178,10 +177,7 @@ struct SRTTests {
     func packetFilter() throws {
         let b = try box("fec", url: "srt://:9108?packetfilter=fec,cols:8,rows:4")
         defer { b.stop() }
-        let out = b.directory + "/fec.ts"
-        let slt = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9108?packetfilter=fec,cols:8,rows:4", "file://con"], output: out)
-        Thread.sleep(forTimeInterval: 6)
-        slt.stop()
+        let out = try receive(b, url: "srt://127.0.0.1:9108?packetfilter=fec,cols:8,rows:4", seconds: 6, name: "fec.ts")
         try checkDecodes(out, minimumSeconds: 3)
     }
 

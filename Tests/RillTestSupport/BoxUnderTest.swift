@@ -44,28 +44,9 @@ public final class BoxUnderTest: @unchecked Sendable {
         let pid = process.processIdentifier
         if let done = exitStatus { return (done, 0) }
         kill(pid, SIGTERM)
-        // Reap it ourselves: Foundation's own child monitoring is not reliable under the test runner.
-        var status: Int32 = 0
-        var code: Int32? = nil
-        var killed = false
-        let deadline = Date().addingTimeInterval(timeout)
-        while code == nil {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid {
-                code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-            } else if r < 0 && errno == ECHILD {
-                // Foundation reaped it first: its status stands.
-                _ = waitFor(timeout: 5) { !process.isRunning }
-                code = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
-            } else if Date() >= deadline, !killed {
-                killed = true
-                kill(pid, SIGKILL)
-            } else {
-                usleep(5_000)
-            }
-        }
+        let code = reap(process, killAfter: timeout).status
         exitStatus = code
-        return (code!, Date().timeIntervalSince(start))
+        return (code, Date().timeIntervalSince(start))
     }
 
     deinit { if exitStatus == nil { stop() } }

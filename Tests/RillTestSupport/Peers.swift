@@ -149,3 +149,14 @@ public func tsharkCapture(port: Int, seconds: Int, rtp: Bool = true, interface: 
     }
     return WireCapture(datagrams: datagrams, tsharkCCDrops: drops.stdout.split(separator: "\n").count)
 }
+
+/// The first output's statistics from `rill status --config` of a running box: the output object
+/// and, for SRT, its peers (srt_bstats per connection).
+public func outputStatus(configPath: String) throws -> (output: [String: Any], peers: [[String: Any]]) {
+    let r = try runProcess([rillBinary(), "status", "--config", configPath], timeout: 10)
+    let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+    guard let output = (doc?["outputs"] as? [[String: Any]])?.first else {
+        throw TestEnvironmentError("rill status gave no output: \(r.stdout.prefix(300)) \(r.stderr.prefix(300))")
+    }
+    return (output, output["peers"] as? [[String: Any]] ?? [])
+}

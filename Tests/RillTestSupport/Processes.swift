@@ -38,31 +38,36 @@ public func runProcess(_ arguments: [String], timeout: Double = 60, stdin: Strin
             group.leave()
         }
     }
-    let deadline = Date().addingTimeInterval(timeout)
-    var timedOut = false
-    let pid = p.processIdentifier
-    var status: Int32 = 0
-    var exit: Int32? = nil
-    // Reap it ourselves (Foundation's child monitoring is not reliable under the test runner);
-    // if Foundation got there first, waitpid says ECHILD and its status stands.
-    while exit == nil {
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == pid {
-            exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        } else if r < 0 && errno == ECHILD {
-            _ = waitFor(timeout: 5) { !p.isRunning }
-            exit = p.terminationStatus
-        } else if Date() >= deadline, !timedOut {
-            timedOut = true
-            kill(pid, SIGKILL)
-        } else {
-            usleep(10_000)
-        }
-    }
+    let (exit, timedOut) = reap(p, killAfter: timeout)
     group.wait()
     return ProcessResult(
-        status: exit!, stdout: String(decoding: outData.get(), as: UTF8.self),
+        status: exit, stdout: String(decoding: outData.get(), as: UTF8.self),
         stderr: String(decoding: errData.get(), as: UTF8.self), timedOut: timedOut)
+}
+
+/// Waits for `p` to exit, SIGKILLing it after `killAfter` seconds; returns its exit status (128 +
+/// signal when killed) and whether it had to be killed. Reaps it itself: Foundation's child
+/// monitoring is not reliable under the test runner; if Foundation got there first, waitpid says
+/// ECHILD and Foundation's status stands.
+public func reap(_ p: Process, killAfter: Double) -> (status: Int32, killed: Bool) {
+    let deadline = Date().addingTimeInterval(killAfter)
+    let pid = p.processIdentifier
+    var status: Int32 = 0
+    var killed = false
+    while true {
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { return ((status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F), killed) }
+        if r < 0 && errno == ECHILD {
+            _ = waitFor(timeout: 5) { !p.isRunning }
+            return (p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus, killed)
+        }
+        if Date() >= deadline, !killed {
+            killed = true
+            kill(pid, SIGKILL)
+        } else {
+            usleep(5_000)
+        }
+    }
 }
 
 final class LockedData: @unchecked Sendable {
