@@ -33,7 +33,7 @@ public final class SRTInput: @unchecked Sendable {
         var backoff = MediaTime.nanosecondsPerSecond
         while !StopRequest.isRequested {
             guard let socket = try connectOrAccept(writer: writer) else {
-                sleep(backoff, writer: writer)
+                StopRequest.sleep(backoff, tick: writer.beat)
                 backoff = min(backoff * 2, 10 * MediaTime.nanosecondsPerSecond)
                 continue
             }
@@ -43,28 +43,12 @@ public final class SRTInput: @unchecked Sendable {
         }
     }
 
-    private func sleep(_ ns: Int64, writer: RingWriter) {
-        let end = MonotonicClock.now() + ns
-        while !StopRequest.isRequested && MonotonicClock.now() < end {
-            writer.beat()
-            MonotonicClock.sleep(until: min(end, MonotonicClock.now() + 50 * MediaTime.millisecond))
-        }
-    }
-
     /// A connected socket, or nil after a logged failure.
     private func connectOrAccept(writer: RingWriter) throws -> SRTSocket? {
         let socket = try SRTSocket(settings: settings)
         switch settings.mode {
         case .caller, .rendezvous:
-            let remote = try resolveIPv4(settings.host, settings.port)
-            let rc = withSockaddr(remote) { addr, len in
-                if settings.mode == .rendezvous {
-                    let local = (try? resolveIPv4("", settings.localPort ?? settings.port)) ?? sockaddr_in()
-                    return withSockaddr(local) { srt_rendezvous(socket.handle, $0, $1, addr, len) }
-                }
-                return srt_connect(socket.handle, addr, len)
-            }
-            guard rc != SRT_ERROR else {
+            guard try socket.connect(settings) else {
                 log.warning("\(SRTError.last("connect \(settings.host):\(settings.port)", socket: socket.handle))")
                 return nil
             }
@@ -79,8 +63,7 @@ public final class SRTInput: @unchecked Sendable {
                 srt_listen_callback(socket.handle, { opaque, _, _, peer, streamid in
                     let me = Unmanaged<SRTInput>.fromOpaque(opaque!).takeUnretainedValue()
                     let id = streamid.map { String(cString: $0) } ?? ""
-                    let resource = StreamID(id).resource
-                    if let accept = me.settings.accept, accept.contains(id) || (resource.map(accept.contains) ?? false) { return 0 }
+                    if me.settings.admits(streamID: id) { return 0 }
                     me.log.warning("rejected publisher \(describe(peer)): streamid \"\(id)\" is not accepted")
                     return -1
                 }, Unmanaged.passUnretained(self).toOpaque())

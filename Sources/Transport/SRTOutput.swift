@@ -78,21 +78,13 @@ public final class SRTOutput: @unchecked Sendable {
     // MARK: caller and rendezvous
 
     private func runConnecting() throws {
-        let remote = try resolveIPv4(settings.host, settings.port)
         var backoff = Self.minBackoff
         while !StopRequest.isRequested {
             let socket = try SRTSocket(settings: settings)
-            let rc: Int32 = withSockaddr(remote) { addr, len in
-                if settings.mode == .rendezvous {
-                    let local = (try? resolveIPv4("", settings.localPort ?? settings.port)) ?? sockaddr_in()
-                    return withSockaddr(local) { srt_rendezvous(socket.handle, $0, $1, addr, len) }
-                }
-                return srt_connect(socket.handle, addr, len)
-            }
-            if rc == SRT_ERROR {
+            if try !socket.connect(settings) {
                 let e = SRTError.last("\(settings.mode.rawValue) \(settings.host):\(settings.port)", socket: socket.handle)
                 log.warning("\(e); retrying in \(backoff / MediaTime.millisecond) ms")
-                sleepInterruptibly(backoff)
+                StopRequest.sleep(backoff)
                 backoff = min(backoff * 2, Self.maxBackoff)
                 continue
             }
@@ -158,9 +150,7 @@ public final class SRTOutput: @unchecked Sendable {
     /// The listen callback: admits a connection whose stream id is in `accept` (plain string or
     /// the `#!::r=…` resource), else rejects it with SRT_REJX_FORBIDDEN (403).
     func admit(_ socket: SRTSOCKET, peer: String, streamID: String) -> Int32 {
-        guard let accept = settings.accept else { return 0 }
-        let resource = StreamID(streamID).resource
-        if accept.contains(streamID) || (resource != nil && accept.contains(resource!)) { return 0 }
+        if settings.admits(streamID: streamID) { return 0 }
         lock.withLock { rejected += 1 }
         log.warning("rejected \(peer): streamid \"\(streamID)\" is not accepted")
         srt_setrejectreason(socket, SRT_REJX_FORBIDDEN)  // 1403, access-control.md
@@ -205,7 +195,7 @@ public final class SRTOutput: @unchecked Sendable {
                         return
                     }
                 }
-                _ = rill_sleep_until_deadline(info.pts)
+                MonotonicClock.sleep(until: info.pts)  // absolute: returns at once when already due
                 if !send(socket, UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), payload: payload) { return }
                 let now = MonotonicClock.now()
                 if now - lastAckCheck >= 200 * MediaTime.millisecond {
@@ -272,13 +262,6 @@ public final class SRTOutput: @unchecked Sendable {
         lock.withLock { _ = clients.removeValue(forKey: socket.handle) }
     }
 
-    private func sleepInterruptibly(_ ns: Int64) {
-        let end = MonotonicClock.now() + ns
-        while !StopRequest.isRequested && MonotonicClock.now() < end {
-            MonotonicClock.sleep(until: min(end, MonotonicClock.now() + 50 * MediaTime.millisecond))
-        }
-    }
-
     /// Statistics of every connection, as JSON (also what `rill` exposes as the output's status).
     func statisticsJSON(state: String) -> String {
         lock.withLock {
@@ -323,8 +306,12 @@ public struct StreamID: Sendable {
     public var mode: String? { fields["m"] }
 }
 
-@inline(__always)
-func rill_sleep_until_deadline(_ deadline: Int64) -> Int32 {
-    if deadline > MonotonicClock.now() { MonotonicClock.sleep(until: deadline) }
-    return 0
+extension SRTSettings {
+    /// Whether a connection with `streamID` may proceed: no `accept` list, or the stream id (plain)
+    /// or its `#!::r=` resource is on it.
+    func admits(streamID: String) -> Bool {
+        guard let accept else { return true }
+        if accept.contains(streamID) { return true }
+        return StreamID(streamID).resource.map(accept.contains) ?? false
+    }
 }

@@ -136,6 +136,20 @@ final class SRTSocket: @unchecked Sendable {
         return s
     }
 
+    /// srt_connect (caller) or srt_rendezvous (binding `settings.localPort`, default the remote
+    /// port) to the settings' remote host; returns false after a failure (see SRTError.last).
+    func connect(_ settings: SRTSettings) throws -> Bool {
+        let remote = try resolveIPv4(settings.host, settings.port)
+        let rc = withSockaddr(remote) { addr, len in
+            if settings.mode == .rendezvous {
+                let local = (try? resolveIPv4("", settings.localPort ?? settings.port)) ?? sockaddr_in()
+                return withSockaddr(local) { srt_rendezvous(handle, $0, $1, addr, len) }
+            }
+            return srt_connect(handle, addr, len)
+        }
+        return rc != SRT_ERROR
+    }
+
     /// ACK packets received so far (srt_bstats pktRecvACKTotal).
     var acknowledgements: Int64 {
         var perf = SRT_TRACEBSTATS()
