@@ -8,7 +8,7 @@ let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "rill",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rill", targets: ["rill"]),
         .executable(name: "rill-bench", targets: ["rill-bench"]),
@@ -16,6 +16,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        // The box's API (DESIGN.md: NIO is for the API and receive paths, never the paced send).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         // C: only what Swift cannot import (futex, sendmmsg, clock_nanosleep flags, prctl). No logic.
@@ -42,16 +47,34 @@ let package = Package(
             name: "Encode", dependencies: ["FrameRing", "MediaTime", "Config", "CX264", "CAVCodec", "MPEGTS"],
             swiftSettings: swift6),
         .target(name: "Packager", dependencies: ["FrameRing", "MPEGTS", "Config"], swiftSettings: swift6),
+        // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
+        .target(name: "Events", dependencies: ["Config", "FrameRing", "CRillShims", "MediaTime"], swiftSettings: swift6),
         .target(
-            name: "Transport", dependencies: ["FrameRing", "RTP", "Config", "CRillShims", "CSRT"], swiftSettings: swift6),
+            name: "Transport", dependencies: ["FrameRing", "RTP", "Config", "CRillShims", "CSRT", "Events"],
+            swiftSettings: swift6),
         .target(
-            name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport"],
+            name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport", "Events"],
+            swiftSettings: swift6),
+        // rilld's HTTP API, auth and Prometheus metrics, beside the box.
+        .target(
+            name: "API",
+            dependencies: [
+                "Box", "Config", "Events", "Transport", "FrameRing", "MediaTime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: swift6),
         .executableTarget(
             name: "rill",
             dependencies: [
-                "Box", "Capture", "Encode", "Packager", "Transport", "FrameRing",
+                "API", "Box", "Capture", "Encode", "Packager", "Transport", "FrameRing", "Events",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swift6),
 
@@ -69,6 +92,13 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swift6),
         .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP"], swiftSettings: swift6),
+            name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP", "Config"], swiftSettings: swift6),
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "API", "Box", "Config", "RillTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swift6),
     ]
 )

@@ -3,86 +3,206 @@ import Glibc
 #endif
 import CRillShims
 import Config
+import Events
 import FrameRing
 import MediaTime
+import Synchronization
 
-/// One stage process the supervisor runs.
-public struct StageSpec: Sendable, Equatable {
-    /// "testsrc", "encode-video", "encode-audio", "mux", "send-<id>".
-    public var name: String
-    /// Arguments after the executable.
-    public var arguments: [String]
-}
+/// rilld's supervisor: runs every stage as its own process, restarts a crashed one with exponential
+/// backoff (0.25 s → 8 s, reset after 30 s of good running) and gives up loudly after
+/// `maxFailures` short runs in a row (status shows "failed"). A stage whose ring heartbeat stops
+/// for `heartbeatTimeout` while its process lives is killed and restarted. Config changes restart
+/// only the stages whose fingerprint changed (hot apply). On a stop request every stage gets
+/// SIGTERM, then SIGKILL at 1.5 s (the whole stop ≤ 2 s), and the instance's rings are removed.
+///
+/// One thread runs the loop; the API talks to it through `submit` and reads `status`.
+public final class Supervisor: Sendable {
+    public enum StageState: String, Sendable {
+        case running, backoff, failed, stopping, stopped
+    }
 
-/// The minimal supervisor of `rill run`: starts every stage as its own process, restarts a crashed
-/// one with exponential backoff (0.25 s → 8 s, reset after 30 s of good running), and on
-/// SIGTERM/SIGINT stops all of them within 2 s (SIGTERM, then SIGKILL at 1.5 s), removes the
-/// instance's shared-memory rings and returns.
-public final class Supervisor {
+    /// What the API shows of one stage.
+    public struct StageStatus: Sendable {
+        public var name: String
+        public var output: String?
+        public var pid: Int32
+        public var state: StageState
+        public var restarts: Int
+        public var lastExit: String?
+        /// Wall-clock ns of the last start.
+        public var startedAt: Int64
+    }
+
+    public enum Command: Sendable {
+        case apply([StageSpec])
+        case startOutput(String)
+        case stopOutput(String)
+    }
+
     final class Child {
-        let spec: StageSpec
+        var spec: StageSpec
         var pid: pid_t = 0
         var startedAt: Int64 = 0
+        var startedWall: Int64 = 0
         var restarts = 0
+        var failuresInARow = 0
         var backoff: Int64 = Supervisor.initialBackoff
         var restartAt: Int64? = nil
+        var state: StageState = .stopped
+        var lastExit: String? = nil
+        /// While stopping: what to do once it has exited.
+        var replacement: StageSpec? = nil
+        var remove = false
+        var stopReason = ""
+        var killAt: Int64 = 0
+        var heartbeatRing: SharedRing? = nil
         init(spec: StageSpec) { self.spec = spec }
     }
 
     static let initialBackoff: Int64 = 250 * MediaTime.millisecond
     static let maxBackoff: Int64 = 8 * MediaTime.nanosecondsPerSecond
     static let stableAfter: Int64 = 30 * MediaTime.nanosecondsPerSecond
+    /// Short runs in a row before the supervisor stops trying.
+    public static let maxFailures = 10
     /// SIGKILL the stages that ignored SIGTERM this long (keeps the whole stop ≤ 2 s).
     static let killAfter: Int64 = 1_500 * MediaTime.millisecond
+    /// A ring writer silent this long is hung.
+    static let heartbeatTimeout: Int64 = 3 * MediaTime.nanosecondsPerSecond
+    /// Heartbeats are not judged during a stage's first seconds (encoder start-up).
+    static let heartbeatGrace: Int64 = 5 * MediaTime.nanosecondsPerSecond
+    static let tick: Int64 = 20 * MediaTime.millisecond
 
     let executable: String
     let instance: String
     let log = Log(stage: "rilld")
-    private var children: [Child]
+    let events: EventDispatcher?
+    private let commands = Mutex<[Command]>([])
+    private let snapshot = Mutex<[StageStatus]>([])
+    private let wake = Doorbell()
+    // Only the loop's thread touches `children` (hence @unchecked on the box).
+    private let childrenBox: ChildrenBox
+
+    final class ChildrenBox: @unchecked Sendable { var list: [Child] = [] }
 
     /// A supervisor that runs `stages` of `executable` for box `instance`.
-    public init(executable: String, instance: String, stages: [StageSpec]) {
+    public init(executable: String, instance: String, stages: [StageSpec], events: EventDispatcher? = nil) {
         self.executable = executable
         self.instance = instance
-        self.children = stages.map(Child.init)
+        self.events = events
+        childrenBox = ChildrenBox()
+        childrenBox.list = stages.map(Child.init)
+        publish()
     }
 
-    /// The stages for `config`, read by each from `configPath`.
-    public static func stages(for config: RillConfig, configPath: String) -> [StageSpec] {
-        var s: [StageSpec]
-        switch config.source.type {
-        case .testsrc:
-            s = [
-                StageSpec(name: "testsrc", arguments: ["stage", "testsrc", "--config", configPath]),
-                StageSpec(name: "encode-video", arguments: ["stage", "encode-video", "--config", configPath]),
-                StageSpec(name: "encode-audio", arguments: ["stage", "encode-audio", "--config", configPath]),
-                StageSpec(name: "mux", arguments: ["stage", "mux", "--config", configPath]),
-            ]
-        case .gateway:
-            // The input writes the received TS straight into the TS ring that every output reads.
-            s = [StageSpec(name: "recv", arguments: ["stage", "recv", "--config", configPath])]
-        }
-        for o in config.outputs where o.enabled {
-            s.append(StageSpec(name: "send-\(o.id)", arguments: ["stage", "send", "--config", configPath, "--output", o.id]))
-        }
-        return s
+    /// Queues a command for the loop (returns at once; the loop acts within one tick).
+    public func submit(_ c: Command) {
+        commands.withLock { $0.append(c) }
+        wake.ring()
     }
 
-    /// Runs until a stop is requested, then stops every stage and cleans up.
-    public func run() {
-        for c in children { start(c) }
+    /// Every stage's state.
+    public var status: [StageStatus] { snapshot.withLock { $0 } }
+
+    /// Runs until a stop is requested, then stops every stage and cleans up. `everyTick` runs on
+    /// the loop's thread each tick (the systemd watchdog).
+    public func run(everyTick: () -> Void = {}) {
+        for c in childrenBox.list where c.spec.enabled { start(c) }
+        publish()
+        var nextHeartbeatCheck = MonotonicClock.now()
         while !StopRequest.isRequested {
+            let cmds = commands.withLock { c -> [Command] in defer { c = [] }; return c }
+            for c in cmds { handle(c) }
             reap()
             let now = MonotonicClock.now()
-            for c in children where c.pid == 0 {
-                if let at = c.restartAt, now >= at { start(c) }
+            for c in childrenBox.list {
+                if c.state == .backoff, let at = c.restartAt, now >= at { start(c) }
+                if c.state == .stopping, c.pid > 0, now >= c.killAt {
+                    log.warning("\(c.spec.name) ignored SIGTERM; killing")
+                    kill(c.pid, SIGKILL)
+                    c.killAt = .max
+                }
             }
-            MonotonicClock.sleep(until: now + 50 * MediaTime.millisecond)
+            if now >= nextHeartbeatCheck {
+                checkHeartbeats(now: now)
+                nextHeartbeatCheck = now + MediaTime.nanosecondsPerSecond
+            }
+            publish()
+            everyTick()
+            wake.wait(until: now + Self.tick)
         }
         stopAll()
+        publish()
         for name in SharedRing.list(instance: instance) { SharedRing.unlink(name: name) }
         log.notice("stopped; rings of instance \(instance) removed")
     }
+
+    // MARK: Commands
+
+    private func handle(_ command: Command) {
+        switch command {
+        case .apply(let plan): apply(plan)
+        case .startOutput(let id):
+            guard let c = childrenBox.list.first(where: { $0.spec.output == id }) else { return }
+            c.spec.enabled = true
+            if c.state == .stopping { c.replacement = c.spec; return }
+            if c.state == .stopped || c.state == .failed || c.state == .backoff {
+                c.failuresInARow = 0
+                c.backoff = Self.initialBackoff
+                start(c)
+            }
+        case .stopOutput(let id):
+            guard let c = childrenBox.list.first(where: { $0.spec.output == id }) else { return }
+            c.spec.enabled = false
+            c.replacement = nil
+            stop(c, reason: "stopped through the API")
+        }
+    }
+
+    /// Hot apply: stop removed stages, restart changed ones (after the old process is gone, as
+    /// they share names and ports), start new ones; untouched stages keep running.
+    private func apply(_ plan: [StageSpec]) {
+        var restarted: [String] = []
+        for c in childrenBox.list where !plan.contains(where: { $0.name == c.spec.name }) {
+            c.remove = true
+            stop(c, reason: "removed from the config")
+            restarted.append(c.spec.name)
+        }
+        for spec in plan {
+            if let c = childrenBox.list.first(where: { $0.spec.name == spec.name }) {
+                let changed = c.spec.fingerprint != spec.fingerprint || c.spec.arguments != spec.arguments
+                if !spec.enabled {
+                    c.spec = spec
+                    if c.state != .stopped { stop(c, reason: "disabled in the config"); restarted.append(spec.name) }
+                } else if changed || c.state == .failed || (c.state == .stopped && !c.spec.enabled) {
+                    c.failuresInARow = 0
+                    c.backoff = Self.initialBackoff
+                    if c.pid > 0 {
+                        c.replacement = spec
+                        c.remove = false
+                        stop(c, reason: "config changed")
+                    } else {
+                        c.spec = spec
+                        start(c)
+                    }
+                    restarted.append(spec.name)
+                } else {
+                    c.spec = spec
+                }
+            } else {
+                let c = Child(spec: spec)
+                childrenBox.list.append(c)
+                if spec.enabled { start(c) }
+                restarted.append(spec.name)
+            }
+        }
+        // Keep the plan's order (status reads like the pipeline).
+        childrenBox.list.sort { a, b in
+            (plan.firstIndex { $0.name == a.spec.name } ?? .max) < (plan.firstIndex { $0.name == b.spec.name } ?? .max)
+        }
+        log.notice("config applied: \(restarted.isEmpty ? "no stage affected" : "restarting " + restarted.joined(separator: ", "))")
+    }
+
+    // MARK: Processes
 
     private func start(_ c: Child) {
         var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + c.spec.arguments).map { strdup($0) } + [nil]
@@ -90,14 +210,35 @@ public final class Supervisor {
         var pid: Int32 = 0
         let rc = rill_spawn(&pid, executable, &argv)
         c.restartAt = nil
+        c.heartbeatRing = nil
         guard rc == 0 else {
+            c.lastExit = "cannot start: \(String(cString: strerror(rc)))"
             log.error("cannot start \(c.spec.name): \(String(cString: strerror(rc)))")
-            scheduleRestart(c, now: MonotonicClock.now())
+            failed(c, now: MonotonicClock.now())
             return
         }
         c.pid = pid
+        c.state = .running
         c.startedAt = MonotonicClock.now()
+        c.startedWall = MonotonicClock.wallNow()
         log.info("started \(c.spec.name) (pid \(pid))")
+        if let id = c.spec.output, let url = c.spec.urlText {
+            events?.post(Event(.outputStart, output: id, values: [id, url]))
+        }
+    }
+
+    private func stop(_ c: Child, reason: String) {
+        c.stopReason = reason
+        if c.pid > 0 {
+            if c.state != .stopping {
+                kill(c.pid, SIGTERM)
+                c.killAt = MonotonicClock.now() + Self.killAfter
+            }
+            c.state = .stopping
+        } else {
+            c.state = .stopped
+            c.restartAt = nil
+        }
     }
 
     private func reap() {
@@ -105,21 +246,68 @@ public final class Supervisor {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
-            guard let c = children.first(where: { $0.pid == pid }) else { continue }
+            guard let c = childrenBox.list.first(where: { $0.pid == pid }) else { continue }
             c.pid = 0
-            let now = MonotonicClock.now()
             let how = Self.describe(status)
+            c.lastExit = how
+            if let id = c.spec.output, let url = c.spec.urlText {
+                let reason = c.state == .stopping ? c.stopReason : how
+                events?.post(Event(.outputEnd, output: id, values: [id, url, reason]))
+            }
             if StopRequest.isRequested { continue }
-            if now - c.startedAt >= Self.stableAfter { c.backoff = Self.initialBackoff }
+            if c.state == .stopping {
+                c.state = .stopped
+                if c.remove {
+                    childrenBox.list.removeAll { $0 === c }
+                } else if let next = c.replacement {
+                    c.spec = next
+                    c.replacement = nil
+                    start(c)
+                }
+                continue
+            }
+            let now = MonotonicClock.now()
+            if now - c.startedAt >= Self.stableAfter {
+                c.backoff = Self.initialBackoff
+                c.failuresInARow = 0
+            }
             c.restarts += 1
-            log.warning("\(c.spec.name) \(how); restart \(c.restarts) in \(c.backoff / MediaTime.millisecond) ms")
-            scheduleRestart(c, now: now)
+            failed(c, now: now)
         }
     }
 
-    private func scheduleRestart(_ c: Child, now: Int64) {
+    /// Schedules a restart with backoff, or gives up after `maxFailures` short runs in a row.
+    private func failed(_ c: Child, now: Int64) {
+        c.failuresInARow += 1
+        if c.failuresInARow >= Self.maxFailures {
+            c.state = .failed
+            c.restartAt = nil
+            log.error("\(c.spec.name) \(c.lastExit ?? "failed") — \(c.failuresInARow) failures in a row; giving up until the config changes or the box restarts")
+            events?.post(Event(.stageRestart, output: c.spec.output, values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "failed"]))
+            return
+        }
+        c.state = .backoff
         c.restartAt = now + c.backoff
+        log.warning("\(c.spec.name) \(c.lastExit ?? "failed"); restart \(c.restarts) in \(c.backoff / MediaTime.millisecond) ms")
+        events?.post(Event(.stageRestart, output: c.spec.output, values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "restarting"]))
         c.backoff = min(c.backoff * 2, Self.maxBackoff)
+    }
+
+    /// Kills a stage whose ring writer heartbeat has stopped (a hung process is restarted like a
+    /// crashed one).
+    private func checkHeartbeats(now: Int64) {
+        for c in childrenBox.list where c.state == .running && c.pid > 0 && now - c.startedAt > Self.heartbeatGrace {
+            guard let name = c.spec.ring else { continue }
+            if c.heartbeatRing == nil || c.heartbeatRing?.writerProcess != UInt32(c.pid) {
+                c.heartbeatRing = try? SharedRing.open(name: name)
+            }
+            guard let ring = c.heartbeatRing, ring.writerProcess == UInt32(c.pid) else { continue }
+            let silent = now - ring.lastHeartbeat
+            if silent > Self.heartbeatTimeout {
+                log.error("\(c.spec.name) (pid \(c.pid)): no ring heartbeat for \(silent / MediaTime.millisecond) ms; killing it")
+                kill(c.pid, SIGKILL)
+            }
+        }
     }
 
     static func describe(_ status: Int32) -> String {
@@ -128,20 +316,38 @@ public final class Supervisor {
         return "killed by signal \(sig)"
     }
 
+    private func publish() {
+        let list = childrenBox.list.map {
+            StageStatus(
+                name: $0.spec.name, output: $0.spec.output, pid: $0.pid, state: $0.state, restarts: $0.restarts,
+                lastExit: $0.lastExit, startedAt: $0.startedWall)
+        }
+        snapshot.withLock { $0 = list }
+    }
+
     private func stopAll() {
-        let running = children.filter { $0.pid > 0 }
-        for c in running { kill(c.pid, SIGTERM) }
+        let running = childrenBox.list.filter { $0.pid > 0 }
+        for c in running {
+            c.stopReason = "box stopping"
+            kill(c.pid, SIGTERM)
+        }
         let deadline = MonotonicClock.now() + Self.killAfter
-        while children.contains(where: { $0.pid > 0 }) {
+        while childrenBox.list.contains(where: { $0.pid > 0 }) {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid > 0 {
-                children.first { $0.pid == pid }?.pid = 0
+                if let c = childrenBox.list.first(where: { $0.pid == pid }) {
+                    c.pid = 0
+                    c.state = .stopped
+                    if let id = c.spec.output, let url = c.spec.urlText {
+                        events?.post(Event(.outputEnd, output: id, values: [id, url, "box stopping"]))
+                    }
+                }
                 continue
             }
             if pid < 0 && errno == ECHILD { break }
             if MonotonicClock.now() >= deadline {
-                for c in children where c.pid > 0 {
+                for c in childrenBox.list where c.pid > 0 {
                     log.warning("\(c.spec.name) ignored SIGTERM; killing")
                     kill(c.pid, SIGKILL)
                 }
@@ -150,6 +356,9 @@ public final class Supervisor {
             }
             MonotonicClock.sleep(until: MonotonicClock.now() + 10 * MediaTime.millisecond)
         }
-        for c in children { c.pid = 0 }
+        for c in childrenBox.list {
+            c.pid = 0
+            c.state = .stopped
+        }
     }
 }

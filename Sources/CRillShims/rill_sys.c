@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <string.h>
 #include <limits.h>
 
@@ -91,6 +92,30 @@ int rill_spawn(int *pid, const char *path, char *const argv[]) {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t child = 0;
     int rc = posix_spawn(&child, path, NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    if (rc == 0) *pid = child;
+    return rc;
+}
+
+int rill_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int rill_spawn_io(int *pid, const char *path, char *const argv[], int stdin_fd, int stdout_fd) {
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+    posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
+    pid_t child = 0;
+    int rc = posix_spawn(&child, path, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc == 0) *pid = child;
     return rc;

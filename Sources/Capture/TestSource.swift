@@ -18,6 +18,9 @@ public final class TestSource {
     let audioFrames: Int
 
     /// Opens the rings of `instance` for `config`.
+    /// Counters for the box's status (frames = video frames).
+    public var statistics = StageStatistics(path: nil)
+
     public init(config: SourceSection, instance: String) throws {
         self.config = config
         let layout: TestPattern.Layout = config.pixelFormat == "NV12" ? .nv12 : .i420
@@ -78,6 +81,9 @@ public final class TestSource {
                 }
                 frame += 1
                 framesWritten += 1
+                statistics.count(bytes: pattern.frameBytes)
+                statistics.tick(
+                    extra: "\"signal\":\"present\",\"width\":\(config.width),\"height\":\(config.height),\"fpsNominal\":\"\(config.fps)\",\"type\":\"testsrc\"")
             }
         }
     }

@@ -22,6 +22,13 @@ extension RillConfig {
                 c.outputs.append(try .decode(&o))
             }
         }
+        if let items = try root.array("events") {
+            for (i, item) in items.enumerated() {
+                var o = try ObjectReader(item, path: "events[\(i)]")
+                c.events.append(try .decode(&o))
+            }
+        }
+        if var o = try root.object("api") { c.api = try .decode(&o) }
         try root.finish()
         try c.validate()
         return c
@@ -33,6 +40,11 @@ extension RillConfig {
         for (i, o) in outputs.enumerated() {
             guard ids.insert(o.id).inserted else {
                 throw ConfigError(path: "outputs[\(i)].id", reason: "duplicate output id \"\(o.id)\"")
+            }
+        }
+        for (i, e) in events.enumerated() {
+            for (j, id) in (e.outputs ?? []).enumerated() where !outputs.contains(where: { $0.id == id }) {
+                throw ConfigError(path: "events[\(i)].outputs[\(j)]", reason: "no output has id \"\(id)\"")
             }
         }
         let pids = [("program.pmtPID", program.pmtPID), ("program.videoPID", program.videoPID), ("program.audioPID", program.audioPID)]

@@ -1,6 +1,7 @@
 import MediaTime
 
-/// The box's configuration (DESIGN.md: sections system, source, encoders, program, outputs).
+/// The box's configuration (DESIGN.md: sections system, source, encoders, program, outputs,
+/// events, api). Each section may live in its own file (`ConfigDocument`).
 /// Every field is documented in the README's configuration reference.
 public struct RillConfig: Sendable, Equatable {
     public var system = SystemSection()
@@ -8,6 +9,11 @@ public struct RillConfig: Sendable, Equatable {
     public var encoders = EncoderSection()
     public var program = ProgramSection()
     public var outputs: [OutputSection] = []
+    public var events: [EventHandlerSection] = []
+    public var api = APISection()
+
+    /// The top-level sections, in document order.
+    public static let sections = ["system", "source", "encoders", "program", "outputs", "events", "api"]
 
     public init() {}
 }

@@ -11,6 +11,9 @@ public final class AudioEncodeStage {
     let log = Log(stage: "encode-audio")
     static let resyncThreshold: Int64 = 2 * MediaTime.millisecond
 
+    /// Counters for the box's status.
+    public var statistics = StageStatistics(path: nil)
+
     public init(config: AudioEncoderSection, instance: String) {
         self.config = config
         self.instance = instance
@@ -89,6 +92,7 @@ public final class AudioEncodeStage {
                                     RecordInfo(length: frame.bytes.count, flags: .keyframe, pts: pts, captureTime: pts + captureAnchor,
                                                aux0: UInt32(encoder.frameSize), stageTime: MonotonicClock.now()),
                                     bytes: frame.bytes)
+                                statistics.count(bytes: frame.bytes.count)
                             }
                         }
                         blockStart += Int64(encoder.frameSize)
@@ -106,6 +110,7 @@ public final class AudioEncodeStage {
                 break
             }
             writer.beat()
+            statistics.tick(extra: "\"codec\":\"\(self.config.codec)\"")
         }
     }
 }

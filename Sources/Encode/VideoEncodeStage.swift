@@ -12,6 +12,9 @@ public final class VideoEncodeStage {
     /// Access units written since start.
     public private(set) var accessUnits: Int64 = 0
 
+    /// Counters for the box's status (frames, bytes, rates; queue = frames inside x264).
+    public var statistics = StageStatistics(path: nil)
+
     public init(config: VideoEncoderSection, instance: String, cbr: Bool) {
         self.config = config
         self.instance = instance
@@ -44,8 +47,10 @@ public final class VideoEncodeStage {
                         captureTime: au.captureNs, stageTime: MonotonicClock.now()), bytes: au.bytes)
                 droppedOne = false
                 accessUnits += 1
+                statistics.count(bytes: au.bytes.count)
             } catch RingError.recordTooLarge(_, let length, let slot) {
                 // Dropped, not fatal: the mux waits for the next IDR (an upstream discontinuity).
+                statistics.dropped += 1
                 log.error("access unit of \(length) bytes exceeds the coded ring's \(slot)-byte slots; dropped")
                 encoder?.forceKeyframe()
                 droppedOne = true
@@ -89,6 +94,7 @@ public final class VideoEncodeStage {
                 break
             }
             writer.beat()
+            statistics.tick(extra: "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"h264\",\"targetBitrate\":\(self.config.bitrate)")
         }
         try encoder?.flush(output: publish)
     }

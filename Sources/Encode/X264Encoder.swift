@@ -126,6 +126,9 @@ public final class X264Encoder {
     /// Forces the next frame to be an IDR (after an upstream discontinuity).
     public func forceKeyframe() { picture.i_type = X264_TYPE_IDR }
 
+    /// Frames inside the encoder (lookahead and threads), the encoder's queue.
+    public var delayedFrames: Int32 { x264_encoder_delayed_frames(handle) }
+
     /// Drains delayed frames at stop.
     public func flush(output: (AccessUnit) throws -> Void) throws {
         while x264_encoder_delayed_frames(handle) > 0 {

@@ -24,6 +24,9 @@ public final class MuxStage: @unchecked Sendable {
     /// CBR batch period: the mux wakes this often and muxes what is due.
     static let cbrTick: Int64 = 2 * MediaTime.millisecond
 
+    /// Counters for the box's status (frames = TS packets).
+    public var statistics = StageStatistics(path: nil)
+
     public init(config: RillConfig, instance: String) {
         self.config = config
         self.instance = instance
@@ -88,6 +91,13 @@ public final class MuxStage: @unchecked Sendable {
                 }
             }
             writer.beat()
+            let s = mux.statistics
+            statistics.frames = s.packets
+            statistics.bytes = s.packets &* 188
+            statistics.dropped = s.droppedAccessUnits
+            statistics.tick(
+                extra: "\"mode\":\"\(cbr ? "cbr" : "vbr")\",\"muxrate\":\(self.config.program.muxrate ?? 0),\"nullPackets\":\(s.nullPackets),"
+                    + "\"pcrIntervalMs\":\(self.config.program.pcrInterval),\"lateAccessUnits\":\(s.lateAccessUnits)")
             if now - lastReport >= 10 * MediaTime.nanosecondsPerSecond {
                 let s = mux.statistics
                 log.info("packets \(s.packets) null \(s.nullPackets) pcr \(s.pcrs) late AUs \(s.lateAccessUnits) dropped AUs \(s.droppedAccessUnits)")

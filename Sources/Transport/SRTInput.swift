@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSRT
 import Config
+import Events
 import FrameRing
 import MediaTime
 
@@ -16,10 +17,26 @@ public final class SRTInput: @unchecked Sendable {
     let instance: String
     let log = Log(stage: "recv")
     public private(set) var messages: UInt64 = 0
+    let events: StageEvents?
 
-    public init(url: MediaURL, instance: String) throws {
+    public init(url: MediaURL, instance: String, events: StageEvents? = nil) throws {
         settings = try SRTSettings.parse(url, path: "source.url")
         self.instance = instance
+        self.events = events
+    }
+
+    /// The accept list, then the SRT_ACCEPT handlers (the seed's PUSH_REWRITE: a publisher's token).
+    func admits(peer: String, streamID: String) -> Bool {
+        guard settings.admits(streamID: streamID) else {
+            log.warning("rejected publisher \(peer): streamid \"\(streamID)\" is not accepted")
+            return false
+        }
+        guard let events, events.hasAcceptHandler(output: nil) else { return true }
+        if case .reject(let why) = events.decideAccept(output: nil, peer: peer, streamID: streamID) {
+            log.warning("rejected publisher \(peer): SRT_ACCEPT: \(why)")
+            return false
+        }
+        return true
     }
 
     public func run() throws {
@@ -59,12 +76,11 @@ public final class SRTInput: @unchecked Sendable {
             guard withSockaddr(local, { srt_bind(socket.handle, $0, $1) }) != SRT_ERROR else {
                 throw SRTError.last("bind :\(settings.port)")
             }
-            if settings.accept != nil {
-                srt_listen_callback(socket.handle, { opaque, _, _, peer, streamid in
+            if settings.accept != nil || events?.hasAcceptHandler(output: nil) == true {
+                srt_listen_callback(socket.handle, { opaque, ns, _, peer, streamid in
                     let me = Unmanaged<SRTInput>.fromOpaque(opaque!).takeUnretainedValue()
-                    let id = streamid.map { String(cString: $0) } ?? ""
-                    if me.settings.admits(streamID: id) { return 0 }
-                    me.log.warning("rejected publisher \(describe(peer)): streamid \"\(id)\" is not accepted")
+                    if me.admits(peer: describe(peer), streamID: streamid.map { String(cString: $0) } ?? "") { return 0 }
+                    srt_setrejectreason(ns, SRT_REJX_FORBIDDEN)
                     return -1
                 }, Unmanaged.passUnretained(self).toOpaque())
             }

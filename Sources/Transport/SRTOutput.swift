@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSRT
 import Config
+import Events
 import FrameRing
 import MediaTime
 
@@ -26,6 +27,9 @@ public final class SRTOutput: @unchecked Sendable {
     private var clients: [Int32: (socket: SRTSocket, stats: SRTConnectionStatistics)] = [:]
     private var connects = 0
     private var rejected = 0
+    /// Names given by SRT_ACCEPT handlers, by accepted socket (the listen callback sees the socket first).
+    private var names: [Int32: String] = [:]
+    let events: StageEvents?
     static let minBackoff: Int64 = MediaTime.nanosecondsPerSecond
     static let maxBackoff: Int64 = 10 * MediaTime.nanosecondsPerSecond
 
@@ -36,8 +40,9 @@ public final class SRTOutput: @unchecked Sendable {
     /// No ACK for this long while sending ⇒ the peer is gone (see `stream`).
     static let ackTimeout: Int64 = 1_000 * MediaTime.millisecond
 
-    public init(output: OutputSection, instance: String, statsPath: String?, videoPID: UInt16) throws {
+    public init(output: OutputSection, instance: String, statsPath: String?, videoPID: UInt16, events: StageEvents? = nil) throws {
         self.videoPID = videoPID
+        self.events = events
         self.output = output
         var settings = try SRTSettings.parse(output.url, path: "outputs[\(output.id)].url")
         if settings.mode != .listener, settings.option("peeridletimeo") == nil {
@@ -91,9 +96,12 @@ public final class SRTOutput: @unchecked Sendable {
             backoff = Self.minBackoff
             let peer = "\(settings.host):\(settings.port)"
             log.notice("connected to \(peer) (\(settings.mode.rawValue))")
-            register(socket, peer: peer, streamID: settings.option("streamid") ?? "")
+            let streamID = settings.option("streamid") ?? ""
+            register(socket, peer: peer, streamID: streamID)
+            events?.post(Event(.outputConnect, output: output.id, values: [output.id, peer, streamID]))
             stream(socket, blocking: true)
             unregister(socket)
+            events?.post(Event(.outputDisconnect, output: output.id, values: [output.id, peer, streamID]))
             log.warning("connection to \(peer) ended; reconnecting")
         }
     }
@@ -106,7 +114,7 @@ public final class SRTOutput: @unchecked Sendable {
         guard withSockaddr(local, { srt_bind(listener.handle, $0, $1) }) != SRT_ERROR else {
             throw SRTError.last("bind \(settings.host.isEmpty ? "*" : settings.host):\(settings.port)")
         }
-        if settings.accept != nil {
+        if settings.accept != nil || events?.hasAcceptHandler(output: output.id) == true {
             let opaque = Unmanaged.passUnretained(self).toOpaque()
             srt_listen_callback(listener.handle, { opaque, ns, _, peer, streamid in
                 let me = Unmanaged<SRTOutput>.fromOpaque(opaque!).takeUnretainedValue()
@@ -134,25 +142,38 @@ public final class SRTOutput: @unchecked Sendable {
             }
             let client = SRTSocket(accepted: ns)
             let peer = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { describe($0) } }
-            let streamID = client.streamID
+            let streamID = lock.withLock { names.removeValue(forKey: ns) } ?? client.streamID
             log.notice("client \(peer) connected\(streamID.isEmpty ? "" : " (streamid \"\(streamID)\")")")
             register(client, peer: peer, streamID: streamID)
+            events?.post(Event(.outputConnect, output: output.id, values: [output.id, peer, streamID]))
             threads.append(StageThread(name: "srt-client") { [self] in
                 stream(client, blocking: false)
                 unregister(client)
                 log.notice("client \(peer) disconnected")
+                events?.post(Event(.outputDisconnect, output: output.id, values: [output.id, peer, streamID]))
             })
         }
         watcher.join()
         for t in threads { t.join() }
     }
 
-    /// The listen callback: admits a connection whose stream id is in `accept` (plain string or
-    /// the `#!::r=…` resource), else rejects it with SRT_REJX_FORBIDDEN (403).
+    /// The listen callback: a connection must pass the `accept` list (plain stream id or its
+    /// `#!::r=…` resource) and then the blocking SRT_ACCEPT handlers, which may name it; a refused
+    /// one gets SRT_REJX_FORBIDDEN (403).
     func admit(_ socket: SRTSOCKET, peer: String, streamID: String) -> Int32 {
-        if settings.admits(streamID: streamID) { return 0 }
+        var reason = "streamid \"\(streamID)\" is not accepted"
+        if settings.admits(streamID: streamID) {
+            guard let events, events.hasAcceptHandler(output: output.id) else { return 0 }
+            switch events.decideAccept(output: output.id, peer: peer, streamID: streamID) {
+            case .accept(let name):
+                if let name { lock.withLock { names[socket] = name } }
+                return 0
+            case .reject(let why):
+                reason = "SRT_ACCEPT: \(why)"
+            }
+        }
         lock.withLock { rejected += 1 }
-        log.warning("rejected \(peer): streamid \"\(streamID)\" is not accepted")
+        log.warning("rejected \(peer): \(reason)")
         srt_setrejectreason(socket, SRT_REJX_FORBIDDEN)  // 1403, access-control.md
         return -1
     }

@@ -3,7 +3,7 @@ import ArgumentParser
 /// `rill`: one executable, a subcommand per role (DESIGN.md). `rill run` is the box; the stage
 /// subcommands are what the supervisor spawns.
 @main
-struct Rill: ParsableCommand {
+struct Rill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rill",
         abstract: "Rill contribution encoder: test source → x264/AAC → native TS mux → paced RTP/UDP.",

@@ -1,69 +1,129 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import API
 import ArgumentParser
 import Box
 import Config
+import Events
 import FrameRing
+import Hummingbird
+import Logging
+import Metrics
+import MediaTime
+import Prometheus
 import Transport
 
-/// `rill run`: the whole box in the foreground.
-struct Run: ParsableCommand {
+/// `rill run`: the box (rilld) in the foreground — config store, supervisor, events, HTTP API.
+struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the box in the foreground (the built-in test source when no --config is given).")
 
-    @Option(name: .long, help: "Config file (JSON). Without it, the embedded default runs on the test source.")
+    @Option(name: .long, help: "Main config file (JSON). Without it, the embedded default runs on the test source.")
     var config: String?
 
-    func run() throws {
+    @Option(name: .long, help: "Directory of section files (default: conf.d beside the main file, if present).")
+    var configDir: String?
+
+    func run() async throws {
         StopRequest.install()
         let log = Log(stage: "rilld")
-        var text: String
-        var cfg: RillConfig
-        if let path = config {
-            (cfg, text) = try loadConfig(path)
-        } else {
-            let runDir = Self.usableRunDirectory("/run/rill", log: log)
-            let made = DefaultConfig.make(runDirectory: runDir, multicastRoute: DefaultConfig.hasMulticastRoute())
-            text = made.json
-            cfg = try RillConfig.decode(text)
-            log.notice("no --config: test source, output mc is \(made.explanation)")
+        let mainFile = try defaultConfigIfNeeded(log: log)
+        let directory = configDir ?? {
+            let d = AtomicFile.directory(of: mainFile) + "/conf.d"
+            return access(d, F_OK) == 0 ? d : nil
+        }()
+        let store: ConfigStore
+        do {
+            store = try ConfigStore(mainFile: mainFile, directory: directory)
+        } catch {
+            printError("rill: config: \(error)")
+            throw ExitCode(2)
         }
+        let cfg = store.config
         let runDir = Self.usableRunDirectory(cfg.system.runDirectory, log: log)
-        if runDir != cfg.system.runDirectory {
-            cfg.system.runDirectory = runDir
-        }
-        let instanceDir = "\(runDir)/\(cfg.system.instance)"
-        try AtomicFile.makeDirectories(instanceDir + "/stats")
-        // Stages read the config the supervisor validated, with the run directory it settled on.
-        if case .object(var members) = try JSONParser.parse(text) {
-            var system: [(String, JSON)] = [("instance", .string(cfg.system.instance)), ("runDirectory", .string(runDir))]
-            if let i = members.firstIndex(where: { $0.0 == "system" }) {
-                if case .object(let old) = members[i].1 {
-                    system += old.filter { $0.0 != "instance" && $0.0 != "runDirectory" }
-                }
-                members[i].1 = .object(system)
-            } else {
-                members.insert(("system", .object(system)), at: 0)
-            }
-            text = JSON.object(members).serialized
-        }
-        let stageConfig = "\(instanceDir)/config.json"
-        try AtomicFile.write(text, to: stageConfig)
-        for o in cfg.outputs where o.sdp != nil {
-            do {
-                try OutputSDP.write(o, serviceName: cfg.program.serviceName)
-                log.info("output \(o.id): \(o.urlText), SDP file \(o.sdp!)")
-            } catch {
-                log.error("output \(o.id): cannot write SDP file \(o.sdp!): \(error)")
-            }
-        }
         // Leftover rings of a previous run of this instance would be taken over; start clean.
         for name in SharedRing.list(instance: cfg.system.instance) { SharedRing.unlink(name: name) }
-        let supervisor = Supervisor(
-            executable: executablePath(), instance: cfg.system.instance,
-            stages: Supervisor.stages(for: cfg, configPath: stageConfig))
-        supervisor.run()
+        let box = try BoxController(store: store, executable: executablePath(), runDirectory: runDir)
+        let channel = try EventChannel(receivingAt: EventChannel.path(instanceDirectory: box.instanceDirectory))
+        box.events.start(channel: channel)
+        box.events.post(Event(.systemStart, values: [box.instance, BoxController.version]))
+        box.supervisor.submit(.apply(box.plan(cfg)))
+
+        let systemd = SystemdNotify()
+        let readyAt = MonotonicClock.now() + 500 * MediaTime.millisecond
+        let supervisorThread = StageThread(name: "rill-supervisor") { [box] in
+            var ready = false
+            box.supervisor.run {
+                systemd.watchdogTick()
+                // READY once every enabled output's stage is up (or after 10 s, with status saying why not).
+                if !ready, MonotonicClock.now() >= readyAt {
+                    let sends = box.supervisor.status.filter { $0.output != nil && $0.state != .stopped }
+                    if sends.allSatisfy({ $0.state == .running }) || MonotonicClock.now() > readyAt + 10 * MediaTime.nanosecondsPerSecond {
+                        ready = true
+                        systemd.send("READY=1\nSTATUS=\(sends.filter { $0.state == .running }.count) outputs up")
+                    }
+                }
+            }
+        }
+
+        var apiTask: Task<Void, any Error>? = nil
+        if cfg.api.enabled {
+            let credentials = try Self.credentials(cfg.api, box: box, log: log)
+            let metrics = BoxMetrics()
+            let router = RillAPI.router(box: box, credentials: credentials, metrics: metrics)
+            var logger = Logger(label: "rill.api")
+            logger.logLevel = .warning
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(cfg.api.address, port: Int(cfg.api.port)), serverName: "rill/\(BoxController.version)"),
+                onServerRunning: { _ in log.notice("API on http://\(cfg.api.address):\(cfg.api.port)/api/v1") },
+                logger: logger)
+            apiTask = Task {
+                do { try await app.run() } catch { log.error("API: \(error)") }
+            }
+        }
+        while !StopRequest.isRequested { try? await Task.sleep(for: .milliseconds(50)) }
+        systemd.send("STOPPING=1")
+        box.events.post(Event(.systemStop, values: [box.instance, "stop requested"]))
+        supervisorThread.join()
+        apiTask?.cancel()
+        _ = await apiTask?.result
+        box.events.drain(timeoutMs: 1000)
+    }
+
+    /// The main config file: `--config`, or the embedded default written to the run directory.
+    func defaultConfigIfNeeded(log: Log) throws -> String {
+        if let config {
+            guard access(config, R_OK) == 0 else {
+                printError("rill: cannot read config \(config): \(String(cString: strerror(errno)))")
+                throw ExitCode(2)
+            }
+            return config
+        }
+        let runDir = Self.usableRunDirectory("/run/rill", log: log)
+        let made = DefaultConfig.make(runDirectory: runDir, multicastRoute: DefaultConfig.hasMulticastRoute())
+        let path = "\(runDir)/default/rill.json"
+        try AtomicFile.makeDirectories("\(runDir)/default")
+        try AtomicFile.write(made.json, to: path)
+        log.notice("no --config: test source, output mc is \(made.explanation); config in \(path)")
+        return path
+    }
+
+    /// The API's credentials; on first run (none yet) a token is made and written beside them.
+    static func credentials(_ api: APISection, box: BoxController, log: Log) throws -> Credentials {
+        var path = api.credentials
+        if access(path, F_OK) != 0, !ConfigStore.isWritable(path) {
+            path = "\(box.instanceDirectory)/credentials.json"
+        }
+        let c = try Credentials(path: path)
+        if c.isEmpty {
+            let token = try c.addToken(name: "first-run")
+            let tokenFile = AtomicFile.directory(of: path) + "/token"
+            try AtomicFile.write(token + "\n", to: tokenFile, mode: 0o600)
+            log.notice("first run: API token written to \(tokenFile) (set an admin password with `rill passwd`)")
+        }
+        return c
     }
 
     /// `preferred` if it can be created and written, else `$XDG_RUNTIME_DIR/rill` or `/tmp/rill-<uid>`.

@@ -6,6 +6,7 @@ import CRillShims
 import Capture
 import Config
 import Encode
+import Events
 import FrameRing
 import Packager
 import Transport
@@ -37,24 +38,36 @@ struct Stage: ParsableCommand {
         let (cfg, _) = try loadConfig(config)
         let instance = cfg.system.instance
         let log = Log(stage: role.rawValue)
+        let instanceDir = "\(cfg.system.runDirectory)/\(instance)"
+        let stats = { (stage: String) in
+            StageStatistics(path: StageStatistics.path(runDirectory: cfg.system.runDirectory, instance: instance, stage: stage))
+        }
         do {
             switch role {
             case .testsrc:
                 let source = try TestSource(config: cfg.source, instance: instance)
+                source.statistics = stats("source")
                 log.info("\(cfg.source.width)x\(cfg.source.height)@\(cfg.source.fps) \(cfg.source.pixelFormat), tone \(cfg.source.toneFrequency) Hz \(cfg.source.toneLevel) dBFS, \(cfg.source.channels) ch")
                 source.run(frameLimit: frames)
             case .encodeVideo:
-                try VideoEncodeStage(config: cfg.encoders.video, instance: instance, cbr: cfg.program.mode == "cbr").run()
+                let stage = VideoEncodeStage(config: cfg.encoders.video, instance: instance, cbr: cfg.program.mode == "cbr")
+                stage.statistics = stats("encode-video")
+                try stage.run()
             case .encodeAudio:
-                try AudioEncodeStage(config: cfg.encoders.audio, instance: instance).run()
+                let stage = AudioEncodeStage(config: cfg.encoders.audio, instance: instance)
+                stage.statistics = stats("encode-audio")
+                try stage.run()
             case .mux:
-                try MuxStage(config: cfg, instance: instance).run()
+                let stage = MuxStage(config: cfg, instance: instance)
+                stage.statistics = stats("mux")
+                try stage.run()
             case .recv:
                 guard let url = cfg.source.url else {
                     printError("rill stage recv: the config has no gateway source url")
                     throw ExitCode(2)
                 }
-                try SRTInput(url: url, instance: instance).run()
+                let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
+                try SRTInput(url: url, instance: instance, events: events).run()
             case .send:
                 guard let id = output, let o = cfg.outputs.first(where: { $0.id == id }) else {
                     printError("rill stage send: --output must name an output of the config")
@@ -62,7 +75,8 @@ struct Stage: ParsableCommand {
                 }
                 let stats = "\(cfg.system.runDirectory)/\(instance)/stats/\(o.id).json"
                 if o.url.scheme == "srt" {
-                    try SRTOutput(output: o, instance: instance, statsPath: stats, videoPID: UInt16(cfg.program.videoPID)).run()
+                    let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
+                    try SRTOutput(output: o, instance: instance, statsPath: stats, videoPID: UInt16(cfg.program.videoPID), events: events).run()
                 } else {
                     try PacedSender(output: o, instance: instance, statsPath: stats).run()
                 }

@@ -44,6 +44,11 @@ void rill_install_stop_handler(void);
 /// posix_spawn(path, argv) with an empty signal mask and default signal dispositions in the child,
 /// inheriting the environment and file descriptors. Returns 0 or an errno value.
 int rill_spawn(int *pid, const char *path, char *const argv[]);
+/// As rill_spawn, with the child's stdin and stdout connected to `stdin_fd` and `stdout_fd`
+/// (event handlers: payload in, answer out). The child gets its own process group.
+/// pipe2(fds, O_CLOEXEC) (a GNU extension Swift does not see).
+int rill_pipe_cloexec(int fds[2]);
+int rill_spawn_io(int *pid, const char *path, char *const argv[], int stdin_fd, int stdout_fd);
 #endif
 #endif
 

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Config
+import HummingbirdBcrypt
+import Synchronization
+import Transport
+
+/// The API's credentials file: the admin password and the script tokens, each stored only as a
+/// bcrypt hash. A token is `rill_<id>_<secret>`: the id finds the entry, bcrypt checks the secret.
+/// Verified credentials are remembered for the process's life so each costs one bcrypt only.
+public final class Credentials: Sendable {
+    /// bcrypt cost: ~50 ms per check on a small ARM board, paid once per credential per process.
+    public static let cost: UInt8 = 10
+
+    public struct Token: Sendable {
+        public var name: String
+        public var id: String
+        public var hash: String
+    }
+
+    struct State {
+        var adminHash: String? = nil
+        var tokens: [Token] = []
+        var verified: Set<String> = []
+    }
+
+    public let path: String
+    private let state: Mutex<State>
+
+    /// Loads `path` (missing: no credentials yet).
+    public init(path: String) throws {
+        self.path = path
+        var s = State()
+        if access(path, F_OK) == 0 {
+            let text = try AtomicFile.read(path)
+            let json = try JSONParser.parse(text)
+            if case .string(let h) = json["admin"] ?? .null { s.adminHash = h }
+            if case .array(let items) = json["tokens"] ?? .null {
+                for item in items {
+                    guard case .string(let name) = item["name"] ?? .null, case .string(let id) = item["id"] ?? .null,
+                        case .string(let hash) = item["bcrypt"] ?? .null
+                    else { continue }
+                    s.tokens.append(Token(name: name, id: id, hash: hash))
+                }
+            }
+        }
+        state = Mutex(s)
+    }
+
+    /// Whether anything can log in.
+    public var isEmpty: Bool { state.withLock { $0.adminHash == nil && $0.tokens.isEmpty } }
+
+    public var tokenNames: [String] { state.withLock { $0.tokens.map(\.name) } }
+
+    /// Checks the admin password.
+    public func verifyAdmin(_ password: String) -> Bool {
+        let key = "admin:" + password
+        guard let hash = state.withLock({ s -> String? in s.verified.contains(key) ? "" : s.adminHash }) else { return false }
+        if hash.isEmpty { return true }
+        guard Bcrypt.verify(password, hash: hash) else { return false }
+        remember(key)
+        return true
+    }
+
+    /// Checks a bearer token.
+    public func verifyToken(_ token: String) -> Bool {
+        let parts = token.split(separator: "_")
+        guard parts.count == 3, parts[0] == "rill" else { return false }
+        let key = "token:" + token
+        guard let hash = state.withLock({ s -> String? in
+            if s.verified.contains(key) { return "" }
+            return s.tokens.first { $0.id == parts[1] }?.hash
+        }) else { return false }
+        if hash.isEmpty { return true }
+        guard Bcrypt.verify(String(parts[2]), hash: hash) else { return false }
+        remember(key)
+        return true
+    }
+
+    private func remember(_ key: String) {
+        state.withLock {
+            if $0.verified.count > 64 { $0.verified.removeAll() }
+            $0.verified.insert(key)
+        }
+    }
+
+    /// Sets the admin password and saves.
+    public func setAdminPassword(_ password: String) throws {
+        let h = Bcrypt.hash(password, cost: Self.cost)
+        state.withLock { $0.adminHash = h; $0.verified.removeAll() }
+        try save()
+    }
+
+    /// Adds (or replaces) the token `name`; returns the token, shown once.
+    public func addToken(name: String) throws -> String {
+        let id = Self.randomHex(4)
+        let secret = Self.randomHex(16)
+        let h = Bcrypt.hash(secret, cost: Self.cost)
+        state.withLock { s in
+            s.tokens.removeAll { $0.name == name }
+            s.tokens.append(Token(name: name, id: id, hash: h))
+        }
+        try save()
+        return "rill_\(id)_\(secret)"
+    }
+
+    /// Removes the token `name`; false if there was none.
+    public func removeToken(name: String) throws -> Bool {
+        let removed = state.withLock { s -> Bool in
+            let n = s.tokens.count
+            s.tokens.removeAll { $0.name == name }
+            s.verified.removeAll()
+            return s.tokens.count != n
+        }
+        if removed { try save() }
+        return removed
+    }
+
+    func save() throws {
+        let json: JSON = state.withLock { s in
+            var m: [(String, JSON)] = []
+            if let a = s.adminHash { m.append(("admin", .string(a))) }
+            m.append(("tokens", .array(s.tokens.map { .object([("name", .string($0.name)), ("id", .string($0.id)), ("bcrypt", .string($0.hash))]) })))
+            return .object(m)
+        }
+        try AtomicFile.makeDirectories(AtomicFile.directory(of: path))
+        try AtomicFile.write(json.pretty, to: path, mode: 0o600)
+    }
+
+    static func randomHex(_ bytes: Int) -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in
+            let b = UInt8.random(in: 0...255, using: &g)
+            return String(b >> 4, radix: 16) + String(b & 15, radix: 16)
+        }.joined()
+    }
+}

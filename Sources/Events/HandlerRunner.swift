@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRillShims
+import Config
+import FrameRing
+import MediaTime
+
+/// Runs one handler for one event: an executable (argv = [handler, EVENT, arguments…], payload on
+/// stdin, answer on stdout, no shell) or an http:// URL (POST, payload as the body, `X-Rill-Event`
+/// header, answer in the response body). Both are bounded by the handler's timeout.
+public enum HandlerRunner {
+    /// What a handler said.
+    public struct Outcome: Sendable, Equatable {
+        /// First line of the answer (stdout or response body), nil when the handler failed.
+        public var answer: String?
+        /// Why the handler failed (for the log), nil on success.
+        public var failure: String?
+    }
+
+    /// Longest answer read from a handler.
+    static let maxAnswer = 4096
+    /// Non-blocking events: how long a handler may run before it is killed.
+    public static let nonBlockingTimeoutMs: Int64 = 10_000
+
+    public static func run(_ h: EventHandlerSection, _ event: Event) -> Outcome {
+        let timeout = event.kind.isBlocking ? h.timeout : max(h.timeout, nonBlockingTimeoutMs)
+        if h.isURL {
+            do {
+                let url = try HTTPURL.parse(h.handler, path: "handler")
+                let r = try PlainHTTP.request(
+                    "POST", url,
+                    headers: [("X-Rill-Event", event.kind.rawValue), ("Content-Type", "text/plain; charset=utf-8")]
+                        + (event.output.map { [("X-Rill-Output", Event.escape($0))] } ?? []),
+                    body: Array(event.payload.utf8), timeoutMs: timeout)
+                guard (200..<300).contains(r.status) else { return Outcome(answer: nil, failure: "HTTP status \(r.status)") }
+                return Outcome(answer: firstLine(r.body), failure: nil)
+            } catch {
+                return Outcome(answer: nil, failure: "\(error)")
+            }
+        }
+        return runExecutable(h, event, timeoutMs: timeout)
+    }
+
+    static func firstLine(_ bytes: [UInt8]) -> String {
+        let line = bytes.prefix(maxAnswer).split(separator: 10, omittingEmptySubsequences: false).first ?? []
+        return String(decoding: line, as: UTF8.self).trimmingSpaces.filter { $0 != "\r" }
+    }
+
+    static func runExecutable(_ h: EventHandlerSection, _ event: Event, timeoutMs: Int64) -> Outcome {
+        var input: [Int32] = [0, 0]
+        var output: [Int32] = [0, 0]
+        guard rill_pipe_cloexec(&input) == 0 else { return Outcome(answer: nil, failure: "pipe: \(String(cString: strerror(errno)))") }
+        guard rill_pipe_cloexec(&output) == 0 else {
+            close(input[0]); close(input[1])
+            return Outcome(answer: nil, failure: "pipe: \(String(cString: strerror(errno)))")
+        }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([h.handler, event.kind.rawValue] + h.arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: Int32 = 0
+        let rc = rill_spawn_io(&pid, h.handler, &argv, input[0], output[1])
+        close(input[0])
+        close(output[1])
+        guard rc == 0 else {
+            close(input[1]); close(output[0])
+            return Outcome(answer: nil, failure: "cannot run \(h.handler): \(String(cString: strerror(rc)))")
+        }
+        let deadline = MonotonicClock.now() + timeoutMs * MediaTime.millisecond
+        // The payload is small (< 8 KiB, below the pipe buffer): one non-blocking write, then EOF.
+        _ = fcntl(input[1], F_SETFL, O_NONBLOCK)
+        let payload = Array(event.payload.utf8)
+        _ = payload.withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) }
+        close(input[1])
+        var answer: [UInt8] = []
+        var timedOut = false
+        while answer.count < maxAnswer {
+            let left = (deadline - MonotonicClock.now()) / MediaTime.millisecond
+            if left <= 0 { timedOut = true; break }
+            var p = pollfd(fd: output[0], events: Int16(POLLIN), revents: 0)
+            let r = poll(&p, 1, Int32(clamping: left))
+            if r < 0 && errno == EINTR { continue }
+            if r <= 0 { timedOut = r == 0; break }
+            var tmp = [UInt8](repeating: 0, count: 1024)
+            let n = tmp.withUnsafeMutableBytes { read(output[0], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            answer += tmp[0..<n]
+        }
+        close(output[0])
+        var status: Int32 = 0
+        // Wait for the exit until the deadline; past it, kill the handler's process group.
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if r < 0 && errno != EINTR { break }
+            if timedOut || MonotonicClock.now() >= deadline {
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                return Outcome(answer: nil, failure: "\(h.handler) did not finish within \(timeoutMs) ms; killed")
+            }
+            MonotonicClock.sleep(until: MonotonicClock.now() + 2 * MediaTime.millisecond)
+        }
+        let exited = status & 0x7F == 0
+        let code = (status >> 8) & 0xFF
+        guard exited, code == 0 else {
+            return Outcome(answer: nil, failure: exited ? "\(h.handler) exited with status \(code)" : "\(h.handler) killed by signal \(status & 0x7F)")
+        }
+        return Outcome(answer: firstLine(answer), failure: nil)
+    }
+}
+
+/// The answer of a blocking SRT_ACCEPT: accept (optionally naming the connection, as MistServer's
+/// PUSH_REWRITE rewrites a token to a stream name) or reject.
+public enum AcceptDecision: Sendable, Equatable {
+    case accept(name: String?)
+    case reject(reason: String)
+
+    /// Reads a handler's first answer line: `accept`, `accept NAME`, `reject [reason]`, an empty
+    /// answer (reject) or any other single word (accept, named by it).
+    public static func parse(_ answer: String) -> AcceptDecision {
+        let words = answer.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let first = words.first else { return .reject(reason: "empty answer") }
+        switch first.lowercased() {
+        case "accept": return .accept(name: words.count > 1 ? words[1] : nil)
+        case "reject": return .reject(reason: words.count > 1 ? words[1] : "rejected by handler")
+        default: return .accept(name: answer)
+        }
+    }
+}
+
+/// The event handlers of a config, for stages: fire-and-forget events go to the supervisor over
+/// the event channel; blocking ones (SRT_ACCEPT) run their handler right here and wait.
+public final class StageEvents: @unchecked Sendable {
+    let handlers: [EventHandlerSection]
+    let channel: EventChannel
+    let log: Log
+
+    public init(handlers: [EventHandlerSection], instanceDirectory: String, log: Log) {
+        self.handlers = handlers
+        self.channel = EventChannel(sendingTo: EventChannel.path(instanceDirectory: instanceDirectory))
+        self.log = log
+    }
+
+    /// Tells the supervisor (never blocks).
+    public func post(_ event: Event) {
+        var e = event
+        if e.time == 0 { e.time = MonotonicClock.wallNow() }
+        if !channel.send(e) { log.info("event \(e.kind.rawValue) dropped: the supervisor is not listening") }
+    }
+
+    /// Whether any handler decides SRT_ACCEPT for `output`.
+    public func hasAcceptHandler(output: String?) -> Bool {
+        handlers.contains { $0.matches(.srtAccept, output: output) }
+    }
+
+    /// Asks the SRT_ACCEPT handlers in order; the first rejection wins, the last name given names
+    /// the connection. A failed handler counts as its `default` answer.
+    public func decideAccept(output: String?, peer: String, streamID: String) -> AcceptDecision {
+        var e = Event(.srtAccept, output: output, values: [output ?? "input", peer, streamID])
+        e.time = MonotonicClock.wallNow()
+        var name: String? = nil
+        for h in handlers where h.matches(.srtAccept, output: output) {
+            let o = HandlerRunner.run(h, e)
+            let d: AcceptDecision
+            if let answer = o.answer {
+                d = AcceptDecision.parse(answer)
+            } else {
+                log.warning("SRT_ACCEPT handler \(h.handler): \(o.failure ?? "failed"); answering \(h.defaultAnswer)")
+                d = h.defaultAnswer == "accept" ? .accept(name: nil) : .reject(reason: "handler failed")
+            }
+            switch d {
+            case .reject: return d
+            case .accept(let n): if let n { name = n }
+            }
+        }
+        return .accept(name: name)
+    }
+}
