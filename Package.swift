@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Box", "Config", "RillTestSupport",
+                "API", "Box", "Config", "Events", "RillTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swift6),

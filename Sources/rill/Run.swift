@@ -73,7 +73,7 @@ struct Run: AsyncParsableCommand {
             let metrics = BoxMetrics()
             let router = RillAPI.router(box: box, credentials: credentials, metrics: metrics)
             var logger = Logger(label: "rill.api")
-            logger.logLevel = .warning
+            logger.logLevel = .critical  // NIO cancellation noise at shutdown; request errors are problem JSON
             let app = Application(
                 router: router,
                 configuration: .init(address: .hostname(cfg.api.address, port: Int(cfg.api.port)), serverName: "rill/\(BoxController.version)"),

@@ -190,7 +190,8 @@ struct SRTTests {
         let config = """
             { "system": { "instance": "\(ns.name)", "runDirectory": "\(dir)/run" },
               "source": { "type": "gateway", "url": "srt://:9110?latency=120" },
-              "outputs": [ { "id": "mc", "url": "rtp://239.255.42.20:5070?ttl=2", "sdp": "\(sdp)" } ] }
+              "outputs": [ { "id": "mc", "url": "rtp://239.255.42.20:5070?ttl=2", "sdp": "\(sdp)" } ],
+              "api": { "enabled": false } }
             """
         let b = try BoxUnderTest(config: config, namespace: ns, label: "srtin")
         defer { b.stop() }

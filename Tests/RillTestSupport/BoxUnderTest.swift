@@ -56,7 +56,8 @@ public final class BoxUnderTest: @unchecked Sendable {
 public func testConfig(
     instance: String, width: Int = 640, height: Int = 360, fps: Int = 50, videoBitrate: Int = 2_000_000,
     keyint: Int = 50, audio: String = "\"codec\": \"aac\", \"bitrate\": 128000", channels: Int = 2,
-    program: String = "\"mode\": \"vbr\"", outputs: String, runDirectory: String
+    program: String = "\"mode\": \"vbr\"", outputs: String, runDirectory: String,
+    api: String = "\"enabled\": false", events: String = ""
 ) -> String {
     """
     {
@@ -66,7 +67,9 @@ public func testConfig(
       "encoders": { "video": { "codec": "h264", "bitrate": \(videoBitrate), "keyint": \(keyint), "preset": "ultrafast" },
                     "audio": { \(audio) } },
       "program": { "serviceName": "Studio 1", "providerName": "Rill Tests", \(program) },
-      "outputs": [ \(outputs) ]
+      "outputs": [ \(outputs) ],
+      "events": [ \(events) ],
+      "api": { \(api) }
     }
     """
 }
