@@ -38,6 +38,15 @@ public struct LatencyHistogram: Sendable {
         return (top << Int64(shift), (top + 1) << Int64(shift))
     }
 
+    /// The non-empty buckets as (midpoint ns, count), ascending: the histogram's export form.
+    public var nonEmptyBuckets: [(ns: Int64, count: UInt64)] {
+        counts.indices.compactMap { i in
+            guard counts[i] > 0 else { return nil }
+            let (lo, hi) = Self.range(ofBucket: i)
+            return ((lo + hi) / 2, counts[i])
+        }
+    }
+
     /// Records one value in ns (negative values count as 0).
     public mutating func record(_ ns: Int64) {
         counts[Self.bucket(ns)] &+= 1

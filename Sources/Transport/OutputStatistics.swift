@@ -25,6 +25,7 @@ public struct OutputStatistics: Sendable {
         }
         return "{\"id\":\"\(id)\",\"state\":\"\(state)\",\"datagrams\":\(datagrams),\"packets\":\(packets),\"bytes\":\(bytes),"
             + "\"sendErrors\":\(sendErrors),\"lostChunks\":\(lostChunks),\"captureToWire\":\(h(latency)),"
-            + "\"encodedToWire\":\(h(encodedToWire)),\"pacing\":\(h(pacing))}\n"
+            + "\"encodedToWire\":\(h(encodedToWire)),\"pacing\":\(h(pacing)),"
+            + "\"captureToWireHistogram\":[\(latency.nonEmptyBuckets.map { "[\($0.ns),\($0.count)]" }.joined(separator: ","))]}\n"
     }
 }

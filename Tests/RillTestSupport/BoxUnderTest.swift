@@ -10,10 +10,12 @@ public final class BoxUnderTest: @unchecked Sendable {
     private var exitStatus: Int32?
 
     /// Writes `config` to a temp dir and starts the box.
-    public init(config: String, namespace: NetworkNamespace? = nil, label: String = "box") throws {
+    /// `substitutingDirectory`: `__DIR__` in `config` becomes the box's directory.
+    public init(config: String, namespace: NetworkNamespace? = nil, label: String = "box", substitutingDirectory: Bool = false) throws {
         directory = makeTemporaryDirectory(label)
         configPath = "\(directory)/config.json"
         logPath = "\(directory)/box.log"
+        let config = substitutingDirectory ? config.replacingOccurrences(of: "__DIR__", with: directory) : config
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
