@@ -11,7 +11,8 @@ public final class BoxUnderTest: @unchecked Sendable {
 
     /// Writes `config` to a temp dir and starts the box.
     /// `substitutingDirectory`: `__DIR__` in `config` becomes the box's directory.
-    public init(config: String, namespace: NetworkNamespace? = nil, label: String = "box", substitutingDirectory: Bool = false) throws {
+    public init(config: String, namespace: NetworkNamespace? = nil, label: String = "box", substitutingDirectory: Bool = false,
+        environment: [String: String] = [:]) throws {
         directory = makeTemporaryDirectory(label)
         configPath = "\(directory)/config.json"
         logPath = "\(directory)/box.log"
@@ -24,6 +25,7 @@ public final class BoxUnderTest: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         try process.run()
     }
 

@@ -1,0 +1,76 @@
+import Foundation
+import RillTestSupport
+import Testing
+
+/// The units under Systemd/ against systemd's own tools, and the box's sd_notify protocol against a
+/// notify socket like systemd's.
+@Suite("systemd units", .serialized)
+struct SystemdTests {
+    let units = packageRoot() + "/Systemd"
+
+    @Test("systemd-analyze verify passes on rill.service (ExecStart pointed at the built binary)")
+    func verifyService() throws {
+        try #require(toolAvailable("systemd-analyze"), "systemd-analyze is not installed")
+        let dir = makeTemporaryDirectory("units")
+        let unit = try String(contentsOfFile: units + "/rill.service", encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/bin/rill run"))
+        try unit.replacingOccurrences(of: "/usr/bin/rill", with: rillBinary()).write(toFile: dir + "/rill.service", atomically: true, encoding: .utf8)
+        let r = try runProcess(["systemd-analyze", "verify", dir + "/rill.service"], timeout: 60)
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+    }
+
+    @Test("sysusers and tmpfiles entries apply to an empty root; every sysctl key exists")
+    func sysusersTmpfilesSysctl() throws {
+        let root = makeTemporaryDirectory("sysroot")
+        try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+        for f in ["passwd", "shadow", "gshadow"] { FileManager.default.createFile(atPath: "\(root)/etc/\(f)", contents: nil) }
+        try "video:x:44:\naudio:x:29:\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
+        let users = try runProcess(["systemd-sysusers", "--root=\(root)", units + "/rill.sysusers.conf"], timeout: 30)
+        #expect(users.status == 0, "\(users.stderr)")
+        let group = try String(contentsOfFile: root + "/etc/group", encoding: .utf8)
+        #expect(group.contains("video:x:44:rill") && group.contains("audio:x:29:rill"))
+        let tmp = try runProcess(["systemd-tmpfiles", "--root=\(root)", "--create", units + "/rill.tmpfiles.conf"], timeout: 30)
+        #expect(tmp.status == 0, "\(tmp.stderr)")
+        #expect(FileManager.default.fileExists(atPath: root + "/var/lib/rill/recordings"))
+        let sysctl = try String(contentsOfFile: units + "/rill-sysctl.conf", encoding: .utf8)
+        for line in sysctl.split(separator: "\n") where !line.hasPrefix("#") && line.contains("=") {
+            let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
+            #expect(FileManager.default.fileExists(atPath: "/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")), "\(key)")
+        }
+    }
+
+    @Test("Type=notify: READY=1 once the outputs are up, then WATCHDOG=1 at half of WATCHDOG_USEC")
+    func notify() throws {
+        let dir = makeTemporaryDirectory("notify")
+        let socket = dir + "/notify.sock"
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        listener.arguments = [
+            "-c",
+            """
+            import socket, sys, time
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(0.5)
+            out = open(sys.argv[2], "a"); end = time.time() + 12
+            while time.time() < end:
+                try: out.write(s.recv(4096).decode().replace("\\n", ";") + "\\n"); out.flush()
+                except socket.timeout: pass
+            """,
+            socket, dir + "/received",
+        ]
+        FileManager.default.createFile(atPath: dir + "/received", contents: nil)
+        try listener.run()
+        defer { _ = reap(listener, killAfter: 1) }
+        #expect(waitFor(timeout: 5) { FileManager.default.fileExists(atPath: socket) })
+        let config = testConfig(
+            instance: "notify-\(UUID().uuidString.prefix(4))", outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5140" }"#,
+            runDirectory: dir + "/run")
+        let box = try BoxUnderTest(config: config, label: "notify", environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "2000000"])
+        defer { box.stop() }
+        #expect(waitFor(timeout: 10) {
+            let r = (try? String(contentsOfFile: dir + "/received", encoding: .utf8)) ?? ""
+            return r.contains("READY=1") && r.components(separatedBy: "WATCHDOG=1").count > 3
+        }, "\((try? String(contentsOfFile: dir + "/received", encoding: .utf8)) ?? "")")
+        let received = try String(contentsOfFile: dir + "/received", encoding: .utf8)
+        #expect(received.contains("STATUS=1 outputs up"), "\(received)")
+    }
+}
