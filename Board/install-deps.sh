@@ -13,7 +13,7 @@ build_pkgs=(pkg-config libx264-dev libavcodec-dev libavutil-dev libsrt-openssl-d
             libv4l-dev libasound2-dev libturbojpeg0-dev)
 test_pkgs=(ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
            gstreamer1.0-plugins-bad gstreamer1.0-libav tshark srt-tools rist-tools iproute2 iptables
-           procps psmisc curl)
+           procps psmisc curl python3-jsonschema)
 
 need=()
 case "$what" in

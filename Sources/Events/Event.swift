@@ -8,6 +8,8 @@ public struct Event: Sendable, Equatable {
     public var values: [String]
     /// Wall-clock time, ns since the epoch.
     public var time: Int64
+    /// Largest event datagram (stream ids are ≤ 512 bytes, URLs ≤ 2 KiB).
+    public static let maxDatagram = 8192
 
     public init(_ kind: EventKind, output: String? = nil, values: [String], time: Int64 = 0) {
         self.kind = kind
@@ -73,7 +75,7 @@ public struct Event: Sendable, Equatable {
 
     /// Parses a stage's datagram; nil if it is not one (wrong kind, missing lines, too many values).
     public static func parse(datagram bytes: [UInt8]) -> Event? {
-        guard bytes.count <= EventChannel.maxDatagram else { return nil }
+        guard bytes.count <= Self.maxDatagram else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.last == "" else { return nil }

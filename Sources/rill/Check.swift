@@ -1,15 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
+import Box
 import Config
+import Transport
 
-/// `rill check --config FILE`: validates a config and exits non-zero naming the field.
+/// `rill check --config FILE [--config-dir DIR]`: validates a config (split or not) and exits 2
+/// naming the file and the field.
 struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Validate a config file.")
+    static let configuration = CommandConfiguration(abstract: "Validate a config (main file plus section files).")
 
-    @Option(name: .long, help: "Config file (JSON).")
+    @Option(name: .long, help: "Main config file (JSON).")
     var config: String
 
+    @Option(name: .long, help: "Directory of section files (default: conf.d beside the main file, if present).")
+    var configDir: String?
+
     func run() throws {
-        let (cfg, _) = try loadConfig(config)
+        let dir = configDir ?? {
+            let d = AtomicFile.directory(of: config) + "/conf.d"
+            return access(d, F_OK) == 0 ? d : nil
+        }()
+        let cfg: RillConfig
+        do {
+            cfg = try ConfigStore(mainFile: config, directory: dir).config
+        } catch {
+            printError("rill: config: \(error)")
+            throw ExitCode(2)
+        }
         print("config OK: \(cfg.outputs.count) output(s), \(cfg.program.mode) mux, required muxrate \(cfg.requiredMuxrate) b/s")
     }
 }

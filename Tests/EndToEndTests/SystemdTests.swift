@@ -74,3 +74,51 @@ struct SystemdTests {
         #expect(received.contains("STATUS=1 outputs up"), "\(received)")
     }
 }
+
+/// Board/install.sh into a temporary root, and the JSON Schema against the validator.
+@Suite("Boards and schema", .serialized)
+struct BoardTests {
+    @Test("install.sh lays out binary, units, schema and each profile; the result passes rill check")
+    func install() throws {
+        for profile in ["x86-64", "rpi-armv7", "qemu-virt"] {
+            let root = makeTemporaryDirectory("board-\(profile)")
+            let r = try runProcess(["bash", packageRoot() + "/Board/install.sh", "--profile", profile, "--root", root, "--binary", rillBinary()], timeout: 60)
+            #expect(r.status == 0, "\(profile): \(r.stdout) \(r.stderr)")
+            for f in ["usr/bin/rill", "lib/systemd/system/rill.service", "usr/lib/sysusers.d/rill.conf", "usr/lib/tmpfiles.d/rill.conf",
+                      "etc/sysctl.d/60-rill.conf", "usr/share/rill/rill-config.schema.json", "etc/rill/rill.json", "etc/rill/conf.d/10-board.json"] {
+                #expect(FileManager.default.fileExists(atPath: "\(root)/\(f)"), "\(profile): \(f)")
+            }
+        }
+        let bad = try runProcess(["bash", packageRoot() + "/Board/install.sh", "--profile", "nosuch", "--root", makeTemporaryDirectory("board-bad")], timeout: 30)
+        #expect(bad.status == 2 && bad.stderr.contains("x86-64"))
+    }
+
+    @Test("the JSON Schema (checked by python3-jsonschema) and rill check agree on valid and invalid configs")
+    func schemaAgreesWithValidator() throws {
+        let schema = packageRoot() + "/Board/rill-config.schema.json"
+        let dir = makeTemporaryDirectory("schema")
+        let valid = [
+            testConfig(instance: "s1", outputs: #"{ "id": "a", "url": "rtp://239.1.1.1:5000?ttl=2", "sdp": "/tmp/a.sdp" }"#, runDirectory: "/tmp/x"),
+            #"{ "outputs": [ { "id": "s", "url": "srt://:9000?latency=200" } ], "events": [ { "on": ["SRT_ACCEPT"], "handler": "/bin/true", "outputs": ["s"] } ], "api": { "port": 9090 } }"#,
+        ] + ["x86-64", "rpi-armv7", "qemu-virt"].map { (try? String(contentsOfFile: packageRoot() + "/Board/profiles/\($0).json", encoding: .utf8)) ?? "" }
+        let invalid = [
+            #"{ "program": { "pcrInterval": 80 } }"#,
+            #"{ "source": { "video": { "width": 1281 } } }"#,
+            #"{ "encoders": { "video": { "preset": "turbo" } } }"#,
+            #"{ "outputs": [ { "id": "a b", "url": "rtp://1.2.3.4:5000" } ] }"#,
+            #"{ "events": [ { "on": ["NOPE"], "handler": "/bin/true" } ] }"#,
+            #"{ "api": { "port": 0 } }"#,
+            #"{ "programme": {} }"#,
+        ]
+        for (n, doc) in (valid.map { ($0, true) } + invalid.map { ($0, false) }).enumerated() {
+            let path = "\(dir)/c\(n).json"
+            try doc.0.write(toFile: path, atomically: true, encoding: .utf8)
+            let js = try runProcess(
+                ["/usr/bin/python3", "-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))", schema, path],
+                timeout: 30)
+            let check = try runProcess([rillBinary(), "check", "--config", path], timeout: 10)
+            #expect((js.status == 0) == doc.1, "schema on c\(n): \(js.stderr.suffix(300))")
+            #expect((check.status == 0) == doc.1, "rill check on c\(n): \(check.stderr)")
+        }
+    }
+}
