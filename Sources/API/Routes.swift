@@ -121,6 +121,7 @@ public enum RillAPI {
         return JSON.object([
             ("changed", .array(change.sections.map { .string($0) })),
             ("restartRequired", .bool(change.restartRequired)),
+            ("stages", .array(change.stages.map { .string($0) })),
         ]).response()
     }
 

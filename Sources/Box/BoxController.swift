@@ -4,6 +4,7 @@ import Glibc
 import Config
 import Events
 import FrameRing
+import Synchronization
 import Transport
 
 /// rilld's core, shared by the supervisor loop and the API: the config store, the supervisor, the
@@ -25,6 +26,8 @@ public final class BoxController: Sendable {
     public let startedAt: Int64
     let startupSystem: SystemSection
     let log = Log(stage: "rilld")
+    /// The plan last submitted (to name the stages a change restarts).
+    private let lastPlan = Mutex<[StageSpec]>([])
 
     /// Prepares the run-time files for the store's config; `executable` is what stages run as.
     public init(store: ConfigStore, executable: String, runDirectory: String) throws {
@@ -59,6 +62,18 @@ public final class BoxController: Sendable {
         Supervisor.stages(for: effective(config), configPath: stageConfigPath)
     }
 
+    /// Submits `plan` to the supervisor; returns the stages it starts, stops or restarts.
+    @discardableResult
+    public func submit(_ plan: [StageSpec]) -> [String] {
+        let old = lastPlan.withLock { p in defer { p = plan }; return p }
+        supervisor.submit(.apply(plan))
+        let changed = plan.filter { s in
+            guard let o = old.first(where: { $0.name == s.name }) else { return true }
+            return o.fingerprint != s.fingerprint || o.arguments != s.arguments || o.enabled != s.enabled
+        }.map(\.name)
+        return changed + old.filter { o in !plan.contains { $0.name == o.name } }.map(\.name)
+    }
+
     /// Writes the stages' config copy and the SDP files.
     func writeRunFiles(_ cfg: RillConfig, document: JSON) throws {
         let system: JSON = .object([("instance", .string(startupSystem.instance)), ("runDirectory", .string(runDirectory))])
@@ -79,6 +94,8 @@ public final class BoxController: Sendable {
         public var sections: [String]
         /// Whether a changed section (system, api) only takes effect at the next start.
         public var restartRequired: Bool
+        /// Stages started, stopped or restarted by the change.
+        public var stages: [String] = []
     }
 
     /// Validates, saves and applies a change of whole sections (nil removes one). An invalid
@@ -92,9 +109,9 @@ public final class BoxController: Sendable {
             log.error("cannot write the stages' config: \(error)")
         }
         events.setHandlers(cfg.events)
-        supervisor.submit(.apply(plan(cfg)))
-        events.post(Event(.configChanged, values: [changed.joined(separator: ","), "see status"]))
-        return Change(sections: changed, restartRequired: changed.contains { $0 == "system" || $0 == "api" })
+        let restarted = submit(plan(cfg))
+        events.post(Event(.configChanged, values: [changed.joined(separator: ","), restarted.joined(separator: ",")]))
+        return Change(sections: changed, restartRequired: changed.contains { $0 == "system" || $0 == "api" }, stages: restarted)
     }
 
     /// A stage's or an output's statistics file, parsed (nil when absent or unreadable).

@@ -71,6 +71,8 @@ public final class Supervisor: Sendable {
     /// Heartbeats are not judged during a stage's first seconds (encoder start-up).
     static let heartbeatGrace: Int64 = 5 * MediaTime.nanosecondsPerSecond
     static let tick: Int64 = 20 * MediaTime.millisecond
+    /// The environment variable naming the supervisor's pid to its stages.
+    public static let pidEnvironment = "RILL_SUPERVISOR_PID"
 
     let executable: String
     let instance: String
@@ -106,6 +108,7 @@ public final class Supervisor: Sendable {
     /// Runs until a stop is requested, then stops every stage and cleans up. `everyTick` runs on
     /// the loop's thread each tick (the systemd watchdog).
     public func run(everyTick: () -> Void = {}) {
+        setenv(Self.pidEnvironment, String(getpid()), 1)
         for c in childrenBox.list where c.spec.enabled { start(c) }
         publish()
         var nextHeartbeatCheck = MonotonicClock.now()

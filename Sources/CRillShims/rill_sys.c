@@ -90,8 +90,13 @@ int rill_spawn(int *pid, const char *path, char *const argv[]) {
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // Only stdin/stdout/stderr reach a stage: never the API's listening socket or the event socket.
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     pid_t child = 0;
-    int rc = posix_spawn(&child, path, NULL, &attr, argv, environ);
+    int rc = posix_spawn(&child, path, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc == 0) *pid = child;
     return rc;
@@ -113,6 +118,7 @@ int rill_spawn_io(int *pid, const char *path, char *const argv[], int stdin_fd, 
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
     posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     pid_t child = 0;
     int rc = posix_spawn(&child, path, &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

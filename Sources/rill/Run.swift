@@ -48,7 +48,7 @@ struct Run: AsyncParsableCommand {
         let channel = try EventChannel(receivingAt: EventChannel.path(instanceDirectory: box.instanceDirectory))
         box.events.start(channel: channel)
         box.events.post(Event(.systemStart, values: [box.instance, BoxController.version]))
-        box.supervisor.submit(.apply(box.plan(cfg)))
+        box.submit(box.plan(cfg))
 
         let systemd = SystemdNotify()
         let readyAt = MonotonicClock.now() + 500 * MediaTime.millisecond

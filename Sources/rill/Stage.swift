@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Box
 import CRillShims
 import Capture
 import Config
@@ -35,6 +36,12 @@ struct Stage: ParsableCommand {
     func run() throws {
         StopRequest.install()
         _ = rill_set_parent_death_signal(SIGTERM)  // never outlive the supervisor
+        // The supervisor may have died between our spawn and the prctl (the signal would then never
+        // come): it names itself in the environment, so a stage whose parent is not it stops at once.
+        if let s = getenv(Supervisor.pidEnvironment), let pid = Int32(String(cString: s)), pid != getppid() {
+            printError("rill stage \(role.rawValue): the supervisor (pid \(pid)) is gone; exiting")
+            throw ExitCode(1)
+        }
         let (cfg, _) = try loadConfig(config)
         let instance = cfg.system.instance
         let log = Log(stage: role.rawValue)

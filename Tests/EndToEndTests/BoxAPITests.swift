@@ -71,7 +71,7 @@ struct BoxAPITests {
         let bad = try box.curl("PUT", "/api/v1/config/outputs", body: "[\(a), { \"id\": \"b\", \"url\": \"rtp://127.0.0.1:5102?ttl=999\" }]")
         #expect(bad.status == 422 && bad.body.contains("outputs[1].url"), "\(bad)")
         let moved = try box.curl("PUT", "/api/v1/config/outputs", body: "[\(a), { \"id\": \"b\", \"url\": \"rtp://127.0.0.1:5104\" }]")
-        #expect(moved.status == 200, "\(moved)")
+        #expect(moved.status == 200 && moved.body.contains("\"send-b\"") && !moved.body.contains("send-a"), "\(moved)")
         try await Task.sleep(for: .seconds(2))
         let bPID = try #require(box.stagePID("send-b"))
         kill(bPID, SIGKILL)

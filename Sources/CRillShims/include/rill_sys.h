@@ -42,7 +42,7 @@ void rill_request_stop(void);
 /// SIGTERM/SIGINT handlers that set the stop flag, and ignores SIGPIPE.
 void rill_install_stop_handler(void);
 /// posix_spawn(path, argv) with an empty signal mask and default signal dispositions in the child,
-/// inheriting the environment and file descriptors. Returns 0 or an errno value.
+/// inheriting the environment and fds 0–2 (every other fd is closed). Returns 0 or an errno value.
 int rill_spawn(int *pid, const char *path, char *const argv[]);
 /// As rill_spawn, with the child's stdin and stdout connected to `stdin_fd` and `stdout_fd`
 /// (event handlers: payload in, answer out). The child gets its own process group.
