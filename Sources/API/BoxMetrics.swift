@@ -52,7 +52,8 @@ public final class BoxMetrics: Sendable {
     func refresh(_ box: BoxController) {
         let cfg = box.store.config
         gauge("rill_up", [], 1)
-        for s in box.supervisor.status {
+        let stages = box.supervisor.status
+        for s in stages {
             gauge("rill_stage_up", [("stage", s.name)], s.state == .running ? 1 : 0)
             count("rill_stage_restarts_total", [("stage", s.name)], total: Int64(s.restarts))
         }
@@ -72,7 +73,7 @@ public final class BoxMetrics: Sendable {
         }
         for o in cfg.outputs {
             let l = [("output", o.id)]
-            let state = box.supervisor.status.first { $0.output == o.id }?.state
+            let state = stages.first { $0.output == o.id }?.state
             gauge("rill_output_up", l, state == .running ? 1 : 0)
             guard let st = box.statistics(o.id) else { continue }
             count("rill_output_packets_sent_total", l, total: int(st["packets"]))

@@ -81,6 +81,12 @@ public final class ConfigStore: Sendable {
         state = Mutex(s)
     }
 
+    /// The section directory used when none is given: `conf.d` beside the main file, if it exists.
+    public static func defaultDirectory(for mainFile: String) -> String? {
+        let d = AtomicFile.directory(of: mainFile) + "/conf.d"
+        return access(d, F_OK) == 0 ? d : nil
+    }
+
     /// `*.json` in `directory`, sorted by name (temp files of interrupted saves are ignored).
     static func sectionFiles(in directory: String) throws(Failure) -> [String] {
         guard let d = opendir(directory) else {

@@ -81,7 +81,10 @@ void rill_install_stop_handler(void) {
 
 #include <spawn.h>
 extern char **environ;
-int rill_spawn(int *pid, const char *path, char *const argv[]) {
+/// The one posix_spawn of the project: empty signal mask, default dispositions, only fds 0–2 kept
+/// (never the API's listening socket or the event socket); stdin/stdout replaced when ≥ 0; its own
+/// process group when `own_group`.
+static int spawn(int *pid, const char *path, char *const argv[], int stdin_fd, int stdout_fd, int own_group) {
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none, all;
@@ -89,10 +92,16 @@ int rill_spawn(int *pid, const char *path, char *const argv[]) {
     sigfillset(&all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    // Only stdin/stdout/stderr reach a stage: never the API's listening socket or the event socket.
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (own_group) {
+        posix_spawnattr_setpgroup(&attr, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    posix_spawnattr_setflags(&attr, flags);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+    if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     pid_t child = 0;
     int rc = posix_spawn(&child, path, &fa, &attr, argv, environ);
@@ -100,32 +109,15 @@ int rill_spawn(int *pid, const char *path, char *const argv[]) {
     posix_spawnattr_destroy(&attr);
     if (rc == 0) *pid = child;
     return rc;
+}
+
+int rill_spawn(int *pid, const char *path, char *const argv[]) { return spawn(pid, path, argv, -1, -1, 0); }
+
+int rill_spawn_io(int *pid, const char *path, char *const argv[], int stdin_fd, int stdout_fd) {
+    return spawn(pid, path, argv, stdin_fd, stdout_fd, 1);
 }
 
 int rill_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
-
-int rill_spawn_io(int *pid, const char *path, char *const argv[], int stdin_fd, int stdout_fd) {
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
-    posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    pid_t child = 0;
-    int rc = posix_spawn(&child, path, &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc == 0) *pid = child;
-    return rc;
-}
 
 #include <pthread.h>
 #include <sched.h>

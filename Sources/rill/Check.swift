@@ -1,10 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Box
 import Config
-import Transport
 
 /// `rill check --config FILE [--config-dir DIR]`: validates a config (split or not) and exits 2
 /// naming the file and the field.
@@ -18,10 +14,7 @@ struct Check: ParsableCommand {
     var configDir: String?
 
     func run() throws {
-        let dir = configDir ?? {
-            let d = AtomicFile.directory(of: config) + "/conf.d"
-            return access(d, F_OK) == 0 ? d : nil
-        }()
+        let dir = configDir ?? ConfigStore.defaultDirectory(for: config)
         let cfg: RillConfig
         do {
             cfg = try ConfigStore(mainFile: config, directory: dir).config

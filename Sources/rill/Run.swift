@@ -29,10 +29,7 @@ struct Run: AsyncParsableCommand {
         StopRequest.install()
         let log = Log(stage: "rilld")
         let mainFile = try defaultConfigIfNeeded(log: log)
-        let directory = configDir ?? {
-            let d = AtomicFile.directory(of: mainFile) + "/conf.d"
-            return access(d, F_OK) == 0 ? d : nil
-        }()
+        let directory = configDir ?? ConfigStore.defaultDirectory(for: mainFile)
         let store: ConfigStore
         do {
             store = try ConfigStore(mainFile: mainFile, directory: directory)
