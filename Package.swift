@@ -29,6 +29,9 @@ let package = Package(
         .systemLibrary(name: "CX264", pkgConfig: "x264", providers: [.apt(["libx264-dev"])]),
         .systemLibrary(name: "CAVCodec", pkgConfig: "libavcodec libavutil", providers: [.apt(["libavcodec-dev"])]),
         .systemLibrary(name: "CSRT", pkgConfig: "srt", providers: [.apt(["libsrt-openssl-dev"])]),
+        .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2 libv4lconvert", providers: [.apt(["libv4l-dev"])]),
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
         // Pure Swift: no Glibc-only calls, no C libraries, no NIO.
         .target(name: "MediaTime", swiftSettings: swift6),
@@ -42,7 +45,10 @@ let package = Package(
             dependencies: ["CRillShims", "MediaTime", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: swift6),
         // Stages.
-        .target(name: "Capture", dependencies: ["FrameRing", "MediaTime", "Config"], swiftSettings: swift6),
+        // Capture: the test source, vcap (V4L2) and acap (ALSA).
+        .target(
+            name: "Capture", dependencies: ["FrameRing", "MediaTime", "Config", "CV4L2", "CALSA", "CTurboJPEG"],
+            swiftSettings: swift6),
         .target(
             name: "Encode", dependencies: ["FrameRing", "MediaTime", "Config", "CX264", "CAVCodec", "MPEGTS"],
             swiftSettings: swift6),
@@ -59,7 +65,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Box", "Config", "Events", "Transport", "FrameRing", "MediaTime",
+                "Box", "Capture", "Config", "Events", "Transport", "FrameRing", "MediaTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -90,6 +96,7 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP"], swiftSettings: swift6),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),
         .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swift6),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture"], swiftSettings: swift6),
         .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(
             name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP", "Config"], swiftSettings: swift6),

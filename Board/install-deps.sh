@@ -3,6 +3,7 @@
 # safe to re-run. Usage: Board/install-deps.sh [build|test|all]   (default: all)
 #   build: C libraries Rill links against (-dev packages) and pkg-config
 #   test:  build + the independent peers the tests talk to (ffmpeg, GStreamer, tshark, srt-tools, …)
+#          + the virtual board's qemu, busybox and V4L2/ALSA tools (Board/qemu-virt/)
 set -euo pipefail
 what=${1:-all}
 export DEBIAN_FRONTEND=noninteractive
@@ -14,11 +15,14 @@ build_pkgs=(pkg-config libx264-dev libavcodec-dev libavutil-dev libsrt-openssl-d
 test_pkgs=(ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
            gstreamer1.0-plugins-bad gstreamer1.0-libav tshark srt-tools rist-tools iproute2 iptables
            procps psmisc curl python3-jsonschema)
+# The virtual board (Board/qemu-virt/run.sh): qemu (TCG), a static busybox for its initramfs, and
+# the V4L2/ALSA tools the guest scripts run (the guest sees this machine's root read-only).
+vm_pkgs=(qemu-system-x86 busybox-static v4l-utils alsa-utils xz-utils cpio kmod)
 
 need=()
 case "$what" in
   build) need=("${build_pkgs[@]}") ;;
-  test|all) need=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  test|all) need=("${build_pkgs[@]}" "${test_pkgs[@]}" "${vm_pkgs[@]}") ;;
   *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
 esac
 

@@ -1,4 +1,5 @@
 import Box
+import Capture
 import Config
 import Events
 import Hummingbird
@@ -90,8 +91,8 @@ public enum RillAPI {
                 headers: [.contentType: "application/sdp", .contentDisposition: "attachment; filename=\"\(id).sdp\""],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        // Capture devices arrive with the capture daemons; until then the lists are empty.
-        v1.get("devices") { _, _ in JSON.object([("video", .array([])), ("audio", .array([]))]).response() }
+        // Enumeration opens each node briefly and non-blocking (milliseconds): done inline.
+        v1.get("devices") { _, _ in DeviceInventory.json().response() }
         v1.get("events") { _, _ in EventStream.response(box.events) }
         return router
     }

@@ -26,15 +26,23 @@ enum StatusReport {
         }
 
         var source: [(String, JSON)] = [("type", .string(cfg.source.type.rawValue))]
-        if cfg.source.type == .testsrc {
+        if cfg.source.type != .gateway {
             let st = box.statistics("source")
-            let running = stage("testsrc")?.state == .running
+            let running = stage(cfg.source.type == .capture ? "vcap" : "testsrc")?.state == .running
             source += [
                 ("signal", .string(running && st != nil ? (st?["signal"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "present") : "lost")),
                 ("width", .number(Double(cfg.source.width))), ("height", .number(Double(cfg.source.height))),
                 ("fps", st?["fps"] ?? .number(0)), ("nominalFps", .string("\(cfg.source.fps)")),
                 ("frames", num(st?["frames"])), ("droppedFrames", num(st?["dropped"])),
             ]
+            if cfg.source.type == .capture {
+                let audio = box.statistics("audio-source")
+                source += [
+                    ("videoDevice", .string(cfg.source.videoDevice ?? "")), ("audioDevice", .string(cfg.source.audioDevice ?? "")),
+                    ("slateFrames", num(st?["slateFrames"])), ("captureLatencyP99Us", num(st?["latencyP99Us"])),
+                    ("audioXruns", num(audio?["xruns"])), ("audioClockPPM", num(audio?["clockPPM"])),
+                ]
+            }
         } else {
             source.append(("url", .string(cfg.source.urlText ?? "")))
         }

@@ -3,7 +3,7 @@ import FrameRing
 
 /// One stage process the supervisor runs.
 public struct StageSpec: Sendable, Equatable {
-    /// "testsrc", "encode-video", "encode-audio", "mux", "recv", "send-<id>".
+    /// "testsrc" or "vcap" + "acap", "encode-video", "encode-audio", "mux", "recv", "send-<id>".
     public var name: String
     /// Arguments after the executable.
     public var arguments: [String]
@@ -39,6 +39,14 @@ extension Supervisor {
         case .testsrc:
             s = [
                 stage("testsrc", Track.rawVideo, c.system, c.source),
+                stage("encode-video", Track.codedVideo, c.system, c.source, c.encoders.video, c.program.mode),
+                stage("encode-audio", Track.codedAudio, c.system, c.source, c.encoders.audio),
+                stage("mux", Track.transportStream, c.system, c.source, c.encoders, c.program),
+            ]
+        case .capture:
+            s = [
+                stage("vcap", Track.rawVideo, c.system, c.source, c.events.filter { $0.matches(.inputSignal, output: nil) }),
+                stage("acap", Track.rawAudio, c.system, c.source),
                 stage("encode-video", Track.codedVideo, c.system, c.source, c.encoders.video, c.program.mode),
                 stage("encode-audio", Track.codedAudio, c.system, c.source, c.encoders.audio),
                 stage("mux", Track.transportStream, c.system, c.source, c.encoders, c.program),

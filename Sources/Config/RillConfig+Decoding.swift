@@ -107,7 +107,8 @@ extension SystemSection {
 extension SourceSection {
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> SourceSection {
         var s = SourceSection()
-        if let t = try o.choice("type", ["testsrc", "gateway"]) { s.type = Kind(rawValue: t)! }
+        if let t = try o.choice("type", ["testsrc", "gateway", "capture"]) { s.type = Kind(rawValue: t)! }
+        if s.type == .capture { s.pixelFormat = "YUYV" }
         if let text = try o.string("url") {
             guard s.type == .gateway else { throw ConfigError(path: o.path("url"), reason: "only a gateway source has a url") }
             let url = try MediaURL.parse(text, path: o.path("url"))
@@ -130,12 +131,29 @@ extension SourceSection {
                 s.height = h
             }
             if let f = v.raw("fps") { s.fps = try parseFrameRate(f, path: v.path("fps")) }
-            if let p = try v.choice("pixelFormat", ["I420", "NV12"]) { s.pixelFormat = p }
+            if s.type == .capture {
+                if let p = try v.choice("pixelFormat", ["YUYV", "NV12", "YUV420", "MJPEG"]) { s.pixelFormat = p }
+                s.videoDevice = try v.string("device")
+                s.videoInput = try v.int("input", in: 0...255)
+            } else if let p = try v.choice("pixelFormat", ["I420", "NV12"]) {
+                s.pixelFormat = p
+            }
             try v.finish()
+        }
+        if s.type == .capture {
+            guard let d = s.videoDevice, d.hasPrefix("/dev/") else {
+                throw ConfigError(path: o.path("video") + ".device", reason: "a capture source needs a V4L2 device node (/dev/videoN)")
+            }
         }
         if var a = try o.object("audio") {
             if let r = try a.int("sampleRate", in: 48_000...48_000) { s.sampleRate = r }
             if let c = try a.int("channels", in: 1...8) { s.channels = c }
+            if s.type == .capture {
+                s.audioDevice = try a.string("device")
+                if s.audioDevice?.isEmpty == true { throw ConfigError(path: a.path("device"), reason: "must name an ALSA PCM (hw:CARD,DEV,SUB)") }
+                if let f = try a.choice("format", ["S16_LE", "S24_3LE", "S32_LE"]) { s.audioFormat = f }
+                if let p = try a.int("periodMs", in: 1...10) { s.audioPeriodMs = p }
+            }
             if let f = try a.double("frequency", in: 20...20_000) { s.toneFrequency = f }
             if let l = try a.double("level", in: -96...0) { s.toneLevel = l }
             try a.finish()

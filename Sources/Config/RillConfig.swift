@@ -27,9 +27,9 @@ public struct SystemSection: Sendable, Equatable {
     public init() {}
 }
 
-/// `source`: the built-in test source (capture devices come with the capture issue).
+/// `source`: the built-in test source, capture devices (V4L2 + ALSA) or a gateway input.
 public struct SourceSection: Sendable, Equatable {
-    public enum Kind: String, Sendable { case testsrc, gateway }
+    public enum Kind: String, Sendable { case testsrc, gateway, capture }
     public var type: Kind = .testsrc
     /// Gateway input (`type: "gateway"`): where the TS comes from (`srt://:9000`, `srt://host:port`).
     public var url: MediaURL? = nil
@@ -38,8 +38,20 @@ public struct SourceSection: Sendable, Equatable {
     public var width: Int64 = 1280
     public var height: Int64 = 720
     public var fps = FrameRate(50)
-    /// "I420" or "NV12".
+    /// testsrc: "I420" or "NV12"; capture: what the device delivers ("YUYV", "NV12", "YUV420",
+    /// "MJPEG"), converted to I420 on the way into the ring.
     public var pixelFormat = "I420"
+    /// Capture: the V4L2 device node (`/dev/video0`).
+    public var videoDevice: String? = nil
+    /// Capture: the V4L2 input to select (VIDIOC_S_INPUT); nil keeps the driver's.
+    public var videoInput: Int64? = nil
+    /// Capture: the ALSA PCM (`hw:Loopback,1,0`, `plughw:1,0`, `default`); nil = no audio device,
+    /// acap then writes silence so the program keeps its audio track.
+    public var audioDevice: String? = nil
+    /// Capture: the device's sample format, "S16_LE", "S24_3LE" or "S32_LE" (the ring carries S16).
+    public var audioFormat = "S16_LE"
+    /// Capture: the ALSA period, ms (≤ 10: the audio part of capture → wire latency).
+    public var audioPeriodMs: Int64 = 10
     public var sampleRate: Int64 = 48_000
     public var channels: Int64 = 2
     /// Test tone, Hz.

@@ -34,6 +34,7 @@ public struct SRTSettings: Sendable, Equatable {
         "packetfilter": .string(1...512), "maxbw": .int(-1...1_000_000_000_000), "inputbw": .int(0...1_000_000_000_000),
         "oheadbw": .int(5...100), "payloadsize": .int(188...1456), "tlpktdrop": .bool, "conntimeo": .int(100...120_000),
         "peeridletimeo": .int(100...600_000), "linger": .int(0...3600), "ipttl": .int(1...255), "iptos": .int(0...255),
+        "retransmitalgo": .choice([0, 1]),
     ]
 
     /// Resolves and validates `url` (scheme srt); `path` names the config field for errors.

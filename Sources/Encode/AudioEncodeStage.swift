@@ -3,8 +3,10 @@ import FrameRing
 import MediaTime
 
 /// The audio encoder stage: raw audio ring (interleaved S16) → AAC / MP2 / 302M → coded audio ring.
-/// Keeps a sample-exact timeline anchored on the source's timestamps; a gap or jump of more than
-/// 2 ms re-anchors it.
+/// Each coded frame's pts comes from the source record holding its first sample (that record's
+/// pts plus the offset at the nominal rate), so a capture card's clock drift, already measured
+/// by acap against CLOCK_MONOTONIC, carries through to the PTS instead of accumulating. A record
+/// that does not follow its predecessor within 2 ms (gap, jump) restarts the timeline.
 public final class AudioEncodeStage {
     let config: AudioEncoderSection
     let instance: String
@@ -56,40 +58,42 @@ public final class AudioEncodeStage {
         defer { input.deallocate() }
         var block = [Int16](repeating: 0, count: encoder.frameSize * channels)
         var filled = 0  // sample frames in `block`
-        var anchor: Int64? = nil  // ns of sample 0 of the timeline
-        var captureAnchor: Int64 = 0
-        var consumed: Int64 = 0  // sample frames taken from the ring since the anchor
-        var blockStart: Int64 = 0  // sample index of block[0]
+        var expectedNext: Int64? = nil  // pts the next record should have, ns
+        var captureOffset: Int64 = 0
+        var blockStart: Int64 = 0  // sample index of block[0] on the encoder's timeline
+        // Where block starts sit in time: (sample index, pts) per block the encoder still holds.
+        var blockTimes: [(sample: Int64, pts: Int64)] = []
+        let ns = { (samples: Int64) in nanoseconds(ofSample: samples, sampleRate: Int64(sampleRate)) }
 
         while !StopRequest.isRequested {
             switch reader.next(into: input, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
                 let frames = min(Int(info.aux0), info.length / (2 * channels))
-                let expected = anchor.map { $0 + nanoseconds(ofSample: consumed, sampleRate: Int64(sampleRate)) }
-                if expected == nil || abs(info.pts - expected!) > Self.resyncThreshold || info.flags.contains(.discontinuity) {
-                    if anchor != nil { log.notice("audio timeline re-anchored (jump of \((info.pts - (expected ?? info.pts)) / 1000) µs)") }
-                    anchor = info.pts
-                    captureAnchor = info.captureTime - info.pts
-                    consumed = 0
+                if expectedNext == nil || abs(info.pts - expectedNext!) > Self.resyncThreshold || info.flags.contains(.discontinuity) {
+                    if let e = expectedNext { log.notice("audio timeline restarted (jump of \((info.pts - e) / 1000) µs)") }
+                    captureOffset = info.captureTime - info.pts
                     filled = 0
-                    blockStart = 0
                 }
+                expectedNext = info.pts + ns(Int64(frames))
                 let samples = input.baseAddress!.assumingMemoryBound(to: Int16.self)
                 var taken = 0
                 while taken < frames {
                     let n = min(frames - taken, encoder.frameSize - filled)
+                    if filled == 0 { blockTimes.append((blockStart, info.pts + ns(Int64(taken)))) }
                     block.withUnsafeMutableBufferPointer {
                         ($0.baseAddress! + filled * channels).update(from: samples + taken * channels, count: n * channels)
                     }
                     filled += n
                     taken += n
                     if filled == encoder.frameSize {
-                        let a = anchor!
                         try block.withUnsafeBufferPointer { pcm in
                             try encoder.encode(pcm.baseAddress!, firstSample: blockStart) { frame in
-                                let pts = a + nanoseconds(ofSample: frame.firstSample, sampleRate: Int64(sampleRate))
+                                // The newest block start at or before the frame's first sample.
+                                while blockTimes.count > 1 && blockTimes[1].sample <= frame.firstSample { blockTimes.removeFirst() }
+                                let base = blockTimes.first ?? (frame.firstSample, info.pts)
+                                let pts = base.pts + ns(frame.firstSample - base.sample)
                                 try writer.publish(
-                                    RecordInfo(length: frame.bytes.count, flags: .keyframe, pts: pts, captureTime: pts + captureAnchor,
+                                    RecordInfo(length: frame.bytes.count, flags: .keyframe, pts: pts, captureTime: pts + captureOffset,
                                                aux0: UInt32(encoder.frameSize), stageTime: MonotonicClock.now()),
                                     bytes: frame.bytes)
                                 statistics.count(bytes: frame.bytes.count)
@@ -99,7 +103,6 @@ public final class AudioEncodeStage {
                         filled = 0
                     }
                 }
-                consumed += Int64(frames)
             case .lost(let n):
                 log.warning("fell behind the source: \(n) audio records lost")
             case .writerGone:

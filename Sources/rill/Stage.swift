@@ -18,10 +18,10 @@ struct Stage: ParsableCommand {
         abstract: "Run one stage (testsrc, encode-video, encode-audio, mux, send). Normally spawned by `rill run`.")
 
     enum Role: String, ExpressibleByArgument, CaseIterable {
-        case testsrc, encodeVideo = "encode-video", encodeAudio = "encode-audio", mux, send, recv
+        case testsrc, vcap, acap, encodeVideo = "encode-video", encodeAudio = "encode-audio", mux, send, recv
     }
 
-    @Argument(help: "The stage: testsrc, encode-video, encode-audio, mux, send, recv.")
+    @Argument(help: "The stage: testsrc, vcap, acap, encode-video, encode-audio, mux, send, recv.")
     var role: Role
 
     @Option(name: .long, help: "Config file (JSON).")
@@ -56,6 +56,24 @@ struct Stage: ParsableCommand {
                 source.statistics = stats("source")
                 log.info("\(cfg.source.width)x\(cfg.source.height)@\(cfg.source.fps) \(cfg.source.pixelFormat), tone \(cfg.source.toneFrequency) Hz \(cfg.source.toneLevel) dBFS, \(cfg.source.channels) ch")
                 source.run(frameLimit: frames)
+            case .vcap:
+                let capture = try VideoCapture(config: cfg.source, instance: instance)
+                capture.statistics = stats("source")
+                let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
+                let device = cfg.source.videoDevice ?? ""
+                capture.onSignal = { present in
+                    events.post(Event(.inputSignal, values: [present ? "present" : "lost", device]))
+                }
+                do {
+                    try capture.run()
+                } catch let e as UnsupportedFormat {
+                    log.error("\(e)")
+                    throw ExitCode(2)  // the supervisor gives up on exit 2 only after its retries; retrying cannot help
+                }
+            case .acap:
+                let capture = try AudioCapture(config: cfg.source, instance: instance)
+                capture.statistics = stats("audio-source")
+                capture.run()
             case .encodeVideo:
                 let stage = VideoEncodeStage(config: cfg.encoders.video, instance: instance, cbr: cfg.program.mode == "cbr")
                 stage.statistics = stats("encode-video")

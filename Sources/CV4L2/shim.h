@@ -1,0 +1,30 @@
+// libv4l2 / libv4lconvert (Debian libv4l-dev, LGPL-2.1+) and the kernel's V4L2 UAPI.
+// Swift imports neither the _IOWR request macros nor variadic functions: the request numbers are
+// constants here and v4l2_ioctl gets a three-argument wrapper. Nothing else.
+#include <linux/videodev2.h>
+#include <libv4l2.h>
+#include <libv4lconvert.h>
+
+static inline int rill_v4l2_open(const char *path, int flags) { return v4l2_open(path, flags); }
+static inline int rill_v4l2_ioctl(int fd, unsigned long request, void *arg) { return v4l2_ioctl(fd, request, arg); }
+
+static const unsigned long RILL_VIDIOC_QUERYCAP = VIDIOC_QUERYCAP;
+static const unsigned long RILL_VIDIOC_ENUM_FMT = VIDIOC_ENUM_FMT;
+static const unsigned long RILL_VIDIOC_ENUM_FRAMESIZES = VIDIOC_ENUM_FRAMESIZES;
+static const unsigned long RILL_VIDIOC_ENUM_FRAMEINTERVALS = VIDIOC_ENUM_FRAMEINTERVALS;
+static const unsigned long RILL_VIDIOC_ENUMINPUT = VIDIOC_ENUMINPUT;
+static const unsigned long RILL_VIDIOC_S_INPUT = VIDIOC_S_INPUT;
+static const unsigned long RILL_VIDIOC_G_FMT = VIDIOC_G_FMT;
+static const unsigned long RILL_VIDIOC_S_FMT = VIDIOC_S_FMT;
+static const unsigned long RILL_VIDIOC_G_PARM = VIDIOC_G_PARM;
+static const unsigned long RILL_VIDIOC_S_PARM = VIDIOC_S_PARM;
+static const unsigned long RILL_VIDIOC_REQBUFS = VIDIOC_REQBUFS;
+static const unsigned long RILL_VIDIOC_QUERYBUF = VIDIOC_QUERYBUF;
+static const unsigned long RILL_VIDIOC_QBUF = VIDIOC_QBUF;
+static const unsigned long RILL_VIDIOC_DQBUF = VIDIOC_DQBUF;
+static const unsigned long RILL_VIDIOC_STREAMON = VIDIOC_STREAMON;
+static const unsigned long RILL_VIDIOC_STREAMOFF = VIDIOC_STREAMOFF;
+static const unsigned long RILL_VIDIOC_S_EXT_CTRLS = VIDIOC_S_EXT_CTRLS;
+static const unsigned long RILL_VIDIOC_ENCODER_CMD = VIDIOC_ENCODER_CMD;
+static const unsigned long RILL_VIDIOC_DQEVENT = VIDIOC_DQEVENT;
+static const unsigned long RILL_VIDIOC_SUBSCRIBE_EVENT = VIDIOC_SUBSCRIBE_EVENT;

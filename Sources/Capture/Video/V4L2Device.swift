@@ -1,0 +1,269 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CV4L2
+import FrameRing
+import MediaTime
+
+/// A V4L2 call that failed on a capture device.
+public struct V4L2Error: Error, CustomStringConvertible, Sendable {
+    public var device: String
+    public var operation: String
+    public var code: Int32
+
+    /// The device went away (unplugged, vivid's "Disconnect"): close and reopen later.
+    public var isDeviceGone: Bool { code == ENODEV || code == ENXIO || code == ENOENT || code == EIO }
+
+    public var description: String { "\(device): \(operation): \(String(cString: strerror(code))) (errno \(code))" }
+}
+
+/// One V4L2 video capture node opened through libv4l2 (conversion disabled: vcap converts itself,
+/// straight from the kernel's buffer into the ring). Single-planar capture and mmap streaming.
+final class V4L2Device {
+    let path: String
+    let fd: Int32
+    /// Driver, card and bus from VIDIOC_QUERYCAP.
+    private(set) var driver = ""
+    private(set) var card = ""
+    private(set) var bus = ""
+
+    init(path: String) throws(V4L2Error) {
+        self.path = path
+        let raw = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        guard raw >= 0 else { throw V4L2Error(device: path, operation: "open", code: errno) }
+        // libv4l2 for its plugins and quirks handling; no emulated formats (we convert ourselves).
+        guard v4l2_fd_open(raw, Int32(V4L2_DISABLE_CONVERSION)) >= 0 else {
+            let e = errno
+            close(raw)
+            throw V4L2Error(device: path, operation: "v4l2_fd_open", code: e)
+        }
+        fd = raw
+        var cap = v4l2_capability()
+        try ioctl(RILL_VIDIOC_QUERYCAP, &cap, "VIDIOC_QUERYCAP")
+        driver = Self.string(&cap.driver)
+        card = Self.string(&cap.card)
+        bus = Self.string(&cap.bus_info)
+        let caps = cap.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities
+        guard caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0, caps & UInt32(V4L2_CAP_STREAMING) != 0 else {
+            v4l2_close(fd)
+            throw V4L2Error(device: path, operation: "not a single-planar streaming capture device (\(driver))", code: ENOTTY)
+        }
+    }
+
+    deinit { v4l2_close(fd) }
+
+    static func string<T>(_ tuple: inout T) -> String {
+        withUnsafeBytes(of: &tuple) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+
+    /// An ioctl through libv4l2, retried on EINTR.
+    func ioctl<T>(_ request: UInt, _ arg: inout T, _ name: String) throws(V4L2Error) {
+        while true {
+            if rill_v4l2_ioctl(fd, request, &arg) >= 0 { return }
+            let e = errno
+            if e == EINTR { continue }
+            throw V4L2Error(device: path, operation: name, code: e)
+        }
+    }
+
+    /// Whether an ioctl succeeds (enumerations end with EINVAL).
+    func tryIoctl<T>(_ request: UInt, _ arg: inout T) -> Bool { rill_v4l2_ioctl(fd, request, &arg) >= 0 }
+
+    // MARK: Enumeration (VIDIOC_ENUM_FMT, _FRAMESIZES, _FRAMEINTERVALS)
+
+    /// The capture formats the device itself offers, with sizes and rates.
+    func formats() -> [OfferedFormat] {
+        var result: [OfferedFormat] = []
+        var desc = v4l2_fmtdesc()
+        desc.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        while tryIoctl(RILL_VIDIOC_ENUM_FMT, &desc) {
+            if desc.flags & UInt32(V4L2_FMT_FLAG_EMULATED) == 0 {
+                let fourcc = FourCC(rawValue: desc.pixelformat)
+                result.append(
+                    OfferedFormat(
+                        fourcc: fourcc, description: Self.string(&desc.description),
+                        compressed: desc.flags & UInt32(V4L2_FMT_FLAG_COMPRESSED) != 0, sizes: sizes(of: fourcc)))
+            }
+            desc.index += 1
+        }
+        return result
+    }
+
+    private func sizes(of fourcc: FourCC) -> [OfferedSize] {
+        var out: [OfferedSize] = []
+        var e = v4l2_frmsizeenum()
+        e.pixel_format = fourcc.rawValue
+        while tryIoctl(RILL_VIDIOC_ENUM_FRAMESIZES, &e) {
+            if e.type == V4L2_FRMSIZE_TYPE_DISCRETE.rawValue {
+                let w = Int(e.discrete.width), h = Int(e.discrete.height)
+                out.append(OfferedSize(width: w, height: h, rates: rates(of: fourcc, width: w, height: h)))
+            } else {
+                let s = e.stepwise
+                out.append(
+                    OfferedSize(
+                        width: Int(s.min_width)...Int(s.max_width), stepWidth: Int(s.step_width),
+                        height: Int(s.min_height)...Int(s.max_height), stepHeight: Int(s.step_height),
+                        rates: rates(of: fourcc, width: Int(s.max_width), height: Int(s.max_height))))
+                break  // stepwise/continuous: one entry only (V4L2 spec, VIDIOC_ENUM_FRAMESIZES)
+            }
+            e.index += 1
+        }
+        return out
+    }
+
+    private func rates(of fourcc: FourCC, width: Int, height: Int) -> OfferedRates {
+        var e = v4l2_frmivalenum()
+        e.pixel_format = fourcc.rawValue
+        e.width = UInt32(width)
+        e.height = UInt32(height)
+        var list: [FrameRate] = []
+        while tryIoctl(RILL_VIDIOC_ENUM_FRAMEINTERVALS, &e) {
+            if e.type == V4L2_FRMIVAL_TYPE_DISCRETE.rawValue {
+                // An interval is seconds per frame: the rate is its inverse.
+                list.append(FrameRate(Int64(e.discrete.denominator), Int64(max(e.discrete.numerator, 1))))
+            } else {
+                let lo = e.stepwise.max, hi = e.stepwise.min  // longest interval = lowest rate
+                return .range(
+                    FrameRate(Int64(lo.denominator), Int64(max(lo.numerator, 1))),
+                    FrameRate(Int64(hi.denominator), Int64(max(hi.numerator, 1))))
+            }
+            e.index += 1
+        }
+        return list.isEmpty ? .unknown : .discrete(list)
+    }
+
+    /// Inputs (VIDIOC_ENUMINPUT) by name.
+    func inputs() -> [String] {
+        var input = v4l2_input()
+        var names: [String] = []
+        while tryIoctl(RILL_VIDIOC_ENUMINPUT, &input) {
+            names.append(Self.string(&input.name))
+            input.index += 1
+        }
+        return names
+    }
+
+    // MARK: Format and streaming
+
+    /// What VIDIOC_S_FMT/S_PARM settled on.
+    struct Negotiated {
+        var fourcc: FourCC
+        var width: Int
+        var height: Int
+        var bytesPerLine: Int
+        var imageBytes: Int
+        var fps: FrameRate
+    }
+
+    func selectInput(_ index: Int) throws(V4L2Error) {
+        var i = Int32(index)
+        try ioctl(RILL_VIDIOC_S_INPUT, &i, "VIDIOC_S_INPUT \(index)")
+    }
+
+    /// Sets the format and rate; the caller checks the driver kept them.
+    func setFormat(_ request: CaptureRequest) throws(V4L2Error) -> Negotiated {
+        var f = v4l2_format()
+        f.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        f.fmt.pix.width = UInt32(request.width)
+        f.fmt.pix.height = UInt32(request.height)
+        f.fmt.pix.pixelformat = request.fourcc.rawValue
+        f.fmt.pix.field = V4L2_FIELD_NONE.rawValue
+        try ioctl(RILL_VIDIOC_S_FMT, &f, "VIDIOC_S_FMT")
+        var p = v4l2_streamparm()
+        p.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        p.parm.capture.timeperframe = v4l2_fract(numerator: UInt32(request.fps.denominator), denominator: UInt32(request.fps.numerator))
+        var fps = request.fps
+        if tryIoctl(RILL_VIDIOC_S_PARM, &p), p.parm.capture.timeperframe.numerator > 0 {
+            fps = FrameRate(Int64(p.parm.capture.timeperframe.denominator), Int64(p.parm.capture.timeperframe.numerator))
+        }
+        return Negotiated(
+            fourcc: FourCC(rawValue: f.fmt.pix.pixelformat), width: Int(f.fmt.pix.width), height: Int(f.fmt.pix.height),
+            bytesPerLine: Int(f.fmt.pix.bytesperline), imageBytes: Int(f.fmt.pix.sizeimage), fps: fps)
+    }
+
+    /// The kernel's buffers, mapped.
+    private(set) var buffers: [UnsafeMutableRawBufferPointer] = []
+
+    /// Requests and maps `count` mmap buffers, queues them and starts streaming.
+    func startStreaming(count: Int) throws(V4L2Error) {
+        var req = v4l2_requestbuffers()
+        req.count = UInt32(count)
+        req.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        req.memory = V4L2_MEMORY_MMAP.rawValue
+        try ioctl(RILL_VIDIOC_REQBUFS, &req, "VIDIOC_REQBUFS")
+        for i in 0..<Int(req.count) {
+            var b = v4l2_buffer()
+            b.type = req.type
+            b.memory = req.memory
+            b.index = UInt32(i)
+            try ioctl(RILL_VIDIOC_QUERYBUF, &b, "VIDIOC_QUERYBUF")
+            guard let p = v4l2_mmap(nil, Int(b.length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(b.m.offset)),
+                p != MAP_FAILED
+            else { throw V4L2Error(device: path, operation: "mmap buffer \(i)", code: errno) }
+            buffers.append(UnsafeMutableRawBufferPointer(start: p, count: Int(b.length)))
+            try ioctl(RILL_VIDIOC_QBUF, &b, "VIDIOC_QBUF")
+        }
+        var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
+        try ioctl(RILL_VIDIOC_STREAMON, &type, "VIDIOC_STREAMON")
+    }
+
+    /// Stops streaming and unmaps (errors ignored: the device may be gone).
+    func stopStreaming() {
+        var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
+        _ = tryIoctl(RILL_VIDIOC_STREAMOFF, &type)
+        for b in buffers { v4l2_munmap(b.baseAddress, b.count) }
+        buffers = []
+        var req = v4l2_requestbuffers()
+        req.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        req.memory = V4L2_MEMORY_MMAP.rawValue
+        _ = tryIoctl(RILL_VIDIOC_REQBUFS, &req)
+    }
+
+    /// A dequeued buffer: index, bytes used, kernel timestamp (CLOCK_MONOTONIC ns), sequence.
+    struct Frame {
+        var index: Int
+        var bytesUsed: Int
+        var timestamp: Int64
+        var sequence: UInt32
+        var error: Bool
+    }
+
+    /// Waits up to `timeoutNs` for a frame; nil on timeout.
+    func dequeue(timeoutNs: Int64) throws(V4L2Error) -> Frame? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let rc = poll(&pfd, 1, Int32(max(1, timeoutNs / MediaTime.millisecond)))
+        if rc < 0 && errno != EINTR { throw V4L2Error(device: path, operation: "poll", code: errno) }
+        if rc <= 0 { return nil }
+        if pfd.revents & Int16(POLLERR | POLLHUP) != 0 && pfd.revents & Int16(POLLIN) == 0 {
+            throw V4L2Error(device: path, operation: "poll", code: ENODEV)
+        }
+        var b = v4l2_buffer()
+        b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        b.memory = V4L2_MEMORY_MMAP.rawValue
+        if rill_v4l2_ioctl(fd, RILL_VIDIOC_DQBUF, &b) < 0 {
+            let e = errno
+            if e == EAGAIN || e == EINTR { return nil }
+            throw V4L2Error(device: path, operation: "VIDIOC_DQBUF", code: e)
+        }
+        // Timestamps are CLOCK_MONOTONIC when the driver says so (V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC,
+        // every current driver); otherwise the dequeue time stands in.
+        let monotonic = b.flags & UInt32(V4L2_BUF_FLAG_TIMESTAMP_MASK) == UInt32(V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
+        let ts = monotonic
+            ? Int64(b.timestamp.tv_sec) * MediaTime.nanosecondsPerSecond + Int64(b.timestamp.tv_usec) * 1000
+            : MonotonicClock.now()
+        return Frame(
+            index: Int(b.index), bytesUsed: Int(b.bytesused), timestamp: ts, sequence: b.sequence,
+            error: b.flags & UInt32(V4L2_BUF_FLAG_ERROR) != 0)
+    }
+
+    /// Gives a buffer back to the driver.
+    func requeue(_ index: Int) throws(V4L2Error) {
+        var b = v4l2_buffer()
+        b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        b.memory = V4L2_MEMORY_MMAP.rawValue
+        b.index = UInt32(index)
+        try ioctl(RILL_VIDIOC_QBUF, &b, "VIDIOC_QBUF")
+    }
+}

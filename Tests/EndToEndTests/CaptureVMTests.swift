@@ -1,0 +1,201 @@
+import Foundation
+import RillTestSupport
+import Testing
+
+/// Capture against real kernel drivers: the virtual board (Board/qemu-virt/run.sh) boots Debian's
+/// kernel with vivid (an HDMI input receiving 1280x720p30) and snd-aloop (fed a 1 kHz tone by
+/// aplay), runs vcap + acap → x264/AAC → mux → UDP inside, and srt-live-transmit (an independent
+/// receiver) records the TS there. One boot runs every check of Tests/vm/capture-guest.sh; this
+/// suite then inspects the artefacts with ffprobe, ffmpeg and tshark on the host.
+@Suite("Capture in the virtual board", .serialized)
+struct CaptureVMTests {
+    /// One boot of the virtual board for the whole suite (Swift Testing makes an instance per test).
+    struct Boot: Sendable {
+        let share: String
+        let status: Int32
+        let log: String
+
+        init() throws {
+            share = makeTemporaryDirectory("vm")
+            let fm = FileManager.default
+            // The guest sees the host root read-only but has its own /tmp: the binary travels in the share.
+            try fm.copyItem(atPath: rillBinary(), toPath: "\(share)/rill")
+            try "/tmp/out/rill".write(toFile: "\(share)/rill-path", atomically: true, encoding: .utf8)
+            let tone = try runProcess([
+                "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000:duration=240", "-ac", "2",
+                "-c:a", "pcm_s16le", "-y", "\(share)/tone.wav",
+            ])
+            guard tone.status == 0 else { throw TestEnvironmentError("tone: \(tone.stderr)") }
+            try CaptureVMTests.config(instance: "hd", width: 1280, height: 720, port: 5000)
+                .write(toFile: "\(share)/hd.json", atomically: true, encoding: .utf8)
+            try CaptureVMTests.config(instance: "long", width: 640, height: 360, port: 5001)
+                .write(toFile: "\(share)/long.json", atomically: true, encoding: .utf8)
+            try CaptureVMTests.config(instance: "bad", width: 1280, height: 720, port: 5002, pixelFormat: "MJPEG")
+                .write(toFile: "\(share)/bad.json", atomically: true, encoding: .utf8)
+            let r = try runProcess(
+                [packageRoot() + "/Board/qemu-virt/run.sh", packageRoot() + "/Tests/vm/capture-guest.sh", share], timeout: 600)
+            status = r.status
+            log = ((try? String(contentsOfFile: "\(share)/guest.log", encoding: .utf8)) ?? "") + r.stderr
+            try? fm.removeItem(atPath: "\(share)/rill")
+            try? fm.removeItem(atPath: "\(share)/tone.wav")
+        }
+    }
+
+    static let boot = Result { try Boot() }
+
+    let share: String
+    let status: Int32
+    let log: String
+
+    init() throws {
+        let b = try Self.boot.get()
+        share = b.share
+        status = b.status
+        log = b.log
+    }
+
+    static func config(instance: String, width: Int, height: Int, port: Int, pixelFormat: String = "YUYV") -> String {
+        """
+        {
+          "system": { "instance": "\(instance)", "runDirectory": "/tmp/run" },
+          "source": { "type": "capture",
+                      "video": { "device": "/dev/video0", "width": \(width), "height": \(height), "fps": 30, "pixelFormat": "\(pixelFormat)" },
+                      "audio": { "device": "hw:Loopback,1,0", "sampleRate": 48000, "channels": 2 } },
+          "encoders": { "video": { "codec": "h264", "bitrate": 1500000, "keyint": 30, "preset": "ultrafast" },
+                        "audio": { "codec": "aac", "bitrate": 128000 } },
+          "program": { "mode": "vbr" },
+          "outputs": [ { "id": "udp", "url": "udp://127.0.0.1:\(port)" } ],
+          "api": { "enabled": false }
+        }
+        """
+    }
+
+    func file(_ name: String) -> String { "\(share)/\(name)" }
+
+    @Test("the guest ran every step")
+    func guestRan() {
+        #expect(status == 0, "virtual board: \(log.suffix(2000))")
+    }
+
+    @Test("vivid 1280x720 YUYV 30 fps + aloop tone ⇒ ffprobe: H.264 1280x720 30 fps + AAC 48 kHz, tone at 1 kHz")
+    func hdChain() throws {
+        let streams = try ffprobeStreams(file("hd.ts"))
+        let video = streams.first { $0.codec == "h264" }
+        let audio = streams.first { $0.codec == "aac" }
+        #expect(video?.width == 1280 && video?.height == 720, "\(streams) \(log.suffix(800))")
+        #expect(video?.frameRate == "30/1", "\(streams)")
+        #expect(audio?.sampleRate == 48_000, "\(streams)")
+        let hz = try toneFrequency(file("hd.ts"))
+        #expect(abs(hz - 1000) < 5, "decoded tone at \(hz) Hz")
+        let source = (try? String(contentsOfFile: file("hd-source.json"), encoding: .utf8)) ?? ""
+        print("vcap 1280x720 YUYV in the virtual board: \(source)")
+    }
+
+    @Test("60 s: the audio samples fill the video's PTS window to within one audio frame (no A/V drift)")
+    func drift() throws {
+        let video = try framesPTS(file("long.ts"), stream: "v:0")
+        let audio = try framesPTS(file("long.ts"), stream: "a:0")
+        try #require(video.count > 100 && audio.count > 100, "\(video.count) video, \(audio.count) audio frames")
+        // A window away from start-up and shutdown: if either clock drifted against the PTS (the
+        // audio card's crystal, dropped video), its media would no longer fill the window.
+        let t1 = video.first!.pts + 2, t2 = video.last!.pts - 2
+        let span = t2 - t1
+        #expect(span > 50, "the run spans only \(span) s of video")
+        let videoFill = Double(video.filter { $0.pts >= t1 && $0.pts < t2 }.count) / 30
+        let audioFill = audio.filter { $0.pts >= t1 && $0.pts < t2 }.reduce(0.0) { $0 + $1.duration }
+        let audioFrame = 1024.0 / 48_000
+        #expect(abs(audioFill - span) <= audioFrame, "audio fills \(audioFill) s of a \(span) s window")
+        // Video frames lost on the way (sequence gaps under TCG, the disconnect) do not move the
+        // PTS; a clock error would scale with the run: ≤ 1 % missing.
+        #expect(abs(videoFill - span) <= span / 100, "video fills \(videoFill) s of a \(span) s window")
+        print("A/V over a \(String(format: "%.2f", span)) s PTS window: audio samples fill \(String(format: "%.4f", audioFill)) s, video frames \(String(format: "%.4f", videoFill)) s")
+    }
+
+    @Test("vivid disconnect ⇒ NO SIGNAL slate ≤ 3 frame periods after the last frame, 0 CC errors, picture back")
+    func disconnect() throws {
+        let frames = try topLuma(file("long.ts"))
+        try #require(frames.count > 100, "\(frames.count) frames")
+        // In the measured strip (right quarter, second eighth from the top) vivid shows its blue
+        // and black bars (Y ≈ 22) and the slate its flat grey (Y 64).
+        let slate = frames.map { abs($0.luma - 64) < 8 }
+        guard let firstSlate = slate.firstIndex(of: true), firstSlate > 0 else {
+            Issue.record("no slate frame in \(frames.count) frames; \(log.suffix(1500))")
+            return
+        }
+        let lastLive = frames[firstSlate - 1].pts
+        let gap = frames[firstSlate].pts - lastLive
+        #expect(gap <= 3.0 / 30 + 0.002, "slate \(gap * 1000) ms after the last live frame")
+        #expect(slate[firstSlate...].contains(false), "the picture never came back after the slate")
+        let cc = try runProcess(["tshark", "-r", file("long.ts"), "-Y", "mp2t.cc.drop"], timeout: 120)
+        #expect(cc.stdout.split(separator: "\n").isEmpty, "CC drops: \(cc.stdout.prefix(300))")
+        let events = (try? String(contentsOfFile: file("long.log"), encoding: .utf8)) ?? ""
+        #expect(events.contains("INPUT_SIGNAL"), "no INPUT_SIGNAL event in the box log")
+        print("slate \(String(format: "%.1f", gap * 1000)) ms after the last live frame; \(slate.filter { $0 }.count) slate frames")
+    }
+
+    @Test("an unsupported format request names the device, the request and what the device offers")
+    func unsupportedFormat() throws {
+        let rc = try String(contentsOfFile: file("bad.rc"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = try String(contentsOfFile: file("bad.log"), encoding: .utf8)
+        #expect(rc == "2", "exit \(rc): \(text)")
+        #expect(text.contains("/dev/video0") && text.contains("MJPEG 1280x720@30") && text.contains("YUYV"), "\(text)")
+    }
+
+    @Test("rill devices lists vivid with its formats and the loopback capture PCM")
+    func devices() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file("devices.json")))
+        let obj = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let video = obj["video"] as? [[String: Any]] ?? []
+        let audio = obj["audio"] as? [[String: Any]] ?? []
+        #expect(video.contains { ($0["driver"] as? String) == "vivid" && (($0["formats"] as? [[String: Any]])?.contains { ($0["pixelFormat"] as? String) == "YUYV" } ?? false) }, "\(video.prefix(1))")
+        #expect(audio.contains { ($0["device"] as? String)?.hasPrefix("hw:Loopback,1") == true }, "\(audio)")
+    }
+
+    // MARK: Host-side measurements (FFmpeg)
+
+    struct TimedFrame { var pts: Double; var duration: Double }
+
+    func framesPTS(_ path: String, stream: String) throws -> [TimedFrame] {
+        let r = try runProcess(
+            ["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "frame=pts_time,nb_samples", "-of", "json", path],
+            timeout: 180)
+        guard let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+            let frames = obj["frames"] as? [[String: Any]]
+        else { throw TestEnvironmentError("ffprobe -show_frames \(path): \(r.stderr.prefix(300))") }
+        // Audio: the decoded samples at 48 kHz; video: one period at 30 fps.
+        return frames.compactMap { f in
+            guard let p = Double(f["pts_time"] as? String ?? "") else { return nil }
+            return TimedFrame(pts: p, duration: (f["nb_samples"] as? Int).map { Double($0) / 48_000 } ?? 1.0 / 30)
+        }
+    }
+
+    /// Mean luma of a strip of each decoded frame (ffmpeg signalstats), with its PTS.
+    func topLuma(_ path: String) throws -> [(pts: Double, luma: Double)] {
+        let r = try runProcess(
+            ["ffmpeg", "-v", "fatal", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough", "-vf",
+             "crop=iw/4:ih/8:iw*3/4:ih/8,signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"], timeout: 300)
+        var out: [(Double, Double)] = []
+        var pts: Double? = nil
+        for line in r.stdout.split(separator: "\n") {
+            if let range = line.range(of: "pts_time:") {
+                pts = Double(line[range.upperBound...].prefix { !$0.isWhitespace })
+            } else if line.hasPrefix("lavfi.signalstats.YAVG="), let p = pts, let v = Double(line.dropFirst("lavfi.signalstats.YAVG=".count)) {
+                out.append((p, v))
+            }
+        }
+        return out
+    }
+
+    /// The dominant frequency of the decoded audio (zero crossings of 2 s from the middle).
+    func toneFrequency(_ path: String) throws -> Double {
+        let pcm = "\(share)/tone.s16"
+        let r = try runProcess(["ffmpeg", "-v", "error", "-ss", "3", "-i", path, "-t", "2", "-map", "0:a:0", "-ac", "1", "-f", "s16le", "-y", pcm], timeout: 120)
+        guard r.status == 0 else { throw TestEnvironmentError("ffmpeg decode: \(r.stderr)") }
+        let data = try Data(contentsOf: URL(fileURLWithPath: pcm))
+        let samples = data.withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
+        guard samples.count > 48_000 else { return 0 }
+        var crossings = 0
+        for i in 1..<samples.count where (samples[i - 1] < 0) != (samples[i] < 0) { crossings += 1 }
+        return Double(crossings) / 2 / (Double(samples.count) / 48_000)
+    }
+}

@@ -1,0 +1,38 @@
+# Guest script of the capture acceptance test (CaptureVMTests), run by Board/qemu-virt/run.sh as
+# PID 1 of the virtual board. Inputs in the share (/tmp/out): rill-path, hd.json, long.json,
+# bad.json, tone.wav. Everything it produces lands there for the host to check.
+O=/tmp/out
+R=$(cat $O/rill-path)
+step() { echo "== $* ($(cut -d' ' -f1 /proc/uptime))"; }
+step modules
+load vivid n_devs=1 node_types=0x1 num_inputs=1 input_types=0x3 || return 10
+load snd-aloop pcm_substreams=2 || return 11
+# vivid's HDMI input receives CEA-861 1280x720p30 (74.25 MHz, 3300x750 total).
+v4l2-ctl -d /dev/video0 --set-dv-bt-timings width=1280,height=720,interlaced=0,polarities=3,pixelclock=74250000,hfp=1760,hs=40,hbp=220,vfp=5,vs=5,vbp=20 || return 12
+mkdir -p /tmp/run
+step devices
+$R devices > $O/devices.json 2> $O/devices.err || return 13
+step unsupported format
+$R stage vcap --config $O/bad.json > $O/bad.log 2>&1; echo $? > $O/bad.rc
+# The tone plays into the loopback for the whole session (aloop captures silence otherwise).
+timeout 300 aplay -q -D hw:Loopback,0,0 $O/tone.wav &
+step hd run
+timeout 60 srt-live-transmit -q "udp://:5000" file://con > $O/hd.ts &
+UDP=$!
+timeout -s INT 14 $R run --config $O/hd.json > $O/hd.log 2>&1
+cp /tmp/run/hd/stats/source.json $O/hd-source.json 2>/dev/null
+kill $UDP; wait $UDP
+step long run
+timeout 120 srt-live-transmit -q "udp://:5001" file://con > $O/long.ts &
+UDP=$!
+$R run --config $O/long.json > $O/long.log 2>&1 &
+BOX=$!
+sleep 30
+step disconnect
+v4l2-ctl -d /dev/video0 -c disconnect=1 || echo "disconnect control failed"
+sleep 30
+cp /tmp/run/long/stats/*.json $O/ 2>/dev/null
+kill -INT $BOX; wait $BOX; echo "box exit $?"
+sleep 1; kill $UDP; wait $UDP
+step done
+return 0
