@@ -3,21 +3,21 @@ import Glibc
 #endif
 import CTurboJPEG
 import CV4L2
+import FrameRing
 
-/// Turns one captured buffer into the ring's I420 in a single pass, straight from the kernel's
-/// mmap'd buffer into the ring slot (the one copy per frame): YUYV through libv4lconvert, MJPEG
-/// through libturbojpeg, YUV420 and NV12 by rows (dropping the driver's line padding).
+/// Turns one captured buffer into the ring's 4:2:0 layout in a single pass, straight from the
+/// kernel's mmap'd buffer into the ring slot (the one copy per frame): YUYV through libv4lconvert
+/// and MJPEG through libturbojpeg to I420; YUV420 (I420) and NV12 (which x264 takes as it is) by
+/// rows, dropping the driver's line padding.
 final class FrameConverter {
     let fourcc: FourCC
     let width: Int
     let height: Int
     let bytesPerLine: Int
-    /// I420 bytes of one output frame.
+    /// Bytes of one 4:2:0 output frame.
     var frameBytes: Int { width * height * 3 / 2 }
-    /// The ring codec of the output.
-    let codec: RingCodecChoice
-
-    enum RingCodecChoice { case i420, nv12 }
+    /// The ring's pixel layout for a device format: NV12 stays NV12, everything else becomes I420.
+    static func ringCodec(for fourcc: FourCC) -> RingCodec { fourcc == .nv12 ? .nv12 : .i420 }
 
     private var v4lconvert: OpaquePointer?
     private var jpeg: tjhandle?
@@ -28,7 +28,6 @@ final class FrameConverter {
         self.width = width
         self.height = height
         self.bytesPerLine = bytesPerLine
-        codec = fourcc == .nv12 ? .nv12 : .i420
         if fourcc == .yuyv { v4lconvert = v4lconvert_create(fd) }
         if fourcc == .mjpeg || fourcc == .jpeg { jpeg = tjInitDecompress() }
     }

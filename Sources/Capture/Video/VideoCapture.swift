@@ -6,7 +6,7 @@ import FrameRing
 import MediaTime
 
 /// vcap: a V4L2 device into the raw video ring, one copy per frame (kernel buffer → ring slot,
-/// converted to I420 on the way). Stamps each record with the driver's CLOCK_MONOTONIC buffer
+/// converted to I420 on the way; NV12 kept as NV12). Stamps each record with the driver's CLOCK_MONOTONIC buffer
 /// timestamp; counts dropped frames from sequence gaps; feeds the "NO SIGNAL" slate when frames
 /// stop for more than two periods (unplug, no signal) and while the device is gone, retrying it
 /// every second; the first live frame after a loss carries a discontinuity, so the encoder starts
@@ -26,6 +26,8 @@ public final class VideoCapture {
     let device: String
     let writer: RingWriter
     let slate: TestPattern
+    /// The ring's pixel layout (live frames and slate alike).
+    let codec: RingCodec
     let log = Log(stage: "vcap")
 
     /// Counters for the box's status (frames = live frames; dropped = sequence gaps + corrupt).
@@ -47,7 +49,8 @@ public final class VideoCapture {
         request = CaptureRequest(
             fourcc: FourCC.byConfigName[config.pixelFormat] ?? .yuyv, width: Int(config.width), height: Int(config.height),
             fps: config.fps)
-        slate = TestPattern(width: Int(config.width), height: Int(config.height), layout: .i420)
+        codec = FrameConverter.ringCodec(for: request.fourcc)
+        slate = TestPattern(width: Int(config.width), height: Int(config.height), layout: codec == .nv12 ? .nv12 : .i420)
         writer = try RingWriter(
             name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo, slotCount: 8,
             slotBytes: UInt32(max(slate.frameBytes, Self.maxSourceBytes)))
@@ -56,7 +59,7 @@ public final class VideoCapture {
 
     func format(width: Int, height: Int, fps: FrameRate) -> TrackFormat {
         TrackFormat(
-            codec: .i420, width: UInt32(width), height: UInt32(height), fpsNumerator: UInt32(fps.numerator),
+            codec: codec, width: UInt32(width), height: UInt32(height), fpsNumerator: UInt32(fps.numerator),
             fpsDenominator: UInt32(fps.denominator))
     }
 
@@ -169,7 +172,7 @@ public final class VideoCapture {
         writer.publish(
             RecordInfo(
                 flags: discontinuity ? [.discontinuity] : [], pts: frame.timestamp, captureTime: frame.timestamp,
-                width: UInt32(converter.width), height: UInt32(converter.height), aux0: RingCodec.i420.rawValue,
+                width: UInt32(converter.width), height: UInt32(converter.height), aux0: codec.rawValue,
                 stageTime: MonotonicClock.now())
         ) { out in
             guard !frame.error, let n = converter.convert(source, into: out) else {
@@ -200,7 +203,7 @@ public final class VideoCapture {
             writer.publish(
                 RecordInfo(
                     flags: [.substitute], pts: due, captureTime: due, width: UInt32(slate.width), height: UInt32(slate.height),
-                    aux0: RingCodec.i420.rawValue, stageTime: MonotonicClock.now())
+                    aux0: codec.rawValue, stageTime: MonotonicClock.now())
             ) { out in
                 slate.render(frame: index, timecode: tc, slate: true, into: out)
                 return slate.frameBytes
