@@ -30,7 +30,7 @@ public enum DeviceInventory {
                     .object([
                         ("pixelFormat", .string(f.fourcc.configName)), ("fourcc", .string(f.fourcc.description)),
                         ("description", .string(f.description)), ("compressed", .bool(f.compressed)),
-                        ("supported", .bool(FourCC.byConfigName.values.contains(f.fourcc) && f.fourcc != .h264)),
+                        ("supported", .bool(f.fourcc.isCapturable)),
                         ("sizes", .array(f.sizes.map { .string($0.summary) })),
                     ])
                 }

@@ -27,10 +27,10 @@ public final class TestSource {
         pattern = TestPattern(width: Int(config.width), height: Int(config.height), layout: layout)
         audioFrames = Int(config.sampleRate * Self.audioPeriod / MediaTime.nanosecondsPerSecond)
         video = try RingWriter(
-            name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo, slotCount: 8,
+            name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo, slotCount: Track.rawVideoSlots,
             slotBytes: UInt32(pattern.frameBytes))
         audio = try RingWriter(
-            name: SharedRing.name(instance: instance, track: Track.rawAudio), kind: .rawAudio, slotCount: 256,
+            name: SharedRing.name(instance: instance, track: Track.rawAudio), kind: .rawAudio, slotCount: Track.rawAudioSlots,
             slotBytes: UInt32(audioFrames * Int(config.channels) * 2))
         tone = ToneGenerator(
             frequency: config.toneFrequency, level: config.toneLevel, sampleRate: Int(config.sampleRate),

@@ -33,7 +33,7 @@ public final class AudioCapture {
         estimator = DriftEstimator(nominalRate: Double(rate))
         // Slots hold a few periods: an ALSA period may come out larger than asked.
         writer = try RingWriter(
-            name: SharedRing.name(instance: instance, track: Track.rawAudio), kind: .rawAudio, slotCount: 256,
+            name: SharedRing.name(instance: instance, track: Track.rawAudio), kind: .rawAudio, slotCount: Track.rawAudioSlots,
             slotBytes: UInt32(periodFrames * 4 * channels * 2))
         writer.setFormat(TrackFormat(codec: .pcmS16, sampleRate: UInt32(rate), channels: UInt32(channels), bitsPerSample: 16))
     }
@@ -44,7 +44,7 @@ public final class AudioCapture {
         var silenceFrom = MonotonicClock.now()
         while !StopRequest.isRequested {
             guard let name = config.audioDevice else {
-                silenceFrom = writeSilence(from: silenceFrom, until: MonotonicClock.now() + Self.retryInterval, wait: true)
+                silenceFrom = writeSilence(from: silenceFrom, until: MonotonicClock.now() + Self.retryInterval)
                 continue
             }
             let format = ALSADevice.SampleFormat(rawValue: config.audioFormat) ?? .s16
@@ -54,11 +54,11 @@ public final class AudioCapture {
                     name: name, format: format, channels: channels, rate: rate, periodMs: Int(config.audioPeriodMs))
             } catch {
                 log.warning("\(error); silence until it opens (retry every second)")
-                silenceFrom = writeSilence(from: silenceFrom, until: MonotonicClock.now() + Self.retryInterval, wait: true)
+                silenceFrom = writeSilence(from: silenceFrom, until: MonotonicClock.now() + Self.retryInterval)
                 continue
             }
             log.info("\(name): \(format.rawValue) \(channels) ch \(rate) Hz, period \(device.periodFrames) frames, buffer \(device.bufferFrames)")
-            capture(from: device, format: format)
+            capture(from: device)
             silenceFrom = estimator.count > 0 ? estimator.time(ofSample: timeline) : MonotonicClock.now()
         }
     }
@@ -66,7 +66,8 @@ public final class AudioCapture {
     /// Sample index of the next record on the audio timeline (device samples + inserted silence).
     private var timeline: Int64 = 0
 
-    private func capture(from device: ALSADevice, format: ALSADevice.SampleFormat) {
+    private func capture(from device: ALSADevice) {
+        let format = device.format
         estimator.reset()
         timeline = 0
         let frameBytes = format.bytes * channels
@@ -152,13 +153,14 @@ public final class AudioCapture {
         silenceFrames += Int64(n)
     }
 
-    /// Writes silence periods on the nominal clock from `start` until `end`; returns where it stopped.
-    private func writeSilence(from start: Int64, until end: Int64, wait: Bool) -> Int64 {
+    /// Writes silence periods on the nominal clock, each when due, from `start` until `end`;
+    /// returns where it stopped.
+    private func writeSilence(from start: Int64, until end: Int64) -> Int64 {
         var t = start
         let period = nanoseconds(ofSample: Int64(periodFrames), sampleRate: Int64(rate))
         if MonotonicClock.now() - t > 4 * period { t = MonotonicClock.now() }
         while !StopRequest.isRequested && t + period <= end {
-            if wait { MonotonicClock.sleep(until: t + period) }
+            MonotonicClock.sleep(until: t + period)
             publishSilence(frames: periodFrames, pts: t)
             t += period
             writer.beat()

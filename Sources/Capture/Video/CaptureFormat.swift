@@ -24,8 +24,10 @@ public struct FourCC: Hashable, Sendable, CustomStringConvertible {
 
     /// The config's names (`source.video.pixelFormat`) for the formats vcap takes.
     public static let byConfigName: [String: FourCC] = [
-        "YUYV": .yuyv, "NV12": .nv12, "YUV420": .yuv420, "MJPEG": .mjpeg, "H264": .h264,
+        "YUYV": .yuyv, "NV12": .nv12, "YUV420": .yuv420, "MJPEG": .mjpeg,
     ]
+    /// Whether vcap can capture this format.
+    public var isCapturable: Bool { Self.byConfigName.values.contains(self) }
     /// The config name of a format vcap takes, or its FOURCC.
     public var configName: String { Self.byConfigName.first { $0.value == self }?.key ?? description }
 }
@@ -131,7 +133,7 @@ public struct UnsupportedFormat: Error, CustomStringConvertible, Sendable {
         // The requested format in full (sizes and rates), the others by name: enough to fix the config.
         let same = offered.first { $0.fourcc == request.fourcc }
         let detail = same.map { f in "\(f.fourcc.configName): \(f.sizes.isEmpty ? "any size" : f.sizes.map(\.summary).joined(separator: "; "))" }
-        let usable = offered.map(\.fourcc).filter { FourCC.byConfigName.values.contains($0) }.map(\.configName)
+        let usable = offered.map(\.fourcc).filter(\.isCapturable).map(\.configName)
         let others = offered.count - usable.count
         var text = "\(device): cannot capture \(request.summary): \(reason)"
         if let detail { text += "; it offers \(detail)" }
@@ -154,12 +156,14 @@ public enum FormatNegotiation {
         guard let format = offered.first(where: { $0.fourcc == request.fourcc }) else {
             throw fail("pixel format \(request.fourcc.configName) is not offered")
         }
+        // A driver that enumerates no sizes takes whatever VIDIOC_S_FMT accepts (checked after it).
+        if format.sizes.isEmpty { return OfferedSize(width: request.width, height: request.height, rates: .unknown) }
         let sized = format.sizes.filter { $0.allows(width: request.width, height: request.height) }
-        guard !sized.isEmpty || format.sizes.isEmpty else {
+        guard let first = sized.first else {
             throw fail("\(request.width)x\(request.height) is not offered in \(request.fourcc.configName)")
         }
-        guard let size = sized.first(where: { $0.rates.allows(request.fps) }) ?? (format.sizes.isEmpty ? OfferedSize(width: request.width, height: request.height, rates: .unknown) : nil) else {
-            throw fail("\(request.fps) fps is not offered at \(request.width)x\(request.height) (\(sized[0].rates.summary))")
+        guard let size = sized.first(where: { $0.rates.allows(request.fps) }) else {
+            throw fail("\(request.fps) fps is not offered at \(request.width)x\(request.height) (\(first.rates.summary))")
         }
         return size
     }

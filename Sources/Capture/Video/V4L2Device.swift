@@ -153,7 +153,6 @@ final class V4L2Device {
         var width: Int
         var height: Int
         var bytesPerLine: Int
-        var imageBytes: Int
         var fps: FrameRate
     }
 
@@ -180,7 +179,7 @@ final class V4L2Device {
         }
         return Negotiated(
             fourcc: FourCC(rawValue: f.fmt.pix.pixelformat), width: Int(f.fmt.pix.width), height: Int(f.fmt.pix.height),
-            bytesPerLine: Int(f.fmt.pix.bytesperline), imageBytes: Int(f.fmt.pix.sizeimage), fps: fps)
+            bytesPerLine: Int(f.fmt.pix.bytesperline), fps: fps)
     }
 
     /// The kernel's buffers, mapped.
