@@ -112,7 +112,14 @@ public final class MuxStage: @unchecked Sendable {
     private func readLoop(stream: Int, track: String) {
         let name = SharedRing.name(instance: instance, track: track)
         RealtimePriority.apply(RealtimePriority.mux, log: nil)  // the mux thread already logged a refusal
-        guard let reader = try? RingReader.waitingOpen(name: name, start: .next, log: log) else { return }
+        let opened: RingReader?
+        do { opened = try RingReader.waitingOpen(name: name, start: .next, log: log) } catch {
+            // Without this stream the programme is broken: stop, and the supervisor restarts the mux.
+            log.error("\(error)")
+            StopRequest.request()
+            return
+        }
+        guard let reader = opened else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 16)
         defer { buffer.deallocate() }
         var restarted = false

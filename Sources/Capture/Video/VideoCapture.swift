@@ -41,7 +41,8 @@ public final class VideoCapture {
     public private(set) var droppedFrames: Int64 = 0
 
     private var signalPresent: Bool? = nil
-    private var frameIndex: Int64 = 0
+    /// PTS of the newest record (live or slate): slate frames never go back before it.
+    private var lastPTS = Int64.min
 
     public init(config: SourceSection, instance: String) throws {
         self.config = config
@@ -52,7 +53,7 @@ public final class VideoCapture {
         codec = FrameConverter.ringCodec(for: request.fourcc)
         slate = TestPattern(width: Int(config.width), height: Int(config.height), layout: codec == .nv12 ? .nv12 : .i420)
         writer = try RingWriter(
-            name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo, slotCount: 8,
+            name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo, slotCount: Track.rawVideoSlots,
             slotBytes: UInt32(max(slate.frameBytes, Self.maxSourceBytes)))
         writer.setFormat(format(width: Int(config.width), height: Int(config.height), fps: config.fps))
     }
@@ -65,7 +66,7 @@ public final class VideoCapture {
 
     /// Opens the device and checks it can deliver exactly the request.
     /// - Throws: `UnsupportedFormat` (fatal: retrying cannot help) or `V4L2Error`.
-    func open() throws -> (V4L2Device, FrameConverter, V4L2Device.Negotiated) {
+    func open() throws -> (V4L2Device, FrameConverter) {
         let dev = try V4L2Device(path: device)
         if let input = config.videoInput { try dev.selectInput(Int(input)) }
         let offered = dev.formats()
@@ -82,7 +83,7 @@ public final class VideoCapture {
         try dev.startStreaming(count: Self.kernelBuffers)
         let converter = FrameConverter(fourcc: got.fourcc, width: got.width, height: got.height, bytesPerLine: got.bytesPerLine, fd: dev.fd)
         log.info("\(device) (\(dev.driver) \(dev.card)): \(got.fourcc.configName) \(got.width)x\(got.height)@\(got.fps), \(Self.kernelBuffers) mmap buffers, \(got.bytesPerLine) bytes per line")
-        return (dev, converter, got)
+        return (dev, converter)
     }
 
     /// Runs until a stop is requested. Throws only for what retrying cannot fix (format).
@@ -98,7 +99,7 @@ public final class VideoCapture {
             }
         }
         while !StopRequest.isRequested {
-            let opened: (V4L2Device, FrameConverter, V4L2Device.Negotiated)
+            let opened: (device: V4L2Device, converter: FrameConverter)
             do {
                 opened = try open()
             } catch let e as V4L2Error where e.isDeviceGone || e.code == EBUSY {
@@ -106,7 +107,7 @@ public final class VideoCapture {
                 slate(until: MonotonicClock.now() + Self.retryInterval)
                 continue
             }
-            let gone = stream(opened.0, converter: opened.1, period: period, nextSlate: &nextSlate)
+            let gone = stream(opened.device, converter: opened.converter, period: period, nextSlate: &nextSlate)
             if gone {
                 // Unplugged (ENODEV): the slate at once, then a reopen every second.
                 nextSlate = MonotonicClock.now()
@@ -182,8 +183,8 @@ public final class VideoCapture {
             return n
         }
         if ok {
+            lastPTS = frame.timestamp
             liveFrames += 1
-            frameIndex += 1
             statistics.count(bytes: converter.frameBytes)
             latency.record(MonotonicClock.now() - frame.timestamp)
         } else {
@@ -197,9 +198,11 @@ public final class VideoCapture {
         var due = due
         let now = MonotonicClock.now()
         if now - due > 4 * period { due = now }  // after a stall, no burst of old frames
+        // Drivers may stamp a frame's nominal end (vivid), a little ahead of now: stay after it.
+        if lastPTS != Int64.min && due <= lastPTS { due = lastPTS + period }
         while due <= now {
             let tc = TestPattern.timecode(wallClock: MonotonicClock.wallNow(), fps: config.fps)
-            let index = frameIndex
+            let index = liveFrames + slateFrames  // the burnt-in counter continues across live and slate
             writer.publish(
                 RecordInfo(
                     flags: [.substitute], pts: due, captureTime: due, width: UInt32(slate.width), height: UInt32(slate.height),
@@ -208,8 +211,8 @@ public final class VideoCapture {
                 slate.render(frame: index, timecode: tc, slate: true, into: out)
                 return slate.frameBytes
             }
-            frameIndex += 1
             slateFrames += 1
+            lastPTS = due
             due += period
         }
         statistics.tick(extra: statusExtra())
