@@ -50,7 +50,7 @@ let package = Package(
             name: "Capture", dependencies: ["FrameRing", "MediaTime", "Config", "CV4L2", "CALSA", "CTurboJPEG"],
             swiftSettings: swift6),
         .target(
-            name: "Encode", dependencies: ["FrameRing", "MediaTime", "Config", "CX264", "CAVCodec", "MPEGTS"],
+            name: "Encode", dependencies: ["FrameRing", "MediaTime", "Config", "CX264", "CAVCodec", "CV4L2", "MPEGTS"],
             swiftSettings: swift6),
         .target(name: "Packager", dependencies: ["FrameRing", "MPEGTS", "Config"], swiftSettings: swift6),
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Rill needs. One apt command at a time (never in parallel),
-# safe to re-run. Usage: Board/install-deps.sh [build|test|all]   (default: all)
+# safe to re-run. Usage: Board/install-deps.sh [build|test|all|kernel KVER]   (default: all)
 #   build: C libraries Rill links against (-dev packages) and pkg-config
 #   test:  build + the independent peers the tests talk to (ffmpeg, GStreamer, tshark, srt-tools, …)
 #          + the virtual board's qemu, busybox and V4L2/ALSA tools (Board/qemu-virt/)
+#   kernel KVER: headers and compiler for the virtual board's out-of-tree modules
+#          (Board/qemu-virt/extra-modules.sh: vicodec, v4l2-mem2mem)
 set -euo pipefail
 what=${1:-all}
 export DEBIAN_FRONTEND=noninteractive
@@ -23,7 +25,8 @@ need=()
 case "$what" in
   build) need=("${build_pkgs[@]}") ;;
   test|all) need=("${build_pkgs[@]}" "${test_pkgs[@]}" "${vm_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  kernel) need=("linux-headers-${2:?usage: $0 kernel KVER}" make gcc) ;;
+  *) echo "usage: $0 [build|test|all|kernel KVER]" >&2; exit 2 ;;
 esac
 
 missing=()

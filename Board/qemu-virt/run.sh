@@ -29,6 +29,7 @@ if [ ! -s "$kdir/lib/modules/$kver/modules.dep" ]; then
   rm -rf "$kdir"; dpkg -x "$tmp"/linux-image-*.deb "$kdir"; rm -rf "$tmp"
   depmod -b "$kdir" "$kver"
 fi
+"$here/extra-modules.sh" "$kdir" "$kver"
 # The uncompressed kernel boots ≈ 3 s faster under TCG (PVH entry point).
 if [ ! -s "$kdir/vmlinux" ]; then
   off=$(LC_ALL=C grep -a -b -o -P '\xfd7zXZ\x00' "$kdir/boot/vmlinuz-$kver" | head -1 | cut -d: -f1)

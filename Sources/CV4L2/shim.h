@@ -4,9 +4,12 @@
 #include <linux/videodev2.h>
 #include <libv4l2.h>
 #include <libv4lconvert.h>
+#include <sys/ioctl.h>
 
 static inline int rill_v4l2_open(const char *path, int flags) { return v4l2_open(path, flags); }
 static inline int rill_v4l2_ioctl(int fd, unsigned long request, void *arg) { return v4l2_ioctl(fd, request, arg); }
+/// The kernel's ioctl without libv4l2 (mem2mem encoders: nothing for libv4l2 to do there).
+static inline int rill_ioctl(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
 
 static const unsigned long RILL_VIDIOC_QUERYCAP = VIDIOC_QUERYCAP;
 static const unsigned long RILL_VIDIOC_ENUM_FMT = VIDIOC_ENUM_FMT;
@@ -26,5 +29,6 @@ static const unsigned long RILL_VIDIOC_STREAMON = VIDIOC_STREAMON;
 static const unsigned long RILL_VIDIOC_STREAMOFF = VIDIOC_STREAMOFF;
 static const unsigned long RILL_VIDIOC_S_EXT_CTRLS = VIDIOC_S_EXT_CTRLS;
 static const unsigned long RILL_VIDIOC_ENCODER_CMD = VIDIOC_ENCODER_CMD;
+static const unsigned long RILL_VIDIOC_EXPBUF = VIDIOC_EXPBUF;
 static const unsigned long RILL_VIDIOC_DQEVENT = VIDIOC_DQEVENT;
 static const unsigned long RILL_VIDIOC_SUBSCRIBE_EVENT = VIDIOC_SUBSCRIBE_EVENT;

@@ -183,6 +183,13 @@ extension EncoderSection {
         var s = EncoderSection()
         if var v = try o.object("video") {
             if let c = try v.choice("codec", ["h264"]) { s.video.codec = c }
+            if let b = try v.choice("backend", ["x264", "v4l2m2m"]) { s.video.backend = b }
+            if let d = try v.string("device") {
+                guard d.hasPrefix("/dev/") else {
+                    throw ConfigError(path: v.path("device"), reason: "a mem2mem encoder is a device node (/dev/videoN), got \(d)")
+                }
+                s.video.device = d
+            }
             if let b = try v.int("bitrate", in: 100_000...200_000_000) { s.video.bitrate = b }
             s.video.maxrate = try v.int("maxrate", in: 100_000...400_000_000)
             s.video.bufsize = try v.int("bufsize", in: 10_000...400_000_000)

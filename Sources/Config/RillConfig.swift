@@ -68,9 +68,13 @@ public struct EncoderSection: Sendable, Equatable {
     public init() {}
 }
 
-/// `encoders.video`: x264 settings.
+/// `encoders.video`: x264 or a V4L2 mem2mem hardware encoder.
 public struct VideoEncoderSection: Sendable, Equatable {
     public var codec = "h264"
+    /// "x264" (software, x86 boards) or "v4l2m2m" (the board's hardware encoder at `device`).
+    public var backend = "x264"
+    /// The mem2mem encoder node (backend "v4l2m2m"); Raspberry Pi: /dev/video11.
+    public var device = "/dev/video11"
     /// Target bitrate, bits/s.
     public var bitrate: Int64 = 4_000_000
     /// VBV maximum rate, bits/s (default: bitrate).

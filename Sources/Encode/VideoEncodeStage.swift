@@ -2,7 +2,9 @@ import Config
 import FrameRing
 import MediaTime
 
-/// The video encoder stage: raw video ring → x264 → coded video ring.
+/// The video encoder stage: raw video ring → x264 or the board's mem2mem encoder → coded video ring.
+/// A hardware encoder that fails at run time (unplugged, stalled) is closed and reopened a second
+/// later; the frames in between are dropped and the mux resumes at the next IDR.
 public final class VideoEncodeStage {
     let config: VideoEncoderSection
     let instance: String
@@ -33,11 +35,12 @@ public final class VideoEncodeStage {
             slotBytes: slotBytes)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
-        var encoder: X264Encoder? = nil
+        var encoder: (any VideoEncoder)? = nil
         var geometry = (0, 0)
+        var retryAt = Int64.min
 
         var droppedOne = false
-        func publish(_ au: X264Encoder.AccessUnit) throws {
+        func publish(_ au: VideoAccessUnit) throws {
             do {
                 var flags: RecordFlags = au.keyframe ? .keyframe : []
                 if droppedOne { flags.insert(.discontinuity) }  // the mux then waits for the forced IDR
@@ -63,26 +66,42 @@ public final class VideoEncodeStage {
                 let w = Int(info.width)
                 let h = Int(info.height)
                 if encoder == nil || geometry != (w, h) {
+                    guard MonotonicClock.now() >= retryAt else { continue }
                     let f = reader.ring.format
                     let fps = FrameRate(Int64(max(f.fpsNumerator, 1)), Int64(max(f.fpsDenominator, 1)))
-                    try encoder?.flush(output: publish)
-                    encoder = try X264Encoder(
-                        config: config, width: w, height: h, fps: fps, nv12: info.aux0 == RingCodec.nv12.rawValue, cbr: cbr)
+                    try? encoder?.flush(output: publish)
+                    encoder = nil
+                    do {
+                        encoder = try open(width: w, height: h, fps: fps, nv12: info.aux0 == RingCodec.nv12.rawValue)
+                    } catch let e as M2MError {
+                        log.error("\(e); retrying in 1 s")
+                        retryAt = MonotonicClock.now() + MediaTime.nanosecondsPerSecond
+                        droppedOne = true
+                        continue
+                    }
                     geometry = (w, h)
                     writer.setFormat(
                         TrackFormat(
                             codec: .h264, width: UInt32(w), height: UInt32(h), fpsNumerator: f.fpsNumerator,
                             fpsDenominator: f.fpsDenominator, bitrate: UInt32(config.bitrate), config: encoder!.headers))
-                    log.info("x264 \(w)x\(h)@\(fps) \(config.bitrate) b/s keyint \(config.keyint) \(config.preset)/\(config.tune ?? "-") \(cbr ? "CBR nal-hrd" : "VBV")")
                 }
                 guard info.length >= w * h * 3 / 2 else {
                     log.warning("short frame of \(info.length) bytes for \(w)x\(h), skipped")
                     continue
                 }
                 if info.flags.contains(.discontinuity) { encoder?.forceKeyframe() }
-                try encoder!.encode(
-                    frame: UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), ptsNs: info.pts,
-                    captureNs: info.captureTime, output: publish)
+                do {
+                    try encoder!.encode(
+                        frame: UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), ptsNs: info.pts,
+                        captureNs: info.captureTime, output: publish)
+                } catch let e as M2MError {
+                    // The hardware encoder failed under us: drop it, reopen in a second, resume at an IDR.
+                    log.error("\(e); reopening in 1 s")
+                    statistics.dropped += 1
+                    encoder = nil
+                    droppedOne = true
+                    retryAt = MonotonicClock.now() + MediaTime.nanosecondsPerSecond
+                }
             case .lost(let n):
                 log.warning("fell behind the source: \(n) frames lost")
             case .writerGone:
@@ -94,8 +113,26 @@ public final class VideoEncodeStage {
                 break
             }
             writer.beat()
-            statistics.tick(extra: "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"h264\",\"targetBitrate\":\(self.config.bitrate)")
+            statistics.tick(
+                extra: "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"h264\",\"backend\":\"\(self.config.backend)\","
+                    + "\"targetBitrate\":\(self.config.bitrate)")
         }
         try encoder?.flush(output: publish)
+    }
+
+    /// The configured backend for this geometry.
+    private func open(width w: Int, height h: Int, fps: FrameRate, nv12: Bool) throws -> any VideoEncoder {
+        if config.backend == "v4l2m2m" {
+            let e = try V4L2M2MEncoder(
+                settings: .init(
+                    device: config.device, codec: config.codec, width: w, height: h, fps: fps, nv12: nv12,
+                    bitrate: config.bitrate, gop: config.keyint, profile: config.profile, cbr: cbr))
+            log.info("\(config.device) (\(e.driver), mem2mem\(e.multiplanar ? " mplane" : "")) \(w)x\(h)@\(fps) \(config.bitrate) b/s keyint \(config.keyint)")
+            if !e.refusedControls.isEmpty { log.warning("the driver kept its defaults for: \(e.refusedControls.joined(separator: "; "))") }
+            return e
+        }
+        let e = try X264Encoder(config: config, width: w, height: h, fps: fps, nv12: nv12, cbr: cbr)
+        log.info("x264 \(w)x\(h)@\(fps) \(config.bitrate) b/s keyint \(config.keyint) \(config.preset)/\(config.tune ?? "-") \(cbr ? "CBR nal-hrd" : "VBV")")
+        return e
     }
 }

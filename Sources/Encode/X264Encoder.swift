@@ -21,15 +21,8 @@ public enum EncoderError: Error, CustomStringConvertible, Sendable {
 /// H.264 through libx264 (GPL-2.0+; see the README's licensing note). Settings follow what a
 /// contribution encoder needs: tune zerolatency by default, fixed GOP, VBV, nal-hrd CBR for CBR
 /// muxing, AUD and SPS/PPS on every IDR (ISO/IEC 13818-1 §2.14, ETSI TS 101 154).
-public final class X264Encoder {
-    /// One coded access unit; `bytes` is valid until the next `encode` call.
-    public struct AccessUnit {
-        public var bytes: UnsafeRawBufferPointer
-        public var ptsNs: Int64
-        public var dtsNs: Int64
-        public var captureNs: Int64
-        public var keyframe: Bool
-    }
+public final class X264Encoder: VideoEncoder {
+    public typealias AccessUnit = VideoAccessUnit
 
     private let handle: OpaquePointer
     private var picture = x264_picture_t()
