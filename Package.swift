@@ -87,7 +87,7 @@ let package = Package(
         // Benchmarks (figures for the README): a malloc-counting interposer, linked only here.
         .target(name: "CMallocCounter"),
         .executableTarget(
-            name: "rill-bench", dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "MediaTime"],
+            name: "rill-bench", dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "MediaTime", "Capture"],
             swiftSettings: swift6),
 
         // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.

@@ -65,7 +65,8 @@ public final class VideoEncodeStage {
             case .record(let info):
                 let w = Int(info.width)
                 let h = Int(info.height)
-                if encoder == nil || geometry != (w, h) {
+                // A new geometry or rate (a receiver's source change) means a new encoder.
+                if encoder == nil || geometry != (w, h) || info.flags.contains(.formatChange) {
                     guard MonotonicClock.now() >= retryAt else { continue }
                     let f = reader.ring.format
                     let fps = FrameRate(Int64(max(f.fpsNumerator, 1)), Int64(max(f.fpsDenominator, 1)))

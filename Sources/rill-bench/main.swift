@@ -70,6 +70,8 @@ case "mux":
     benchMux(mode: .cbr(muxrate: 6_000_000), label: "CBR 6 Mb/s", seconds: 60)
     // The interposer is live: the process as a whole did allocate (set-up, warm-up, printing).
     print("allocations in the whole process (interposer check): \(rill_malloc_count())")
+case "capture":
+    benchCapture(frames: 300)
 default:
-    print("usage: rill-bench mux")
+    print("usage: rill-bench mux | capture")
 }

@@ -19,6 +19,19 @@ struct FrameConverterTests {
         return out
     }
 
+    @Test("YUYV through libv4lconvert (no device: offline device ops) → I420 with line padding dropped")
+    func yuyv() {
+        // 4x2, lines padded to 12 bytes; both lines carry the same chroma so 4:2:0 subsampling is exact.
+        let line: [UInt8] = [10, 100, 20, 200, 30, 110, 40, 210, 0xEE, 0xEE, 0xEE, 0xEE]
+        let second: [UInt8] = [50, 100, 60, 200, 70, 110, 80, 210, 0xEE, 0xEE, 0xEE, 0xEE]
+        let c = FrameConverter(fourcc: .yuyv, width: 4, height: 2, bytesPerLine: 12, fd: -1)
+        var dst = [UInt8](repeating: 0, count: c.frameBytes)
+        let n = (line + second).withUnsafeBytes { s in dst.withUnsafeMutableBytes { c.convert(s, into: $0) } }
+        #expect(n == 12)
+        #expect(Array(dst[0..<8]) == [10, 20, 30, 40, 50, 60, 70, 80], "luma \(dst)")
+        #expect(Array(dst[8..<10]) == [100, 110] && Array(dst[10..<12]) == [200, 210], "chroma \(dst)")
+    }
+
     @Test("NV12 keeps its interleaved chroma (ring codec nv12) and drops the padding")
     func nv12() {
         #expect(FrameConverter.ringCodec(for: .nv12) == .nv12)

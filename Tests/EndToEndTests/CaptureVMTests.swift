@@ -32,6 +32,8 @@ struct CaptureVMTests {
                 .write(toFile: "\(share)/long.json", atomically: true, encoding: .utf8)
             try CaptureVMTests.config(instance: "bad", width: 1280, height: 720, port: 5002, pixelFormat: "MJPEG")
                 .write(toFile: "\(share)/bad.json", atomically: true, encoding: .utf8)
+            try CaptureVMTests.config(instance: "change", width: 640, height: 480, port: 5003)
+                .write(toFile: "\(share)/change.json", atomically: true, encoding: .utf8)
             let r = try runProcess(
                 [packageRoot() + "/Board/qemu-virt/run.sh", packageRoot() + "/Tests/vm/capture-guest.sh", share], timeout: 600)
             status = r.status
@@ -131,6 +133,23 @@ struct CaptureVMTests {
         let events = (try? String(contentsOfFile: file("long.log"), encoding: .utf8)) ?? ""
         #expect(events.contains("INPUT_SIGNAL"), "no INPUT_SIGNAL event in the box log")
         print("slate \(String(format: "%.1f", gap * 1000)) ms after the last live frame; \(slate.filter { $0 }.count) slate frames")
+    }
+
+    @Test("HDMI source change 640x480p59.94 → 720x576p50 on a receiver without a scaler: the TS follows, 0 CC errors")
+    func sourceChange() throws {
+        let r = try runProcess(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=width,height", "-of", "csv=p=0", file("change.ts")],
+            timeout: 120)
+        var sizes: [String] = []  // the distinct frame sizes in decoding order
+        for line in r.stdout.split(separator: "\n") {
+            let size = line.split(separator: ",").prefix(2).joined(separator: ",")  // csv may end in empty fields
+            if sizes.last != size { sizes.append(size) }
+        }
+        let text = (try? String(contentsOfFile: file("change.log"), encoding: .utf8)) ?? ""
+        #expect(sizes == ["640,480", "720,576"], "frame sizes in order: \(sizes); \(text.suffix(1500))")
+        #expect(text.contains("source change"), "no source change in the log")
+        let cc = try runProcess(["tshark", "-r", file("change.ts"), "-Y", "mp2t.cc.drop"], timeout: 120)
+        #expect(cc.stdout.split(separator: "\n").isEmpty, "CC drops: \(cc.stdout.prefix(300))")
     }
 
     @Test("an unsupported format request names the device, the request and what the device offers")

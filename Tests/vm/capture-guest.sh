@@ -1,6 +1,6 @@
 # Guest script of the capture acceptance test (CaptureVMTests), run by Board/qemu-virt/run.sh as
 # PID 1 of the virtual board. Inputs in the share (/tmp/out): rill-path, hd.json, long.json,
-# bad.json, tone.wav. Everything it produces lands there for the host to check.
+# bad.json, change.json, tone.wav. Everything it produces lands there for the host to check.
 O=/tmp/out
 R=$(cat $O/rill-path)
 step() { echo "== $* ($(cut -d' ' -f1 /proc/uptime))"; }
@@ -33,6 +33,20 @@ v4l2-ctl -d /dev/video0 -c disconnect=1 || echo "disconnect control failed"
 sleep 30
 cp /tmp/run/long/stats/*.json $O/ 2>/dev/null
 kill -INT $BOX; wait $BOX; echo "box exit $?"
+sleep 1; kill $UDP; wait $UDP
+step source change
+# A receiver that cannot scale (vivid ccs_cap_mode=0) sees 640x480p59.94, then 720x576p50: vcap
+# follows the source, and the change reaches the TS as a new geometry (x264 reopened at an IDR).
+rmmod vivid && load vivid n_devs=1 node_types=0x1 num_inputs=1 input_types=0x3 ccs_cap_mode=0 || return 14
+v4l2-ctl -d /dev/video0 -c dv_timings_signal_mode=4 -c dv_timings=0 || return 15
+timeout 60 srt-live-transmit -q "udp://:5003" file://con > $O/change.ts &
+UDP=$!
+$R run --config $O/change.json > $O/change.log 2>&1 &
+BOX=$!
+sleep 8
+v4l2-ctl -d /dev/video0 -c dv_timings=4 || echo "dv_timings control failed"
+sleep 8
+kill -INT $BOX; wait $BOX
 sleep 1; kill $UDP; wait $UDP
 step done
 return 0

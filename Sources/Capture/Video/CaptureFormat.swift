@@ -174,4 +174,13 @@ extension FrameRate {
     var value: Double { Double(numerator) / Double(denominator) }
     /// Equal within 0.1 % (30000/1001 is not 30; 30/1 is 60/2).
     func isClose(to other: FrameRate) -> Bool { abs(value - other.value) <= other.value * 0.0005 }
+
+    /// The broadcast rate nearest a measured one (a receiver's pixel clock / total raster):
+    /// 24, 25, 30, 50, 60 and their 1000/1001 variants (SMPTE ST 2036-1 / CTA-861), else whole frames.
+    static func nearestBroadcast(_ measured: Double) -> FrameRate {
+        let rates = [24, 25, 30, 50, 60].flatMap { [FrameRate(Int64($0)), FrameRate(Int64($0) * 1000, 1001)] }
+        return rates.min { abs($0.value - measured) < abs($1.value - measured) }.flatMap {
+            abs($0.value - measured) <= $0.value * 0.002 ? $0 : nil
+        } ?? FrameRate(max(1, Int64(measured.rounded())))
+    }
 }

@@ -9,13 +9,13 @@ import FrameRing
 /// kernel's mmap'd buffer into the ring slot (the one copy per frame): YUYV through libv4lconvert
 /// and MJPEG through libturbojpeg to I420; YUV420 (I420) and NV12 (which x264 takes as it is) by
 /// rows, dropping the driver's line padding.
-final class FrameConverter {
+public final class FrameConverter {
     let fourcc: FourCC
     let width: Int
     let height: Int
     let bytesPerLine: Int
     /// Bytes of one 4:2:0 output frame.
-    var frameBytes: Int { width * height * 3 / 2 }
+    public var frameBytes: Int { width * height * 3 / 2 }
     /// The ring's pixel layout for a device format: NV12 stays NV12, everything else becomes I420.
     static func ringCodec(for fourcc: FourCC) -> RingCodec { fourcc == .nv12 ? .nv12 : .i420 }
 
@@ -23,12 +23,13 @@ final class FrameConverter {
     private var jpeg: tjhandle?
     private var chromaScratch: [UInt8] = []
 
-    init(fourcc: FourCC, width: Int, height: Int, bytesPerLine: Int, fd: Int32) {
+    /// `fd`: the capture device (libv4lconvert asks it about quirks); -1 without one (benchmarks).
+    public init(fourcc: FourCC, width: Int, height: Int, bytesPerLine: Int, fd: Int32) {
         self.fourcc = fourcc
         self.width = width
         self.height = height
         self.bytesPerLine = bytesPerLine
-        if fourcc == .yuyv { v4lconvert = v4lconvert_create(fd) }
+        if fourcc == .yuyv { v4lconvert = fd >= 0 ? v4lconvert_create(fd) : rill_v4lconvert_create_offline() }
         if fourcc == .mjpeg || fourcc == .jpeg { jpeg = tjInitDecompress() }
     }
 
@@ -39,7 +40,7 @@ final class FrameConverter {
 
     /// Converts `source` (bytes used of one buffer) into `out`; nil when the frame is unusable
     /// (short, corrupt JPEG) and must be counted as dropped.
-    func convert(_ source: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
+    public func convert(_ source: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
         guard out.count >= frameBytes else { return nil }
         switch fourcc {
         case .yuyv: return convertYUYV(source, into: out)

@@ -229,12 +229,51 @@ final class V4L2Device {
         var error: Bool
     }
 
-    /// Waits up to `timeoutNs` for a frame; nil on timeout.
-    func dequeue(timeoutNs: Int64) throws(V4L2Error) -> Frame? {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    // MARK: Source changes (HDMI/SDI receivers)
+
+    /// Asks for V4L2_EVENT_SOURCE_CHANGE (a receiver's input resolution or rate changed); false if
+    /// the driver has no such event (webcams).
+    func subscribeSourceChange() -> Bool {
+        var sub = v4l2_event_subscription()
+        sub.type = UInt32(V4L2_EVENT_SOURCE_CHANGE)
+        return tryIoctl(RILL_VIDIOC_SUBSCRIBE_EVENT, &sub)
+    }
+
+    /// The timings a DV receiver detects on its input (VIDIOC_QUERY_DV_TIMINGS), applied to it
+    /// (VIDIOC_S_DV_TIMINGS, only possible while not streaming); nil for inputs without DV timings
+    /// or without a locked signal.
+    func lockDetectedTimings() -> (width: Int, height: Int, fps: FrameRate)? {
+        var t = v4l2_dv_timings()
+        guard tryIoctl(RILL_VIDIOC_QUERY_DV_TIMINGS, &t), t.type == V4L2_DV_BT_656_1120 else { return nil }
+        _ = tryIoctl(RILL_VIDIOC_S_DV_TIMINGS, &t)
+        let bt = t.bt
+        let totalWidth = Int64(bt.width + bt.hfrontporch + bt.hsync + bt.hbackporch)
+        var totalHeight = Int64(bt.height + bt.vfrontporch + bt.vsync + bt.vbackporch)
+        if bt.interlaced != 0 { totalHeight += Int64(bt.il_vfrontporch + bt.il_vsync + bt.il_vbackporch) }
+        guard totalWidth > 0, totalHeight > 0, bt.pixelclock > 0 else { return nil }
+        var fps = FrameRate.nearestBroadcast(Double(bt.pixelclock) / Double(totalWidth * totalHeight))
+        if bt.interlaced != 0 { fps = FrameRate(fps.numerator, fps.denominator * 2) }  // frames, not fields
+        return (Int(bt.width), Int(bt.height), fps)
+    }
+
+    /// What one wait on the device brought.
+    enum Wait {
+        case frame(Frame)
+        case timeout
+        /// V4L2_EVENT_SOURCE_CHANGE: stop, re-detect, restart.
+        case sourceChange
+    }
+
+    /// Waits up to `timeoutNs` for a frame or a source change event.
+    func dequeue(timeoutNs: Int64) throws(V4L2Error) -> Wait {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN | POLLPRI), revents: 0)
         let rc = poll(&pfd, 1, Int32(max(1, timeoutNs / MediaTime.millisecond)))
         if rc < 0 && errno != EINTR { throw V4L2Error(device: path, operation: "poll", code: errno) }
-        if rc <= 0 { return nil }
+        if rc <= 0 { return .timeout }
+        if pfd.revents & Int16(POLLPRI) != 0 {
+            var event = v4l2_event()
+            if tryIoctl(RILL_VIDIOC_DQEVENT, &event), event.type == UInt32(V4L2_EVENT_SOURCE_CHANGE) { return .sourceChange }
+        }
         if pfd.revents & Int16(POLLERR | POLLHUP) != 0 && pfd.revents & Int16(POLLIN) == 0 {
             throw V4L2Error(device: path, operation: "poll", code: ENODEV)
         }
@@ -243,7 +282,7 @@ final class V4L2Device {
         b.memory = V4L2_MEMORY_MMAP.rawValue
         if rill_v4l2_ioctl(fd, RILL_VIDIOC_DQBUF, &b) < 0 {
             let e = errno
-            if e == EAGAIN || e == EINTR { return nil }
+            if e == EAGAIN || e == EINTR { return .timeout }
             throw V4L2Error(device: path, operation: "VIDIOC_DQBUF", code: e)
         }
         // Timestamps are CLOCK_MONOTONIC when the driver says so (V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC,
@@ -252,9 +291,10 @@ final class V4L2Device {
         let ts = monotonic
             ? Int64(b.timestamp.tv_sec) * MediaTime.nanosecondsPerSecond + Int64(b.timestamp.tv_usec) * 1000
             : MonotonicClock.now()
-        return Frame(
-            index: Int(b.index), bytesUsed: Int(b.bytesused), timestamp: ts, sequence: b.sequence,
-            error: b.flags & UInt32(V4L2_BUF_FLAG_ERROR) != 0)
+        return .frame(
+            Frame(
+                index: Int(b.index), bytesUsed: Int(b.bytesused), timestamp: ts, sequence: b.sequence,
+                error: b.flags & UInt32(V4L2_BUF_FLAG_ERROR) != 0))
     }
 
     /// Gives a buffer back to the driver.

@@ -10,7 +10,9 @@ import MediaTime
 /// timestamp; counts dropped frames from sequence gaps; feeds the "NO SIGNAL" slate when frames
 /// stop for more than two periods (unplug, no signal) and while the device is gone, retrying it
 /// every second; the first live frame after a loss carries a discontinuity, so the encoder starts
-/// it with an IDR.
+/// it with an IDR. HDMI/SDI receivers (inputs with DV timings) set the raster: vcap follows the
+/// timings the receiver detects, and a source change (V4L2_EVENT_SOURCE_CHANGE) stops, re-detects
+/// and restarts streaming, the new geometry reaching the ring as a format change.
 public final class VideoCapture {
     /// Frames missing for this many periods mean the signal is lost (issue: "more than two").
     static let lossPeriods: Int64 = 2
@@ -22,10 +24,12 @@ public final class VideoCapture {
     static let maxSourceBytes = 1920 * 1080 * 3 / 2
 
     let config: SourceSection
-    let request: CaptureRequest
+    /// What vcap asks of the device: the config's, or a receiver's detected timings.
+    private(set) var request: CaptureRequest
     let device: String
     let writer: RingWriter
-    let slate: TestPattern
+    /// The NO SIGNAL frame, at the current geometry.
+    private(set) var slate: TestPattern
     /// The ring's pixel layout (live frames and slate alike).
     let codec: RingCodec
     let log = Log(stage: "vcap")
@@ -41,6 +45,9 @@ public final class VideoCapture {
     public private(set) var droppedFrames: Int64 = 0
 
     private var signalPresent: Bool? = nil
+    /// The geometry and rate in the ring's format; a change flags the next record.
+    private var ringGeometry: (width: Int, height: Int, fps: FrameRate)
+    private var formatChanged = false
     /// PTS of the newest record (live or slate): slate frames never go back before it.
     private var lastPTS = Int64.min
 
@@ -55,7 +62,18 @@ public final class VideoCapture {
         writer = try RingWriter(
             name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo, slotCount: Track.rawVideoSlots,
             slotBytes: UInt32(max(slate.frameBytes, Self.maxSourceBytes)))
+        ringGeometry = (Int(config.width), Int(config.height), config.fps)
         writer.setFormat(format(width: Int(config.width), height: Int(config.height), fps: config.fps))
+    }
+
+    /// Sets the ring's format (and the slate) to a new geometry; the next record carries the change.
+    private func adopt(width: Int, height: Int, fps: FrameRate) {
+        guard ringGeometry != (width, height, fps) else { return }
+        log.notice("\(device): format change \(ringGeometry.width)x\(ringGeometry.height)@\(ringGeometry.fps) → \(width)x\(height)@\(fps)")
+        ringGeometry = (width, height, fps)
+        writer.setFormat(format(width: width, height: height, fps: fps))
+        slate = TestPattern(width: width, height: height, layout: codec == .nv12 ? .nv12 : .i420)
+        formatChanged = true
     }
 
     func format(width: Int, height: Int, fps: FrameRate) -> TrackFormat {
@@ -64,23 +82,42 @@ public final class VideoCapture {
             fpsDenominator: UInt32(fps.denominator))
     }
 
-    /// Opens the device and checks it can deliver exactly the request.
+    /// Opens the device and checks it can deliver exactly the request: the config's raster at the
+    /// config's rate, except that a DV receiver's detected rate always wins (vcap converts no frame
+    /// rates) and so does its detected raster when the driver cannot scale to the config's.
     /// - Throws: `UnsupportedFormat` (fatal: retrying cannot help) or `V4L2Error`.
     func open() throws -> (V4L2Device, FrameConverter) {
         let dev = try V4L2Device(path: device)
         if let input = config.videoInput { try dev.selectInput(Int(input)) }
+        _ = dev.subscribeSourceChange()
+        let configured = CaptureRequest(
+            fourcc: request.fourcc, width: Int(config.width), height: Int(config.height), fps: config.fps)
+        var want = configured
+        let detected = dev.lockDetectedTimings()
+        if let d = detected { want.fps = d.fps }
         let offered = dev.formats()
-        _ = try FormatNegotiation.choose(request, from: offered, device: "\(device) (\(dev.card))")
-        let got = try dev.setFormat(request)
-        guard got.fourcc == request.fourcc, got.width == request.width, got.height == request.height else {
+        var got = try dev.setFormat(want)
+        if let d = detected, (got.width, got.height) != (want.width, want.height) {
+            guard d.width * d.height * 3 / 2 <= Self.maxSourceBytes else {
+                throw V4L2Error(device: device, operation: "the source's \(d.width)x\(d.height) exceeds the ring's 1920x1080 slots", code: ERANGE)
+            }
+            log.notice("\(device): the receiver cannot scale its \(d.width)x\(d.height) to \(want.width)x\(want.height); following the source")
+            want = CaptureRequest(fourcc: want.fourcc, width: d.width, height: d.height, fps: d.fps)
+            got = try dev.setFormat(want)
+        }
+        _ = try FormatNegotiation.choose(want, from: offered, device: "\(device) (\(dev.card))")
+        guard got.fourcc == want.fourcc, got.width == want.width, got.height == want.height else {
             throw UnsupportedFormat(
-                device: "\(device) (\(dev.card))", request: request,
+                device: "\(device) (\(dev.card))", request: want,
                 reason: "the driver answered \(got.fourcc.configName) \(got.width)x\(got.height)", offered: offered)
         }
+        if want != configured { log.notice("\(device): capturing \(want.summary) (config: \(configured.summary))") }
+        request = want
         if !got.fps.isClose(to: request.fps) {
             log.warning("\(device): asked \(request.fps) fps, the driver runs \(got.fps) fps")
         }
         try dev.startStreaming(count: Self.kernelBuffers)
+        adopt(width: got.width, height: got.height, fps: request.fps)
         let converter = FrameConverter(fourcc: got.fourcc, width: got.width, height: got.height, bytesPerLine: got.bytesPerLine, fd: dev.fd)
         log.info("\(device) (\(dev.driver) \(dev.card)): \(got.fourcc.configName) \(got.width)x\(got.height)@\(got.fps), \(Self.kernelBuffers) mmap buffers, \(got.bytesPerLine) bytes per line")
         return (dev, converter)
@@ -89,7 +126,7 @@ public final class VideoCapture {
     /// Runs until a stop is requested. Throws only for what retrying cannot fix (format).
     public func run() throws {
         RealtimePriority.apply(RealtimePriority.capture, log: log)
-        let period = config.fps.frameDuration
+        var period: Int64 { request.fps.frameDuration }
         var nextSlate = MonotonicClock.now()
         // Slate while the device is away: until `until`, at the nominal frame rate.
         func slate(until end: Int64) {
@@ -102,22 +139,28 @@ public final class VideoCapture {
             let opened: (device: V4L2Device, converter: FrameConverter)
             do {
                 opened = try open()
-            } catch let e as V4L2Error where e.isDeviceGone || e.code == EBUSY {
+            } catch let e as V4L2Error where e.isDeviceGone || e.code == EBUSY || e.code == ERANGE {
                 setSignal(false, reason: e.description)
                 slate(until: MonotonicClock.now() + Self.retryInterval)
                 continue
             }
-            let gone = stream(opened.device, converter: opened.converter, period: period, nextSlate: &nextSlate)
-            if gone {
+            switch stream(opened.device, converter: opened.converter, period: period, nextSlate: &nextSlate) {
+            case .gone:
                 // Unplugged (ENODEV): the slate at once, then a reopen every second.
                 nextSlate = MonotonicClock.now()
                 slate(until: MonotonicClock.now() + Self.retryInterval)
+            case .sourceChange:
+                log.notice("\(device): source change; re-detecting the input")
+            case .stopped:
+                break
             }
         }
     }
 
-    /// Streams from an open device until it fails; returns whether it went away.
-    private func stream(_ dev: V4L2Device, converter: FrameConverter, period: Int64, nextSlate: inout Int64) -> Bool {
+    enum StreamEnd { case stopped, gone, sourceChange }
+
+    /// Streams from an open device until it fails, goes away or its source changes.
+    private func stream(_ dev: V4L2Device, converter: FrameConverter, period: Int64, nextSlate: inout Int64) -> StreamEnd {
         defer { dev.stopStreaming() }
         var lastSequence: UInt32? = nil
         var lastLive = MonotonicClock.now()  // when the newest live frame arrived (or streaming began)
@@ -127,16 +170,17 @@ public final class VideoCapture {
             // Wait for a frame until the signal counts as lost (two periods), then at the slate's pace.
             let lossAt = lastLive + Self.lossPeriods * period + 2 * MediaTime.millisecond
             let wait = signalPresent == false ? max(nextSlate, now + MediaTime.millisecond) - now : lossAt - now
-            let frame: V4L2Device.Frame?
+            let waited: V4L2Device.Wait
             do {
-                frame = try dev.dequeue(timeoutNs: max(wait, MediaTime.millisecond))
+                waited = try dev.dequeue(timeoutNs: max(wait, MediaTime.millisecond))
             } catch {
                 log.warning("\(error)")
                 setSignal(false, reason: error.description)
                 if error.isDeviceGone { nextSlate = publishSlate(due: MonotonicClock.now(), period: period) }
-                return error.isDeviceGone
+                return error.isDeviceGone ? .gone : .stopped
             }
-            guard let frame else {
+            if case .sourceChange = waited { return .sourceChange }
+            guard case .frame(let frame) = waited else {
                 if MonotonicClock.now() - lastLive > Self.lossPeriods * period {
                     if signalPresent != false { nextSlate = MonotonicClock.now() }
                     setSignal(false, reason: "no frame for \(Self.lossPeriods) frame periods")
@@ -152,18 +196,18 @@ public final class VideoCapture {
                 statistics.dropped += UInt64(frame.sequence &- last &- 1)
             }
             lastSequence = frame.sequence
-            publishLive(frame, from: dev, converter: converter, discontinuity: discontinuity)
+            publishLive(frame, from: dev, converter: converter, discontinuity: discontinuity || formatChanged)
             discontinuity = false
             lastLive = MonotonicClock.now()
             setSignal(true, reason: "frames arrive")
             do { try dev.requeue(frame.index) } catch {
                 log.warning("\(error)")
                 setSignal(false, reason: error.description)
-                return error.isDeviceGone
+                return error.isDeviceGone ? .gone : .stopped
             }
             statistics.tick(extra: statusExtra())
         }
-        return false
+        return .stopped
     }
 
     private func publishLive(_ frame: V4L2Device.Frame, from dev: V4L2Device, converter: FrameConverter, discontinuity: Bool) {
@@ -172,7 +216,8 @@ public final class VideoCapture {
         var ok = true
         writer.publish(
             RecordInfo(
-                flags: discontinuity ? [.discontinuity] : [], pts: frame.timestamp, captureTime: frame.timestamp,
+                flags: discontinuity ? (formatChanged ? [.discontinuity, .formatChange] : [.discontinuity]) : [],
+                pts: frame.timestamp, captureTime: frame.timestamp,
                 width: UInt32(converter.width), height: UInt32(converter.height), aux0: codec.rawValue,
                 stageTime: MonotonicClock.now())
         ) { out in
@@ -183,6 +228,7 @@ public final class VideoCapture {
             return n
         }
         if ok {
+            formatChanged = false
             lastPTS = frame.timestamp
             liveFrames += 1
             statistics.count(bytes: converter.frameBytes)
@@ -203,9 +249,11 @@ public final class VideoCapture {
         while due <= now {
             let tc = TestPattern.timecode(wallClock: MonotonicClock.wallNow(), fps: config.fps)
             let index = liveFrames + slateFrames  // the burnt-in counter continues across live and slate
+            let flags: RecordFlags = formatChanged ? [.substitute, .discontinuity, .formatChange] : [.substitute]
+            formatChanged = false
             writer.publish(
                 RecordInfo(
-                    flags: [.substitute], pts: due, captureTime: due, width: UInt32(slate.width), height: UInt32(slate.height),
+                    flags: flags, pts: due, captureTime: due, width: UInt32(slate.width), height: UInt32(slate.height),
                     aux0: codec.rawValue, stageTime: MonotonicClock.now())
             ) { out in
                 slate.render(frame: index, timecode: tc, slate: true, into: out)
@@ -233,7 +281,7 @@ public final class VideoCapture {
 
     private func statusExtra() -> String {
         "\"signal\":\"\(signalPresent == true ? "present" : "lost")\",\"type\":\"capture\",\"device\":\"\(device)\","
-            + "\"width\":\(config.width),\"height\":\(config.height),\"fpsNominal\":\"\(config.fps)\","
+            + "\"width\":\(ringGeometry.width),\"height\":\(ringGeometry.height),\"fpsNominal\":\"\(ringGeometry.fps)\","
             + "\"slateFrames\":\(slateFrames),\"latencyP50Us\":\(latency.quantile(0.5) / 1000),\"latencyP99Us\":\(latency.quantile(0.99) / 1000)"
     }
 }
