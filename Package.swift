@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "MediaTime", swiftSettings: swift6),
         .target(name: "MPEGTS", dependencies: ["MediaTime"], swiftSettings: swift6),
         .target(name: "RTP", dependencies: ["MediaTime"], swiftSettings: swift6),
+        .target(name: "FEC", dependencies: ["RTP"], swiftSettings: swift6),
         .target(name: "Config", dependencies: ["MediaTime"], swiftSettings: swift6),
 
         // The shared-memory ring between stage processes.
@@ -56,7 +57,7 @@ let package = Package(
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
         .target(name: "Events", dependencies: ["Config", "FrameRing", "CRillShims", "MediaTime"], swiftSettings: swift6),
         .target(
-            name: "Transport", dependencies: ["FrameRing", "RTP", "Config", "CRillShims", "CSRT", "Events"],
+            name: "Transport", dependencies: ["FrameRing", "RTP", "FEC", "Config", "CRillShims", "CSRT", "Events"],
             swiftSettings: swift6),
         .target(
             name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport", "Events"],
@@ -94,6 +95,7 @@ let package = Package(
         .target(name: "RillTestSupport", dependencies: ["MPEGTS"], path: "Tests/RillTestSupport", swiftSettings: swift6),
         .testTarget(name: "MPEGTSTests", dependencies: ["MPEGTS"], swiftSettings: swift6),
         .testTarget(name: "RTPTests", dependencies: ["RTP"], swiftSettings: swift6),
+        .testTarget(name: "FECTests", dependencies: ["FEC", "RTP"], swiftSettings: swift6),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),
         .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swift6),
         .testTarget(name: "CaptureTests", dependencies: ["Capture"], swiftSettings: swift6),
