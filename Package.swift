@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "MPEGTS", dependencies: ["MediaTime"], swiftSettings: swift6),
         .target(name: "RTP", dependencies: ["MediaTime"], swiftSettings: swift6),
         .target(name: "FEC", dependencies: ["RTP"], swiftSettings: swift6),
-        .target(name: "Config", dependencies: ["MediaTime"], swiftSettings: swift6),
+        .target(name: "Config", dependencies: ["MediaTime", "FEC"], swiftSettings: swift6),
 
         // The shared-memory ring between stage processes.
         .target(

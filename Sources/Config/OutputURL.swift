@@ -14,6 +14,13 @@ public struct MediaURL: Sendable, Equatable {
         a.scheme == b.scheme && a.host == b.host && a.port == b.port && a.options.elementsEqual(b.options, by: { $0 == $1 })
     }
 
+    public init(scheme: String, host: String, port: UInt16, options: [(String, String)] = []) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.options = options
+    }
+
     /// The value of option `key`.
     public func option(_ key: String) -> String? { options.first { $0.0 == key }?.1 }
 

@@ -112,10 +112,24 @@ extension SourceSection {
         if let text = try o.string("url") {
             guard s.type == .gateway else { throw ConfigError(path: o.path("url"), reason: "only a gateway source has a url") }
             let url = try MediaURL.parse(text, path: o.path("url"))
-            guard url.scheme == "srt" else {
-                throw ConfigError(path: o.path("url"), reason: "gateway inputs are srt:// in this release (rtp, udp, rist, sdp: next issue)")
+            switch url.scheme {
+            case "srt":
+                _ = try SRTSettings.parse(url, path: o.path("url"))
+            case "rtp", "udp":
+                let allowed = Set(["iface", "source"]).union(url.scheme == "rtp" ? RTPOptions.names : Set<String>())
+                for (k, _) in url.options where !allowed.contains(k) {
+                    throw ConfigError(path: o.path("url"), reason: "unknown option \"\(k)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                }
+                guard url.host.isEmpty || IPv4Address(url.host) != nil else {
+                    throw ConfigError(path: o.path("url"), reason: "host \"\(url.host)\" must be an IPv4 address (or empty: any)")
+                }
+                if let v = url.option("source"), IPv4Address(v) == nil {
+                    throw ConfigError(path: o.path("url"), reason: "source \"\(v)\" is not an IPv4 address")
+                }
+                _ = try RTPOptions.parse(url, path: o.path("url"))
+            default:
+                throw ConfigError(path: o.path("url"), reason: "gateway inputs are srt://, rtp:// or udp:// in this release (rist, sdp: not yet)")
             }
-            _ = try SRTSettings.parse(url, path: o.path("url"))
             s.url = url
             s.urlText = text
         } else if s.type == .gateway {
@@ -253,7 +267,7 @@ extension ProgramSection {
 extension OutputSection {
     /// Options each output scheme accepts.
     static let allowedOptions: [String: Set<String>] = [
-        "rtp": ["ttl", "iface", "source", "tos", "ssrc"],
+        "rtp": ["ttl", "iface", "source", "tos", "ssrc", "fec", "cols", "columns", "rows", "level", "dup"],
         "udp": ["ttl", "iface", "source", "tos"],
     ]
 
@@ -294,6 +308,7 @@ extension OutputSection {
         guard IPv4Address(url.host) != nil else {
             throw ConfigError(path: urlPath, reason: "host \"\(url.host)\" must be an IPv4 address")
         }
+        _ = try RTPOptions.parse(url, path: urlPath)
         let sdp = try o.string("sdp")
         if let sdp {
             guard url.scheme == "rtp" else { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }

@@ -3,13 +3,16 @@ import Glibc
 #endif
 import CRillShims
 import Config
+import FEC
 import FrameRing
 import MediaTime
 import RTP
 
 /// An RTP (RFC 2250, PT 33) or raw UDP output: a dedicated thread reads the TS ring and sends
 /// each 7-packet chunk at its deadline (`clock_nanosleep` absolute, then `sendmmsg` of every chunk
-/// already due). Falls behind ⇒ skips ahead (counted), never blocks the mux.
+/// already due). Falls behind ⇒ skips ahead (counted), never blocks the mux. RTP may add SMPTE
+/// 2022-1 FEC (column stream on port + 2, row stream on + 4) and SMPTE 2022-7 duplication (`dup=`:
+/// the same packets, one sequence space, to a second destination, with its own FEC streams).
 public final class PacedSender: @unchecked Sendable {
     // Invariant: all state belongs to the thread running `run()`; `statistics` is copied out by it.
     let output: OutputSection
@@ -35,7 +38,24 @@ public final class PacedSender: @unchecked Sendable {
         RealtimePriority.apply(RealtimePriority.sender, log: log)
         let socket = try UDPSocket(url: output.url)
         let rtp = output.url.scheme == "rtp"
-        log.info("\(rtp ? "RTP" : "UDP") to \(socket.destination):\(socket.port)\(socket.destination.isMulticast ? " (multicast)" : "")")
+        let options = try RTPOptions.parse(output.url, path: "outputs.\(output.id).url")
+        var paths = [socket]
+        if let d = options.duplicate {
+            let second = MediaURL(scheme: output.url.scheme, host: d.host, port: d.port, options: output.url.options.filter { $0.0 != "dup" })
+            paths.append(try UDPSocket(url: second))
+        }
+        var fec = options.fec.map { FECEncoder(parameters: $0) }
+        // Per path: the column and (level B) row FEC sockets.
+        let fecSockets: [(column: UDPSocket, row: UDPSocket?)] = try options.fec.map { p in
+            try paths.map { path in
+                let url = MediaURL(scheme: "rtp", host: path.destination.description, port: path.port, options: output.url.options.filter { $0.0 != "dup" })
+                return (try UDPSocket(url: url, portOffset: FECParameters.columnPortOffset),
+                        p.rowFEC ? try UDPSocket(url: url, portOffset: FECParameters.rowPortOffset) : nil)
+            }
+        } ?? []
+        for p in paths {
+            log.info("\(rtp ? "RTP" : "UDP") to \(p.destination):\(p.port)\(p.destination.isMulticast ? " (multicast)" : "")\(options.fec.map { ", FEC \($0) on ports +2\($0.rowFEC ? "/+4" : "")" } ?? "")")
+        }
         guard let reader = try RingReader.waitingOpen(
             name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
         else { return }
@@ -116,6 +136,17 @@ public final class PacedSender: @unchecked Sendable {
             datagrams[to] = rill_datagram(base: dst.baseAddress!, len: datagrams[from].len)
         }
 
+        func protect(count: Int) {
+            for i in 0..<count {
+                let b = UnsafeRawBufferPointer(slotBuffer(i))
+                let length = Int(datagrams[i].len)
+                guard let (h, range) = try? RTPHeader.parse(UnsafeRawBufferPointer(rebasing: b[0..<length])) else { continue }
+                fec!.add(header: h, payload: UnsafeRawBufferPointer(rebasing: b[range])) { stream, packet in
+                    self.sendFEC(stream, packet, sockets: fecSockets)
+                }
+            }
+        }
+
         func sendBatch(count: Int, rtp: Bool, header rtpHeader: inout RTPHeader) {
             if rtp {
                 for i in 0..<count {
@@ -124,17 +155,23 @@ public final class PacedSender: @unchecked Sendable {
                     rtpHeader.sequenceNumber &+= 1
                 }
             }
-            // sendmmsg may send fewer than asked (socket buffer full): send the rest.
+            // sendmmsg may send fewer than asked (socket buffer full): send the rest. Every path
+            // gets the same datagrams; the first path's result is what the statistics count.
             var sent = 0
             var failed = false
-            while sent < count {
-                let n = datagrams.withUnsafeBufferPointer { socket.send($0.baseAddress! + sent, count: count - sent) }
-                if n <= 0 {
-                    failed = true
-                    break
+            for (k, path) in paths.enumerated() {
+                var done = 0
+                while done < count {
+                    let n = datagrams.withUnsafeBufferPointer { path.send($0.baseAddress! + done, count: count - done) }
+                    if n <= 0 {
+                        failed = true
+                        break
+                    }
+                    done += Int(n)
                 }
-                sent += Int(n)
+                if k == 0 { sent = done }
             }
+            if fec != nil { protect(count: count) }
             let now = MonotonicClock.now()
             if failed {
                 statistics.sendErrors &+= 1
@@ -151,6 +188,15 @@ public final class PacedSender: @unchecked Sendable {
                 if captures[i] > 0 { statistics.latency.record(now - captures[i]) }
                 if readies[i] > 0 { statistics.encodedToWire.record(now - readies[i]) }
             }
+        }
+    }
+
+    /// Feeds the batch's media packets to the FEC encoder and sends what it emits on every path.
+    private func sendFEC(_ stream: FECEncoder.Stream, _ packet: UnsafeRawBufferPointer, sockets: [(column: UDPSocket, row: UDPSocket?)]) {
+        var d = rill_datagram(base: UnsafeMutableRawPointer(mutating: packet.baseAddress!), len: UInt32(packet.count))
+        for s in sockets {
+            let target = stream == .column ? s.column : s.row
+            if let target, target.send(&d, count: 1) != 1 { statistics.sendErrors &+= 1 }
         }
     }
 

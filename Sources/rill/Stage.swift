@@ -91,8 +91,14 @@ struct Stage: ParsableCommand {
                     printError("rill stage recv: the config has no gateway source url")
                     throw ExitCode(2)
                 }
-                let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
-                try SRTInput(url: url, instance: instance, events: events).run()
+                if url.scheme == "rtp" || url.scheme == "udp" {
+                    let input = try RTPInput(url: url, instance: instance)
+                    input.statistics = stats("recv")
+                    try input.run()
+                } else {
+                    let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
+                    try SRTInput(url: url, instance: instance, events: events).run()
+                }
             case .send:
                 guard let id = output, let o = cfg.outputs.first(where: { $0.id == id }) else {
                     printError("rill stage send: --output must name an output of the config")
