@@ -10,22 +10,23 @@ build() {  # name, sources...: compiled as one module, so the imports between th
   local name=$1; shift
   local src="$out/src-$name"
   rm -rf "$src"; mkdir -p "$src"
-  for f in "$@"; do sed -E '/^import (MediaTime|MPEGTS|RTP|Config|Events)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"; done
+  for f in "$@"; do sed -E '/^import (MediaTime|MPEGTS|RTP|FEC|Config|Events)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"; done
   swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_$name" "$src"/*.swift -o "$out/$name" 2>&1 | grep -E "error" || true
   test -x "$out/$name"
 }
 build ts Sources/MediaTime/*.swift Sources/MPEGTS/*.swift Tests/Fuzz/FuzzTSAnalyzer.swift
 build sdp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzSDP.swift
 build rtp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzRTP.swift
-build config Sources/MediaTime/*.swift Sources/Config/*.swift Tests/Fuzz/FuzzConfig.swift
-build event Sources/MediaTime/*.swift Sources/Config/*.swift Sources/Events/Event.swift Tests/Fuzz/FuzzEvent.swift
+build fec Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Tests/Fuzz/FuzzFEC.swift
+build config Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Sources/Config/*.swift Tests/Fuzz/FuzzConfig.swift
+build event Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Sources/Config/*.swift Sources/Events/Event.swift Tests/Fuzz/FuzzEvent.swift
 # A real TS chunk seeds the TS fuzzer.
 mkdir -p "$out/corpus-ts"
 if [ ! -s "$out/corpus-ts/seed.ts" ]; then
   printf '\x47\x40\x00\x10\x00\x00\xb0\x0d\x00\x01\xc1\x00\x00\x00\x01\xf0\x00' > "$out/corpus-ts/seed.ts"
   head -c 171 /dev/zero | tr '\0' '\377' >> "$out/corpus-ts/seed.ts"
 fi
-for t in ts sdp rtp config event; do
+for t in ts sdp rtp fec config event; do
   corpus="$out/corpus-$t"; mkdir -p "$corpus"
   [ -d "Tests/Fuzz/corpus/$t" ] && cp -n Tests/Fuzz/corpus/$t/* "$corpus/" 2>/dev/null || true
   echo "fuzz $t: ${secs}s"

@@ -38,9 +38,13 @@ public struct RecoveryBuffer {
         var parity: [UInt8]
     }
 
-    /// Slots: a power of two well above any matrix (L×D ≤ 100) plus a 2022-7 skew.
-    public static let capacity = 4096
+    /// Slots by default: a power of two well above two matrices (L×D ≤ 100) plus a 2022-7 skew.
+    public static let defaultCapacity = 4096
+    /// Slots (a power of two).
+    public let capacity: Int
     static let maxPayload = 1500
+    /// FEC packets waiting for their group: two matrices of level B is at most 2 × (20 + 20).
+    static let maxPendingFEC = 256
 
     private var slots: [Slot]
     private var fec: [PendingFEC] = []
@@ -51,10 +55,12 @@ public struct RecoveryBuffer {
     public var holdNs: Int64
     public private(set) var statistics = Statistics()
 
-    public init(holdPackets: Int, holdNs: Int64) {
-        self.holdPackets = min(holdPackets, Self.capacity / 2)
+    public init(holdPackets: Int, holdNs: Int64, capacity: Int = defaultCapacity) {
+        precondition(capacity >= 64 && capacity & (capacity - 1) == 0, "capacity must be a power of two ≥ 64")
+        self.capacity = capacity
+        self.holdPackets = min(holdPackets, capacity / 2)
         self.holdNs = holdNs
-        slots = [Slot](repeating: Slot(bytes: [UInt8](repeating: 0, count: Self.maxPayload)), count: Self.capacity)
+        slots = [Slot](repeating: Slot(bytes: [UInt8](repeating: 0, count: Self.maxPayload)), count: capacity)
     }
 
     /// 16-bit sequence number → the extended number nearest the newest seen.
@@ -63,7 +69,7 @@ public struct RecoveryBuffer {
         return highest + delta
     }
 
-    private func index(_ seq: Int64) -> Int { Int(seq & Int64(Self.capacity - 1)) }
+    private func index(_ seq: Int64) -> Int { Int(seq & Int64(capacity - 1)) }
 
     private func has(_ seq: Int64) -> Bool { slots[index(seq)].seq == seq }
 
@@ -78,7 +84,7 @@ public struct RecoveryBuffer {
                 statistics.late += 1
                 return false
             }
-            if seq - n >= Int64(Self.capacity) {  // a jump beyond the window: a new stream, start over
+            if seq - n >= Int64(capacity) {  // a jump beyond the window: a new stream, start over
                 restart(at: seq)
             }
         } else {
@@ -119,11 +125,12 @@ public struct RecoveryBuffer {
         guard next != nil else { return }  // no media yet: nothing to anchor it to
         let base = extend(h.snBase)
         let last = base + Int64(h.offset) * Int64(Int(h.count) - 1)
-        guard last - base < Int64(Self.capacity / 2) else {
+        guard last - base < Int64(capacity / 2) else {
             statistics.fecRejected += 1
             return
         }
         guard last >= next! else { return }  // its packets are all out already
+        if fec.count >= Self.maxPendingFEC { fec.removeFirst() }  // garbage FEC cannot grow it without bound
         fec.append(PendingFEC(base: base, header: h, parity: Array(payload[FECHeader.size...])))
         recover(arrival: arrival)
     }
@@ -189,6 +196,7 @@ public struct RecoveryBuffer {
     /// `force` gives up every gap (the stream stopped).
     public mutating func release(now: Int64, force: Bool = false, _ emit: (RTPHeader, UnsafeRawBufferPointer) -> Void) {
         guard var n = next else { return }
+        var following = n  // the first stored packet after the current gap (scanned forward once)
         while n <= highest {
             let i = index(n)
             if slots[i].seq == n {
@@ -198,20 +206,17 @@ public struct RecoveryBuffer {
                 continue
             }
             // A gap: wait for it (FEC, the other path, reordering) unless it is old enough.
-            guard force || (highest - n >= Int64(holdPackets) && now - firstArrival(after: n) >= holdNs) else { break }
+            if following <= n {
+                following = n + 1
+                while following <= highest && !has(following) { following += 1 }
+            }
+            let waited = following <= highest ? now - slots[index(following)].arrival : 0
+            guard force || (highest - n >= Int64(holdPackets) && waited >= holdNs) else { break }
             statistics.lost += 1
             n += 1
         }
         next = n
-    }
-
-    /// Arrival time of the first stored packet after a gap.
-    private func firstArrival(after gap: Int64) -> Int64 {
-        var s = gap + 1
-        while s <= highest {
-            if has(s) { return slots[index(s)].arrival }
-            s += 1
-        }
-        return Int64.max
+        // FEC groups wholly released can no longer help.
+        fec.removeAll { $0.base + Int64($0.header.offset) * Int64(Int($0.header.count) - 1) < n }
     }
 }
