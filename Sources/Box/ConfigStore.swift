@@ -74,7 +74,7 @@ public final class ConfigStore: Sendable {
             }
         }
         do throws(ConfigError) {
-            s.config = try RillConfig.decode(Self.document(s.sections))
+            s.config = try Self.resolve(RillConfig.decode(Self.document(s.sections)))
         } catch {
             throw .invalid(error, file: s.fileOf[error.section])
         }
@@ -147,7 +147,7 @@ public final class ConfigStore: Sendable {
             }
             let config: RillConfig
             do throws(ConfigError) {
-                config = try RillConfig.decode(Self.document(sections))
+                config = try Self.resolve(RillConfig.decode(Self.document(sections)))
             } catch {
                 throw .invalid(error, file: s.fileOf[error.section] ?? mainFile)
             }
@@ -180,5 +180,22 @@ extension ConfigError {
     /// The top-level section a path points into ("outputs" for `outputs[1].url`).
     public var section: String {
         String(path.prefix { $0 != "." && $0 != "[" })
+    }
+}
+
+extension ConfigStore {
+    /// Reads what the config points at: a gateway's SDP file becomes its input URL (a malformed
+    /// or unreadable file is a config error naming `source.sdp`, the file and the SDP line).
+    static func resolve(_ config: RillConfig) throws(ConfigError) -> RillConfig {
+        guard let sdp = config.source.sdpFile else { return config }
+        var c = config
+        do {
+            c.source.url = try SDPInput.url(fromFile: sdp)
+        } catch let e as ConfigError {
+            throw e
+        } catch {
+            throw ConfigError(path: "source.sdp", reason: "\(sdp): \(error)")
+        }
+        return c
     }
 }

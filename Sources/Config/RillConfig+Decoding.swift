@@ -132,8 +132,14 @@ extension SourceSection {
             }
             s.url = url
             s.urlText = text
-        } else if s.type == .gateway {
-            throw ConfigError(path: o.path("url"), reason: "required for a gateway source")
+        }
+        if let sdp = try o.string("sdp") {
+            guard s.type == .gateway else { throw ConfigError(path: o.path("sdp"), reason: "only a gateway source reads an SDP file") }
+            guard s.url == nil else { throw ConfigError(path: o.path("sdp"), reason: "give url or sdp, not both") }
+            guard sdp.hasPrefix("/") else { throw ConfigError(path: o.path("sdp"), reason: "must be an absolute path") }
+            s.sdpFile = sdp
+        } else if s.type == .gateway && s.url == nil {
+            throw ConfigError(path: o.path("url"), reason: "required for a gateway source (or sdp: an SDP file)")
         }
         if var v = try o.object("video") {
             if let w = try v.int("width", in: 16...7680) {

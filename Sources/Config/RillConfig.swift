@@ -35,6 +35,9 @@ public struct SourceSection: Sendable, Equatable {
     public var url: MediaURL? = nil
     /// The input URL as written.
     public var urlText: String? = nil
+    /// Gateway input from an SDP file (`source.sdp`): the file is read when the config is loaded,
+    /// and `url` becomes the stream it describes (group, port, source filter, FEC).
+    public var sdpFile: String? = nil
     public var width: Int64 = 1280
     public var height: Int64 = 720
     public var fps = FrameRate(50)

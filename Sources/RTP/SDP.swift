@@ -27,6 +27,25 @@ public struct SessionDescription: Sendable, Equatable {
     /// Any further attributes on the media ("name:value" or "name"), in order.
     public var mediaAttributes: [String] = []
 
+    /// SMPTE 2022-1 FEC streams beside the media: written as two more `m=` lines
+    /// (`2dparityfec`, PT 96) grouped with the media by `a=group:FEC-FR` (RFC 5956).
+    public var fec: FECStreams? = nil
+
+    public struct FECStreams: Sendable, Equatable {
+        public var columnPort: UInt16
+        public var rowPort: UInt16?
+        /// L and D when the SDP states them (`a=fmtp:96 L=…; D=…`, the RFC 6015 parameter names).
+        public var columns: Int?
+        public var rows: Int?
+        public init(columnPort: UInt16, rowPort: UInt16?, columns: Int?, rows: Int?) {
+            self.columnPort = columnPort; self.rowPort = rowPort; self.columns = columns; self.rows = rows
+        }
+    }
+
+    /// The FEC encoding names a parser takes (RFC 2733 `parityfec`, SMPTE 2022-1 `2dparityfec`,
+    /// RFC 6015 `1d-interleaved-parityfec`).
+    static let fecEncodings: Set<String> = ["2dparityfec", "parityfec", "1d-interleaved-parityfec"]
+
     public init(originAddress: String, name: String, connectionAddress: String, ttl: UInt8? = nil, port: UInt16, sourceFilter: String? = nil) {
         self.originAddress = originAddress; self.name = name; self.connectionAddress = connectionAddress
         self.ttl = ttl; self.port = port; self.sourceFilter = sourceFilter
@@ -44,9 +63,20 @@ public struct SessionDescription: Sendable, Equatable {
         if let sourceFilter {
             lines.append("a=source-filter: incl IN IP4 \(connectionAddress) \(sourceFilter)")
         }
+        if fec != nil { lines.append("a=group:FEC-FR 1 2\(fec?.rowPort != nil ? " 3" : "")") }
         lines.append("m=\(media) \(port) \(transport) \(payloadType)")
         if transport == "RTP/AVP", payloadType == 33 { lines.append("a=rtpmap:33 MP2T/90000") }
         for a in mediaAttributes { lines.append("a=\(Self.clean(a))") }
+        if let fec {
+            lines.append("a=mid:1")
+            for (mid, port) in [(2, fec.columnPort), (3, fec.rowPort)] {
+                guard let port else { continue }
+                lines.append("m=application \(port) RTP/AVP 96")
+                lines.append("a=rtpmap:96 2dparityfec/90000")
+                if let l = fec.columns, let d = fec.rows { lines.append("a=fmtp:96 L=\(l); D=\(d)") }
+                lines.append("a=mid:\(mid)")
+            }
+        }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
@@ -61,6 +91,10 @@ public struct SDPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// 1-based line number.
     public var line: Int
     public var reason: String
+    public init(line: Int, reason: String) {
+        self.line = line
+        self.reason = reason
+    }
     public var description: String { "SDP line \(line): \(reason)" }
 }
 
@@ -76,6 +110,8 @@ extension SessionDescription {
         var media: (String, UInt16, String, UInt8)?
         var filter: String?
         var attrs: [String] = []
+        // Later m= lines: port, format, encoding name (rtpmap), L and D (fmtp).
+        var extra: [(UInt16, String, String?, Int?, Int?)] = []
         var sawVersion = false
         var lineNo = 0
         var mediaLine = 0  // where the m= line was, to blame a missing c= on it
@@ -119,7 +155,13 @@ extension SessionDescription {
                 }
                 conn = (String(addr), ttl)
             case "m":
-                if media != nil { continue }  // first media only
+                if media != nil {  // later media: kept only to find FEC streams
+                    guard fields.count >= 4, let port = UInt16(fields[1].split(separator: "/").first ?? "") else {
+                        throw SDPError(line: lineNo, reason: "m= needs media port proto fmt")
+                    }
+                    extra.append((port, fields[3], nil, nil, nil))
+                    continue
+                }
                 guard fields.count >= 4 else { throw SDPError(line: lineNo, reason: "m= needs media port proto fmt") }
                 let portField = fields[1].split(separator: "/").first.map(String.init) ?? ""
                 guard let port = UInt16(portField), port > 0 else { throw SDPError(line: lineNo, reason: "bad port \(fields[1])") }
@@ -143,6 +185,21 @@ extension SessionDescription {
                         throw SDPError(line: lineNo, reason: "source-filter must be: incl IN IP4 <dest> <source>")
                     }
                     filter = f[4]
+                } else if !extra.isEmpty {
+                    let pt = extra[extra.count - 1].1
+                    if value.hasPrefix("rtpmap:\(pt) ") {
+                        extra[extra.count - 1].2 = value.split(separator: " ").dropFirst().first?.split(separator: "/").first.map { $0.lowercased() }
+                    } else if value.hasPrefix("fmtp:\(pt) ") {
+                        for p in value.dropFirst("fmtp:\(pt) ".count).split(separator: ";") {
+                            let kv = p.split(separator: "=").map { String($0.filter { $0 != " " }) }
+                            guard kv.count == 2 else { continue }
+                            guard let n = Int(kv[1]), (1...255).contains(n) else {
+                                throw SDPError(line: lineNo, reason: "fmtp \(kv[0])=\(kv[1]) is not 1…255")
+                            }
+                            if kv[0] == "L" { extra[extra.count - 1].3 = n }
+                            if kv[0] == "D" { extra[extra.count - 1].4 = n }
+                        }
+                    }
                 } else if media != nil, !value.hasPrefix("rtpmap:33 ") {
                     attrs.append(value)
                 }
@@ -160,6 +217,11 @@ extension SessionDescription {
         d.transport = m.2
         d.payloadType = m.3
         d.mediaAttributes = attrs
+        let fecPorts = extra.filter { $0.2.map(fecEncodings.contains) ?? false }.sorted { $0.0 < $1.0 }
+        if let first = fecPorts.first {
+            d.fec = FECStreams(
+                columnPort: first.0, rowPort: fecPorts.count > 1 ? fecPorts[1].0 : nil, columns: first.3, rows: first.4)
+        }
         return d
     }
 

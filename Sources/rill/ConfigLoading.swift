@@ -16,7 +16,9 @@ func loadConfig(_ path: String) throws -> (RillConfig, String) {
         throw ExitCode(2)
     }
     do {
-        return (try RillConfig.decode(text), text)
+        var config = try RillConfig.decode(text)
+        if let sdp = config.source.sdpFile { config.source.url = try SDPInput.url(fromFile: sdp) }
+        return (config, text)
     } catch let e as ConfigError {
         printError("rill: config \(path): \(e)")
         throw ExitCode(2)

@@ -1,0 +1,89 @@
+import Foundation
+import RillTestSupport
+import Testing
+
+/// Gateway inputs described by SDP files: the FEC description our own output writes, and one
+/// written by hand for an FFmpeg multicast; a malformed one is refused naming its line.
+@Suite("SDP file inputs", .serialized)
+struct SDPInputTests {
+    @Test("our output's FEC SDP: FFmpeg opens it; as a gateway input it joins the group and uses the FEC streams (1/37 dropped, 0 CC errors)")
+    func ownFECSDP() throws {
+        let ns = try NetworkNamespace("sdpfec")
+        defer { ns.close() }
+        let dir = makeTemporaryDirectory("sdpfec")
+        try ns.run(["iptables", "-A", "INPUT", "-p", "udp", "--dport", "6300", "-m", "statistic", "--mode", "nth", "--every", "37", "--packet", "0", "-j", "DROP"])
+        let sender = try BoxUnderTest(
+            config: testConfig(
+                instance: "\(ns.name)-tx", fps: 25, videoBitrate: 1_500_000, keyint: 25,
+                outputs: #"{ "id": "mc", "url": "rtp://239.255.46.1:6300?fec=2022-1&cols=6&rows=6", "sdp": "\#(dir)/mc.sdp" }"#,
+                runDirectory: "\(dir)/run"),
+            namespace: ns, label: "sdpfec-tx")
+        defer { sender.stop() }
+        #expect(waitFor(timeout: 10) { FileManager.default.fileExists(atPath: "\(dir)/mc-fec.sdp") }, "\(sender.log)")
+        let sdp = (try? String(contentsOfFile: "\(dir)/mc-fec.sdp", encoding: .utf8)) ?? ""
+        #expect(sdp.contains("a=rtpmap:96 2dparityfec/90000") && sdp.contains("m=application 6302 ") && sdp.contains("m=application 6304 "), "\(sdp)")
+        // FFmpeg reads the FEC description (the FEC lines become streams it does not decode).
+        let streams = try ffprobeStreams("\(dir)/mc-fec.sdp", prefix: ns.command([]))
+        #expect(streams.contains { $0.codec == "h264" }, "\(streams.map(\.codec))")
+        let rec = try PeerProcess(ns.command(["srt-live-transmit", "-q", "udp://:6400", "file://con"]), output: "\(dir)/in.ts")
+        let gateway = try BoxUnderTest(
+            config: """
+                { "system": { "instance": "\(ns.name)-rx", "runDirectory": "\(dir)/run" },
+                  "source": { "type": "gateway", "sdp": "\(dir)/mc-fec.sdp" },
+                  "outputs": [ { "id": "out", "url": "udp://127.0.0.1:6400" } ],
+                  "api": { "enabled": false } }
+                """, namespace: ns, label: "sdpfec-rx")
+        #expect(waitFor(timeout: 10) { gateway.log.contains("FEC 2022-1 6×6 level B") }, "\(gateway.log)")
+        Thread.sleep(forTimeInterval: 8)
+        gateway.stop()
+        rec.stop()
+        let stats = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/\(ns.name)-rx/stats/recv.json")))) as? [String: Any] ?? [:]
+        #expect((stats["recovered"] as? Int ?? 0) > 10 && stats["lost"] as? Int == 0, "\(stats)")
+        let cc = try runProcess(["tshark", "-r", "\(dir)/in.ts", "-Y", "mp2t.cc.drop"], timeout: 60)
+        #expect(cc.stdout.split(separator: "\n").isEmpty, "CC drops: \(cc.stdout.prefix(300))")
+    }
+
+    @Test("an SDP written by hand for an FFmpeg multicast works as an input (SSM source filter)")
+    func handWrittenSDP() throws {
+        let ns = try NetworkNamespace("sdphand")
+        defer { ns.close() }
+        let dir = makeTemporaryDirectory("sdphand")
+        try ns.run(["ip", "addr", "add", "10.9.8.7/32", "dev", "lo"])
+        let sdp = "v=0\no=- 0 0 IN IP4 10.9.8.7\ns=FFmpeg by hand\nc=IN IP4 239.255.47.1/1\nt=0 0\na=source-filter: incl IN IP4 239.255.47.1 10.9.8.7\nm=video 6500 RTP/AVP 33\na=rtpmap:33 MP2T/90000\n"
+        try sdp.write(toFile: "\(dir)/hand.sdp", atomically: true, encoding: .utf8)
+        let rec = try PeerProcess(ns.command(["srt-live-transmit", "-q", "udp://:6600", "file://con"]), output: "\(dir)/in.ts")
+        let gateway = try BoxUnderTest(
+            config: """
+                { "system": { "instance": "\(ns.name)", "runDirectory": "\(dir)/run" },
+                  "source": { "type": "gateway", "sdp": "\(dir)/hand.sdp" },
+                  "outputs": [ { "id": "out", "url": "udp://127.0.0.1:6600" } ],
+                  "api": { "enabled": false } }
+                """, namespace: ns, label: "sdphand")
+        #expect(waitFor(timeout: 10) { gateway.log.contains("RTP input on 239.255.47.1:6500") }, "\(gateway.log)")
+        let ffmpeg = try runProcess(
+            ns.command([
+                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "6",
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "rtp_mpegts",
+                "rtp://239.255.47.1:6500?pkt_size=1316&localaddr=10.9.8.7&ttl=1",
+            ]), timeout: 60)
+        #expect(ffmpeg.status == 0, "\(ffmpeg.stderr.suffix(300))")
+        Thread.sleep(forTimeInterval: 1)
+        gateway.stop()
+        rec.stop()
+        let frames = try ffprobeDecodedVideoFrames("\(dir)/in.ts")
+        #expect(frames.count >= 100, "\(frames.count) frames relayed from FFmpeg via the hand-written SDP")
+    }
+
+    @Test("a malformed SDP: rill check exits 2 naming source.sdp, the file and the line")
+    func malformed() throws {
+        let dir = makeTemporaryDirectory("sdpbad")
+        try "v=0\no=- 0 0 IN IP4 10.0.0.1\ns=x\nc=IN IP4 239.1.1.1/1\nt=0 0\nm=video seven RTP/AVP 33\n".write(
+            toFile: "\(dir)/bad.sdp", atomically: true, encoding: .utf8)
+        try """
+            { "source": { "type": "gateway", "sdp": "\(dir)/bad.sdp" }, "outputs": [ { "id": "o", "url": "udp://127.0.0.1:6700" } ] }
+            """.write(toFile: "\(dir)/config.json", atomically: true, encoding: .utf8)
+        let r = try runProcess([rillBinary(), "check", "--config", "\(dir)/config.json"], timeout: 10)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("source.sdp") && r.stderr.contains("bad.sdp") && r.stderr.contains("SDP line 6"), "\(r.stderr)")
+    }
+}
