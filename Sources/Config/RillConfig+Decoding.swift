@@ -271,6 +271,43 @@ extension ProgramSection {
 }
 
 extension OutputSection {
+    /// The variables a recording path may use (the seed's).
+    public static let recordingVariables = ["$datetime", "$date", "$time", "$output", "$service"]
+
+    /// `file:///abs/path/$datetime.ts?split=SECONDS&maxsize=MB`.
+    static func recording(_ text: String, path urlPath: String, id: String) throws(ConfigError) -> OutputSection {
+        var rest = Substring(text.dropFirst("file://".count))
+        var options: [(String, String)] = []
+        if let q = rest.firstIndex(of: "?") {
+            for part in rest[rest.index(after: q)...].split(separator: "&") {
+                let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2 else { throw ConfigError(path: urlPath, reason: "option \"\(part)\" needs a value") }
+                switch kv[0] {
+                case "split":
+                    guard let v = Int64(kv[1]), (10...86_400).contains(v) else { throw ConfigError(path: urlPath, reason: "split=\(kv[1]): 10…86400 seconds") }
+                case "maxsize":
+                    guard let v = Int64(kv[1]), (1...1_000_000).contains(v) else { throw ConfigError(path: urlPath, reason: "maxsize=\(kv[1]): 1…1000000 MB") }
+                default:
+                    throw ConfigError(path: urlPath, reason: "unknown option \"\(kv[0])\" (allowed: maxsize, split)")
+                }
+                options.append((kv[0], kv[1]))
+            }
+            rest = rest[..<q]
+        }
+        let file = MediaURL.percentDecode(String(rest))
+        guard file.hasPrefix("/"), !file.hasSuffix("/") else {
+            throw ConfigError(path: urlPath, reason: "file:// needs an absolute file path (file:///var/lib/rill/rec/$datetime.ts)")
+        }
+        if file.split(separator: "/").contains("..") { throw ConfigError(path: urlPath, reason: "the path may not contain ..") }
+        let rotating = !options.isEmpty
+        if rotating && !(file.contains("$datetime") || file.contains("$time")) {
+            throw ConfigError(path: urlPath, reason: "a rotating recording needs $datetime or $time in its name, or every file would overwrite the last")
+        }
+        var out = OutputSection(id: id, url: MediaURL(scheme: "file", host: "", port: 0, options: options), urlText: text)
+        out.recordPath = file
+        return out
+    }
+
     /// Options each output scheme accepts.
     static let allowedOptions: [String: Set<String>] = [
         "rtp": ["ttl", "iface", "source", "tos", "ssrc", "fec", "cols", "columns", "rows", "level", "dup"],
@@ -284,6 +321,13 @@ extension OutputSection {
         }
         guard let text = try o.string("url") else { throw ConfigError(path: o.path("url"), reason: "required") }
         let urlPath = o.path("url")
+        if text.lowercased().hasPrefix("file://") {
+            var out = try recording(text, path: urlPath, id: id)
+            if try o.string("sdp") != nil { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
+            out.enabled = try o.bool("enabled") ?? true
+            try o.finish()
+            return out
+        }
         let url = try MediaURL.parse(text, path: urlPath)
         if url.scheme == "srt" {
             _ = try SRTSettings.parse(url, path: urlPath)

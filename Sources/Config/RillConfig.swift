@@ -152,6 +152,8 @@ public struct OutputSection: Sendable, Equatable {
     public var sdp: String?
     /// Whether the output starts with the box.
     public var enabled = true
+    /// Recording (`file:///dir/$datetime.ts?split=600&maxsize=2000`): the path template.
+    public var recordPath: String? = nil
 
     public init(id: String, url: MediaURL, urlText: String, sdp: String? = nil, enabled: Bool = true) {
         self.id = id; self.url = url; self.urlText = urlText; self.sdp = sdp; self.enabled = enabled

@@ -105,7 +105,10 @@ struct Stage: ParsableCommand {
                     throw ExitCode(2)
                 }
                 let stats = "\(cfg.system.runDirectory)/\(instance)/stats/\(o.id).json"
-                if o.url.scheme == "srt" {
+                if o.url.scheme == "file" {
+                    let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
+                    try FileRecorder(output: o, instance: instance, serviceName: cfg.program.serviceName, statsPath: stats, events: events).run()
+                } else if o.url.scheme == "srt" {
                     let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
                     try SRTOutput(output: o, instance: instance, statsPath: stats, videoPID: UInt16(cfg.program.videoPID), events: events).run()
                 } else {
