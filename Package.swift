@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "CX264", pkgConfig: "x264", providers: [.apt(["libx264-dev"])]),
         .systemLibrary(name: "CAVCodec", pkgConfig: "libavcodec libavutil", providers: [.apt(["libavcodec-dev"])]),
         .systemLibrary(name: "CSRT", pkgConfig: "srt", providers: [.apt(["libsrt-openssl-dev"])]),
+        .systemLibrary(name: "CRIST", pkgConfig: "librist", providers: [.apt(["librist-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2 libv4lconvert", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
@@ -57,7 +58,7 @@ let package = Package(
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
         .target(name: "Events", dependencies: ["Config", "FrameRing", "CRillShims", "MediaTime"], swiftSettings: swift6),
         .target(
-            name: "Transport", dependencies: ["FrameRing", "RTP", "FEC", "Config", "CRillShims", "CSRT", "Events"],
+            name: "Transport", dependencies: ["FrameRing", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST", "Events"],
             swiftSettings: swift6),
         .target(
             name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport", "Events"],

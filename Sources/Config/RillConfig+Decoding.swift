@@ -115,6 +115,8 @@ extension SourceSection {
             switch url.scheme {
             case "srt":
                 _ = try SRTSettings.parse(url, path: o.path("url"))
+            case "rist":
+                _ = try RISTSettings.parse(text, path: o.path("url"))
             case "rtp", "udp":
                 let allowed = Set(["iface", "source"]).union(url.scheme == "rtp" ? RTPOptions.names : Set<String>())
                 for (k, _) in url.options where !allowed.contains(k) {
@@ -128,7 +130,7 @@ extension SourceSection {
                 }
                 _ = try RTPOptions.parse(url, path: o.path("url"))
             default:
-                throw ConfigError(path: o.path("url"), reason: "gateway inputs are srt://, rtp:// or udp:// in this release (rist, sdp: not yet)")
+                throw ConfigError(path: o.path("url"), reason: "gateway inputs are srt://, rist://, rtp:// or udp:// (or an SDP file: source.sdp)")
             }
             s.url = url
             s.urlText = text
@@ -329,6 +331,13 @@ extension OutputSection {
             return out
         }
         let url = try MediaURL.parse(text, path: urlPath)
+        if url.scheme == "rist" {
+            _ = try RISTSettings.parse(text, path: urlPath)
+            if try o.string("sdp") != nil { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
+            let enabled = try o.bool("enabled") ?? true
+            try o.finish()
+            return OutputSection(id: id, url: url, urlText: text, sdp: nil, enabled: enabled)
+        }
         if url.scheme == "srt" {
             _ = try SRTSettings.parse(url, path: urlPath)
             if try o.string("sdp") != nil { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
@@ -337,7 +346,7 @@ extension OutputSection {
             return OutputSection(id: id, url: url, urlText: text, sdp: nil, enabled: enabled)
         }
         guard let allowed = allowedOptions[url.scheme] else {
-            throw ConfigError(path: urlPath, reason: "scheme \"\(url.scheme)\" is not supported (rtp, udp, srt)")
+            throw ConfigError(path: urlPath, reason: "scheme \"\(url.scheme)\" is not supported (rtp, udp, srt, rist, file)")
         }
         for (k, v) in url.options {
             guard allowed.contains(k) else {

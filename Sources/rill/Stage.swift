@@ -91,7 +91,11 @@ struct Stage: ParsableCommand {
                     printError("rill stage recv: the config has no gateway source url")
                     throw ExitCode(2)
                 }
-                if url.scheme == "rtp" || url.scheme == "udp" {
+                if url.scheme == "rist" {
+                    let input = RISTInput(urlText: cfg.source.urlText ?? "", instance: instance)
+                    input.statistics = stats("recv")
+                    try input.run()
+                } else if url.scheme == "rtp" || url.scheme == "udp" {
                     let input = try RTPInput(url: url, instance: instance)
                     input.statistics = stats("recv")
                     try input.run()
@@ -108,6 +112,8 @@ struct Stage: ParsableCommand {
                 if o.url.scheme == "file" {
                     let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
                     try FileRecorder(output: o, instance: instance, serviceName: cfg.program.serviceName, statsPath: stats, events: events).run()
+                } else if o.url.scheme == "rist" {
+                    try RISTOutput(output: o, instance: instance, statsPath: stats).run()
                 } else if o.url.scheme == "srt" {
                     let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
                     try SRTOutput(output: o, instance: instance, statsPath: stats, videoPID: UInt16(cfg.program.videoPID), events: events).run()

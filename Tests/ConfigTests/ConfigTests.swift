@@ -42,6 +42,22 @@ struct ConfigTests {
             (#"{ "encoders": { "audio": { "codec": "s302m", "bitsPerSample": 20 } } }"#, "encoders.audio.bitsPerSample", "16 or 24"),
             (#"{ "program": { "videoPID": 16 } }"#, "program.videoPID", "outside"),
             (#"{ "program": { "audioPID": 4096 } }"#, "program.audioPID", "used twice"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=2022-1&cols=20&rows=10" } ] }"#, "outputs[0].url", "exceeds 100"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=2022-1&cols=3&rows=4" } ] }"#, "outputs[0].url", "cols: L = 3"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=prompeg&columns=8&rows=2" } ] }"#, "outputs[0].url", "rows: D = 2"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?rows=4" } ] }"#, "outputs[0].url", "without fec"),
+            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?dup=nowhere" } ] }"#, "outputs[0].url", "2022-7"),
+            (#"{ "outputs": [ { "id": "a", "url": "udp://1.2.3.4:5000?fec=2022-1" } ] }"#, "outputs[0].url", "unknown option \"fec\""),
+            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5001?profile=simple" } ] }"#, "outputs[0].url", "odd"),
+            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?profile=simple&secret=0123456789" } ] }"#, "outputs[0].url", "profile=main"),
+            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?secret=short" } ] }"#, "outputs[0].url", "at least 10"),
+            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?profile=advanced" } ] }"#, "outputs[0].url", "simple or main"),
+            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?bufer=100" } ] }"#, "outputs[0].url", "unknown option \"bufer\""),
+            (#"{ "outputs": [ { "id": "a", "url": "file://rec/$datetime.ts" } ] }"#, "outputs[0].url", "absolute"),
+            (#"{ "outputs": [ { "id": "a", "url": "file:///rec/fixed.ts?split=600" } ] }"#, "outputs[0].url", "$datetime"),
+            (#"{ "outputs": [ { "id": "a", "url": "file:///rec/$datetime.ts?split=5" } ] }"#, "outputs[0].url", "10…86400"),
+            (#"{ "source": { "type": "gateway", "url": "rtp://:5000?fec=2022-1&cols=30" } }"#, "source.url", "L = 30"),
+            (#"{ "source": { "type": "gateway", "sdp": "relative.sdp" } }"#, "source.sdp", "absolute"),
         ])
     func badConfig(json: String, path: String, reason: String) {
         do {
