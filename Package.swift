@@ -89,7 +89,7 @@ let package = Package(
         // Benchmarks (figures for the README): a malloc-counting interposer, linked only here.
         .target(name: "CMallocCounter"),
         .executableTarget(
-            name: "rill-bench", dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "MediaTime", "Capture"],
+            name: "rill-bench", dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "MediaTime", "Capture", "FEC", "RTP"],
             swiftSettings: swift6),
 
         // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.

@@ -72,6 +72,11 @@ case "mux":
     print("allocations in the whole process (interposer check): \(rill_malloc_count())")
 case "capture":
     benchCapture(frames: 300)
+case "rtpfec":
+    let a = Array(args.dropFirst())
+    benchRTPFEC(path: a.first ?? "", columns: a.count > 1 ? Int(a[1]) ?? 10 : 10, rows: a.count > 2 ? Int(a[2]) ?? 10 : 10)
+case "fecrate":
+    benchFECRecovery()
 default:
-    print("usage: rill-bench mux | capture")
+    print("usage: rill-bench mux | capture | rtpfec FILE [L D] | fecrate")
 }
