@@ -91,6 +91,10 @@ public final class BoxMetrics: Sendable {
                     count("rill_srt_packets_lost_total", pl, total: int(p["packetsLost"]))
                 }
             }
+            if let r = st["rist"] {
+                gauge("rill_rist_rtt_seconds", l, double(r["rttMs"]) / 1000)
+                count("rill_rist_packets_retransmitted_total", l, total: int(r["retransmitted"]))
+            }
             if case .array(let buckets) = st["captureToWireHistogram"] ?? .null {
                 observeLatency(output: o.id, buckets: buckets)
             }

@@ -44,7 +44,13 @@ enum StatusReport {
                 ]
             }
         } else {
-            source.append(("url", .string(cfg.source.urlText ?? "")))
+            source.append(("url", .string(cfg.source.urlText ?? cfg.source.sdpFile ?? "")))
+            // Gateway input counters (RTP/UDP: FEC and 2022-7; RIST: librist's), as the input wrote them.
+            if let st = box.statistics("recv") {
+                for key in ["received", "duplicates", "late", "fecPackets", "recovered", "lost", "ccErrors", "bitrate", "rist", "rttMs", "connected"] {
+                    if let v = st[key] { source.append((key, v)) }
+                }
+            }
         }
 
         var encoders: [(String, JSON)] = []
@@ -67,7 +73,7 @@ enum StatusReport {
             let s = stage("send-\(o.id)")
             var m: [(String, JSON)] = [("id", .string(o.id)), ("url", .string(o.urlText)), ("state", .string(s?.state.rawValue ?? "stopped"))]
             if let st = box.statistics(o.id) {
-                for key in ["bytes", "packets", "datagrams", "sendErrors", "lostChunks", "connects", "rejected", "peers"] {
+                for key in ["bytes", "packets", "datagrams", "sendErrors", "lostChunks", "connects", "rejected", "peers", "rist"] {
                     if let v = st[key] { m.append((key, v)) }
                 }
                 if let h = st["captureToWire"] {

@@ -46,6 +46,12 @@ public struct RecoveryBuffer {
     /// FEC packets waiting for their group: two matrices of level B is at most 2 × (20 + 20).
     static let maxPendingFEC = 256
 
+    /// Consecutive packets that came after their place was released.
+    private var lateRun = 0
+    /// That many in a row (and nothing accepted between) means a sender restart, not 2022-7 copies
+    /// or reordering, which interleave with accepted packets.
+    static let restartAfterLate = 100
+
     private var slots: [Slot]
     private var fec: [PendingFEC] = []
     /// Next sequence number (extended) to release; nil before the first packet.
@@ -82,8 +88,13 @@ public struct RecoveryBuffer {
             seq = extend(header.sequenceNumber)
             if seq < n {
                 statistics.late += 1
-                return false
+                lateRun += 1
+                // Every packet late, run after run: the sender restarted behind us (a new random
+                // sequence base); follow it rather than wait for it to catch up.
+                if lateRun < Self.restartAfterLate { return false }
+                restart(at: seq)
             }
+            lateRun = 0
             if seq - n >= Int64(capacity) {  // a jump beyond the window: a new stream, start over
                 restart(at: seq)
             }
@@ -102,6 +113,7 @@ public struct RecoveryBuffer {
     }
 
     private mutating func restart(at seq: Int64) {
+        lateRun = 0
         next = seq
         highest = seq
         for i in slots.indices { slots[i].seq = -1 }

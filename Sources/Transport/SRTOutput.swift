@@ -183,9 +183,16 @@ public final class SRTOutput: @unchecked Sendable {
     /// Feeds one connection from the TS ring until it fails or a stop is requested.
     private func stream(_ socket: SRTSocket, blocking: Bool) {
         if !blocking { socket.setNonBlockingSend() }
-        guard let reader = try? RingReader.waitingOpen(
-            name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
-        else { return }
+        let opened: RingReader?
+        do {
+            opened = try RingReader.waitingOpen(
+                name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
+        } catch {
+            // Not silent: a connection that gets no TS would otherwise look like a stalled stream.
+            log.error("cannot read the TS ring: \(error); closing this connection")
+            return
+        }
+        guard let reader = opened else { return }
         let payload = Int(settings.option("payloadsize") ?? "1316") ?? 1316
         let slot = Int(reader.ring.slotBytes)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: slot, alignment: 16)

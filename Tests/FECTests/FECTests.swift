@@ -79,6 +79,18 @@ struct FECTests {
         #expect(columnOnly.recovered == 0 && columnOnly.lost == 2, "\(columnOnly)")
     }
 
+    @Test("a sender that restarts with a lower sequence base is followed after 100 late packets")
+    func senderRestart() {
+        var rb = RecoveryBuffer(holdPackets: 8, holdNs: 0)
+        var out: [UInt16] = []
+        for (h, p) in Self.media(300, firstSeq: 30_000) + Self.media(300, firstSeq: 20_000) {
+            p.withUnsafeBytes { _ = rb.insert(header: h, payload: $0, arrival: 0) }
+            rb.release(now: 0) { h, _ in out.append(h.sequenceNumber) }
+        }
+        #expect(out.count == 300 + 201, "\(out.count) released")  // 99 dropped, the 100th starts the new stream
+        #expect(out.last == 20_299)
+    }
+
     @Test("duplicates (2022-7: the same packets twice) are dropped, order is kept")
     func merge() {
         var rb = RecoveryBuffer(holdPackets: 8, holdNs: 0)
