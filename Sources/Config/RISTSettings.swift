@@ -59,10 +59,11 @@ public struct RISTSettings: Sendable, Equatable {
         }
         let afterScheme = text.dropFirst("rist://".count)
         let listener = afterScheme.hasPrefix("@") || url.host.isEmpty
-        var kept = url.options.filter { $0.0 != "profile" }
-        if url.host.isEmpty { kept = kept.filter { _ in true } }
+        // librist reads the options as written (its own escaping rules): pass the query text on
+        // untouched, without Rill's `profile`.
+        let rawQuery = text.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+        let query = rawQuery.split(separator: "&").filter { !$0.lowercased().hasPrefix("profile=") }.joined(separator: "&")
         let host = url.host.isEmpty ? "0.0.0.0" : url.host
-        let query = kept.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         let libristURL = "rist://\(listener ? "@" : "")\(host):\(url.port)\(query.isEmpty ? "" : "?" + query)"
         return RISTSettings(profile: profile, listener: listener, port: url.port, libristURL: libristURL, bufferMs: bufferMs)
     }

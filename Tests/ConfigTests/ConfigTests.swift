@@ -95,6 +95,23 @@ struct ConfigTests {
         #expect(try MediaURL.parse("rist://@:5000", path: "x").host == "")
     }
 
+    @Test("RIST: listener and caller forms; librist gets the options as written, without profile")
+    func rist() throws {
+        let l = try RISTSettings.parse("rist://@:8000?profile=simple&buffer=500", path: "x")
+        #expect(l.listener && l.profile == .simple && l.bufferMs == 500)
+        #expect(l.libristURL == "rist://@0.0.0.0:8000?buffer=500")
+        let c = try RISTSettings.parse("rist://10.1.2.3:8001?secret=a%26b-0123456789&aes-type=256", path: "x")
+        #expect(!c.listener && c.profile == .main)
+        #expect(c.libristURL == "rist://10.1.2.3:8001?secret=a%26b-0123456789&aes-type=256")
+    }
+
+    @Test("recording: path template, rotation options")
+    func recording() throws {
+        let c = try RillConfig.decode(#"{ "outputs": [ { "id": "r", "url": "file:///var/rec/$service-$datetime.ts?split=600&maxsize=2000" } ] }"#)
+        #expect(c.outputs[0].recordPath == "/var/rec/$service-$datetime.ts")
+        #expect(c.outputs[0].url.option("split") == "600" && c.outputs[0].url.option("maxsize") == "2000")
+    }
+
     @Test("requiredMuxrate grows with the streams")
     func muxrate() throws {
         let c = try RillConfig.decode(minimal)
