@@ -58,7 +58,7 @@ public final class FileRecorder {
         else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
-        var lastStats = MonotonicClock.now()
+        var statsFile = StatisticsFile(path: statsPath, id: output.id)
         while !StopRequest.isRequested {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
@@ -69,11 +69,7 @@ public final class FileRecorder {
             case .writerGone, .writerRestarted, .timeout:
                 break
             }
-            let now = MonotonicClock.now()
-            if now - lastStats >= MediaTime.nanosecondsPerSecond, let statsPath {
-                lastStats = now
-                try? AtomicFile.write(statistics.json(id: output.id, state: fd >= 0 ? "recording" : "waiting"), to: statsPath, durable: false)
-            }
+            statsFile.write(statistics, state: fd >= 0 ? "recording" : "waiting")
         }
         close(reason: "stopped")
     }

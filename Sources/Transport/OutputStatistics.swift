@@ -1,3 +1,4 @@
+import FrameRing
 import MediaTime
 
 /// Counters of one output, written as JSON to `<runDirectory>/stats/<id>.json` once a second
@@ -18,14 +19,34 @@ public struct OutputStatistics: Sendable {
 
     public init() {}
 
-    /// The JSON document.
-    public func json(id: String, state: String) -> String {
+    /// The JSON document; `extra` is more members (`"key":value,…`), e.g. a protocol's figures.
+    public func json(id: String, state: String, extra: String = "") -> String {
         func h(_ x: LatencyHistogram) -> String {
             "{\"count\":\(x.count),\"p50Ns\":\(x.quantile(0.5)),\"p99Ns\":\(x.quantile(0.99)),\"maxNs\":\(x.max)}"
         }
         return "{\"id\":\"\(id)\",\"state\":\"\(state)\",\"datagrams\":\(datagrams),\"packets\":\(packets),\"bytes\":\(bytes),"
             + "\"sendErrors\":\(sendErrors),\"lostChunks\":\(lostChunks),\"captureToWire\":\(h(latency)),"
             + "\"encodedToWire\":\(h(encodedToWire)),\"pacing\":\(h(pacing)),"
-            + "\"captureToWireHistogram\":[\(latency.nonEmptyBuckets.map { "[\($0.ns),\($0.count)]" }.joined(separator: ","))]}\n"
+            + "\"captureToWireHistogram\":[\(latency.nonEmptyBuckets.map { "[\($0.ns),\($0.count)]" }.joined(separator: ","))]"
+            + (extra.isEmpty ? "" : "," + extra) + "}\n"
+    }
+}
+
+/// An output's statistics file, written at most once a second (always when forced, at stop).
+struct StatisticsFile {
+    let path: String?
+    let id: String
+    private var last = MonotonicClock.now()
+
+    init(path: String?, id: String) {
+        self.path = path
+        self.id = id
+    }
+
+    mutating func write(_ s: OutputStatistics, state: String, extra: @autoclosure () -> String = "", force: Bool = false) {
+        let now = MonotonicClock.now()
+        guard force || now - last >= MediaTime.nanosecondsPerSecond, let path else { return }
+        last = now
+        try? AtomicFile.write(s.json(id: id, state: state, extra: extra()), to: path, durable: false)
     }
 }

@@ -67,12 +67,13 @@ public final class PacedSender: @unchecked Sendable {
         var deadlines = [Int64](repeating: 0, count: Self.maxBatch)
         var captures = [Int64](repeating: 0, count: Self.maxBatch)
         var readies = [Int64](repeating: 0, count: Self.maxBatch)
+        var headers = [RTPHeader](repeating: RTPHeader(), count: Self.maxBatch)  // as written, for FEC
         var datagrams = [rill_datagram](repeating: rill_datagram(), count: Self.maxBatch)
         var rtpHeader = RTPHeader(
             sequenceNumber: UInt16.random(in: 0...UInt16.max),
             ssrc: output.url.option("ssrc").flatMap(UInt32.init) ?? UInt32.random(in: 1...UInt32.max))
         var held = false  // buffers[0] holds a chunk read earlier but not yet due
-        var lastStats = MonotonicClock.now()
+        var statsFile = StatisticsFile(path: statsPath, id: output.id)
 
         func slotBuffer(_ i: Int) -> UnsafeMutableRawBufferPointer {
             UnsafeMutableRawBufferPointer(rebasing: buffers[(i * (header + slot))..<((i + 1) * (header + slot))])
@@ -102,7 +103,7 @@ public final class PacedSender: @unchecked Sendable {
 
         while !StopRequest.isRequested {
             if !held, !read(0, timeout: 100 * MediaTime.millisecond) {
-                writeStats(&lastStats, force: false)
+                statsFile.write(statistics, state: "running")
                 continue
             }
             held = false
@@ -122,9 +123,9 @@ public final class PacedSender: @unchecked Sendable {
                 moveSlot(count, to: 0)
                 held = true
             }
-            writeStats(&lastStats, force: false)
+            statsFile.write(statistics, state: "running")
         }
-        writeStats(&lastStats, force: true)
+        statsFile.write(statistics, state: "stopped", force: true)
 
         func moveSlot(_ from: Int, to: Int) {
             let src = slotBuffer(from)
@@ -138,10 +139,8 @@ public final class PacedSender: @unchecked Sendable {
 
         func protect(count: Int) {
             for i in 0..<count {
-                let b = UnsafeRawBufferPointer(slotBuffer(i))
-                let length = Int(datagrams[i].len)
-                guard let (h, range) = try? RTPHeader.parse(UnsafeRawBufferPointer(rebasing: b[0..<length])) else { continue }
-                fec!.add(header: h, payload: UnsafeRawBufferPointer(rebasing: b[range])) { stream, packet in
+                let payload = UnsafeRawBufferPointer(slotBuffer(i))[RTPHeader.size..<Int(datagrams[i].len)]
+                fec!.add(header: headers[i], payload: UnsafeRawBufferPointer(rebasing: payload)) { stream, packet in
                     self.sendFEC(stream, packet, sockets: fecSockets)
                 }
             }
@@ -152,6 +151,7 @@ public final class PacedSender: @unchecked Sendable {
                 for i in 0..<count {
                     rtpHeader.timestamp = UInt32(truncatingIfNeeded: MediaTime.ticks90k(fromNanoseconds: deadlines[i]))
                     rtpHeader.write(into: slotBuffer(i))
+                    headers[i] = rtpHeader
                     rtpHeader.sequenceNumber &+= 1
                 }
             }
@@ -198,12 +198,5 @@ public final class PacedSender: @unchecked Sendable {
             let target = stream == .column ? s.column : s.row
             if let target, target.send(&d, count: 1) != 1 { statistics.sendErrors &+= 1 }
         }
-    }
-
-    private func writeStats(_ last: inout Int64, force: Bool) {
-        let now = MonotonicClock.now()
-        guard force || now - last >= MediaTime.nanosecondsPerSecond, let statsPath else { return }
-        last = now
-        try? AtomicFile.write(statistics.json(id: output.id, state: force ? "stopped" : "running"), to: statsPath, durable: false)
     }
 }

@@ -34,7 +34,7 @@ public final class RISTOutput {
         else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
-        var lastStats = MonotonicClock.now()
+        var statsFile = StatisticsFile(path: statsPath, id: output.id)
         while !StopRequest.isRequested {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
@@ -58,13 +58,7 @@ public final class RISTOutput {
             case .writerGone, .writerRestarted, .timeout:
                 break
             }
-            let now = MonotonicClock.now()
-            if now - lastStats >= MediaTime.nanosecondsPerSecond, let statsPath {
-                lastStats = now
-                var json = statistics.json(id: output.id, state: "running")
-                json.removeLast(2)  // "}\n": splice the link's figures in
-                try? AtomicFile.write(json + ",\"rist\":{\(link.statusExtra())}}\n", to: statsPath, durable: false)
-            }
+            statsFile.write(statistics, state: "running", extra: "\"rist\":{\(link.statusExtra())}")
         }
     }
 }
@@ -98,7 +92,7 @@ public final class RISTInput {
                 let length = b.pointee.payload_len / 188 * 188
                 if length > 0, length <= Int(Track.tsSlotBytes), let payload = b.pointee.payload {
                     let now = MonotonicClock.now()
-                    try? writer.publish(
+                    _ = try? writer.publish(
                         RecordInfo(flags: discontinuity ? .discontinuity : [], pts: now, captureTime: now, aux0: UInt32(length / 188)),
                         bytes: UnsafeRawBufferPointer(start: payload, count: length))
                     discontinuity = false
