@@ -11,7 +11,6 @@ struct SDPInputTests {
         let ns = try NetworkNamespace("sdpfec")
         defer { ns.close() }
         let dir = makeTemporaryDirectory("sdpfec")
-        try ns.run(["iptables", "-A", "INPUT", "-p", "udp", "--dport", "6300", "-m", "statistic", "--mode", "nth", "--every", "37", "--packet", "0", "-j", "DROP"])
         let sender = try BoxUnderTest(
             config: testConfig(
                 instance: "\(ns.name)-tx", fps: 25, videoBitrate: 1_500_000, keyint: 25,
@@ -34,6 +33,11 @@ struct SDPInputTests {
                   "api": { "enabled": false } }
                 """, namespace: ns, label: "sdpfec-rx")
         #expect(waitFor(timeout: 10) { gateway.log.contains("FEC 2022-1 6×6 level B") }, "\(gateway.log)")
+        // The loss starts once the input has been receiving for a while: a packet dropped in the
+        // first matrix after it joined shares its FEC groups with packets sent before it joined,
+        // which no receiver can rebuild from.
+        Thread.sleep(forTimeInterval: 1)
+        try ns.run(["iptables", "-A", "INPUT", "-p", "udp", "--dport", "6300", "-m", "statistic", "--mode", "nth", "--every", "37", "--packet", "0", "-j", "DROP"])
         Thread.sleep(forTimeInterval: 8)
         gateway.stop()
         rec.stop()
