@@ -64,7 +64,7 @@ public final class TestSource {
             if StopRequest.isRequested { break }
             if audioDue <= videoDue {
                 let captured = MonotonicClock.now()
-                audio.publish(RecordInfo(pts: audioDue, captureTime: captured, aux0: UInt32(audioFrames))) { out in
+                audio.publish(RecordInfo(pts: audioDue, captureTime: captured, aux0: UInt32(audioFrames)), log: Log(stage: "testsrc")) { out in
                     tone.render(frames: audioFrames, into: out)
                 }
                 audioIndex += 1
@@ -74,7 +74,7 @@ public final class TestSource {
                 video.publish(
                     RecordInfo(
                         pts: videoDue, captureTime: MonotonicClock.now(), width: UInt32(config.width),
-                        height: UInt32(config.height), aux0: codec.rawValue)
+                        height: UInt32(config.height), aux0: codec.rawValue), log: Log(stage: "testsrc")
                 ) { out in
                     pattern.render(frame: frame, timecode: tc, into: out)
                     return pattern.frameBytes

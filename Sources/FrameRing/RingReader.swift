@@ -61,7 +61,7 @@ public final class RingReader: @unchecked Sendable {
             let slotPID = UnsafeAtomic<UInt32>(
                 at: (e + Int(RILL_OFF_READER_PID)).assumingMemoryBound(to: UInt32.AtomicRepresentation.self))
             let owner = slotPID.load(ordering: .relaxed)
-            let free = owner == 0 || (kill(pid_t(owner), 0) != 0 && errno == ESRCH)
+            let free = owner == 0 || !Self.isAlive(owner)
             if free, slotPID.compareExchange(expected: owner, desired: pid, ordering: .acquiringAndReleasing).exchanged {
                 e.storeBytes(of: 0, toByteOffset: Int(RILL_OFF_READER_LOST), as: UInt32.self)
                 entry = e
@@ -88,10 +88,12 @@ public final class RingReader: @unchecked Sendable {
     }
 
     /// Waits up to `timeout` ns for the next record and copies its payload into `buffer`
-    /// (which must hold `ring.slotBytes`; larger records are truncated to the buffer). The copy is
+    /// (which should hold `ring.slotBytes`; a record longer than a smaller buffer is cut to it —
+    /// the writer refuses records longer than the slot, so none is ever cut to the slot). The copy is
     /// validated by the slot's seqlock: a record overwritten while being copied is reported as lost.
     public func next(into buffer: UnsafeMutableRawBufferPointer, timeout: Int64) -> RingEvent {
-        let deadline = MonotonicClock.now() + timeout
+        let (sum, overflow) = MonotonicClock.now().addingReportingOverflow(max(timeout, 0))
+        let deadline = overflow ? Int64.max : sum
         while true {
             if let e = checkGeneration() { return e }
             let published = ring.published.load(ordering: .acquiring)
@@ -125,10 +127,19 @@ public final class RingReader: @unchecked Sendable {
         let expected = 2 * cursor + 2
         let s1 = seq.load(ordering: .acquiring)
         guard s1 == expected else { return overrun(published: ring.published.load(ordering: .acquiring)) }
+        // Seqlock read. Everything below, up to the second load of `seq`, races on purpose with a
+        // writer that may be lapping this reader and rewriting the slot right now: the header fields
+        // and the payload copy may come out torn. That is harmless because (1) nothing read here is
+        // acted on or handed out before the sequence re-check — a changed `seq` discards the whole
+        // copy and reports the record lost; (2) a torn `length` cannot send the copy out of bounds:
+        // it is clamped, as a UInt32, to the slot size and the caller's buffer before any `Int`
+        // conversion; (3) the copy is of plain bytes (memcpy), which has no invalid values to trap on.
+        // The writer never waits for readers, so a reader that validates after copying is the only
+        // way to read without a lock.
         var info = RecordInfo()
         info.index = cursor
-        let length = Int(slot.load(fromByteOffset: Int(RILL_OFF_SLOT_LENGTH), as: UInt32.self))
-        info.length = min(length, buffer.count, Int(ring.slotBytes))
+        let storedLength = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_LENGTH), as: UInt32.self)
+        info.length = min(Int(min(storedLength, ring.slotBytes)), buffer.count)
         info.flags = RecordFlags(rawValue: slot.load(fromByteOffset: Int(RILL_OFF_SLOT_FLAGS), as: UInt32.self))
         info.pts = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_PTS), as: Int64.self)
         info.dts = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_DTS), as: Int64.self)
@@ -138,8 +149,8 @@ public final class RingReader: @unchecked Sendable {
         info.aux0 = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_AUX0), as: UInt32.self)
         info.aux1 = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_AUX1), as: UInt32.self)
         info.stageTime = slot.load(fromByteOffset: Int(RILL_OFF_SLOT_STAGE), as: Int64.self)
-        if info.length > 0 {
-            buffer.baseAddress!.copyMemory(from: slot + SharedRing.slotHeaderBytes, byteCount: info.length)
+        if info.length > 0, let dst = buffer.baseAddress {
+            dst.copyMemory(from: slot + SharedRing.slotHeaderBytes, byteCount: info.length)
         }
         atomicMemoryFence(ordering: .acquiring)
         guard seq.load(ordering: .relaxed) == expected else {
@@ -171,10 +182,11 @@ public final class RingReader: @unchecked Sendable {
     }
 
     private func checkWriter(now: Int64) -> RingEvent? {
-        let age = now - ring.heartbeat.load(ordering: .acquiring)
+        // Wrapping: a corrupt heartbeat must not trap; one from the future counts as fresh.
+        let age = max(now &- ring.heartbeat.load(ordering: .acquiring), 0)
         let pidGone: Bool = {
             let p = ring.writerPID.load(ordering: .relaxed)
-            return p != 0 && kill(pid_t(p), 0) != 0 && errno == ESRCH
+            return p != 0 && !Self.isAlive(p)
         }()
         guard age > writerTimeout || pidGone else { return nil }
         // A writer that recreated the object under the same name: switch to it.
@@ -191,6 +203,14 @@ public final class RingReader: @unchecked Sendable {
         if writerGoneReported { return nil }
         writerGoneReported = true
         return .writerGone
+    }
+
+    /// Whether process `pid` (as stored in the header, unsigned) exists. A value that is not a valid
+    /// pid (0, or beyond `pid_t`'s range from a corrupt header) is not alive; `pid_t(bitPattern:)`
+    /// would turn it into a process group for kill(2), so it is range-checked instead.
+    static func isAlive(_ pid: UInt32) -> Bool {
+        guard let p = pid_t(exactly: pid), p > 0 else { return false }
+        return kill(p, 0) == 0 || errno != ESRCH
     }
 
     /// Skips to the newest published record (e.g. to rejoin at a keyframe after a restart).

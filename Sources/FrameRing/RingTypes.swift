@@ -100,8 +100,14 @@ public enum RingError: Error, CustomStringConvertible, Sendable {
     case notFound(name: String)
     /// The object exists but is not a Rill ring of this layout (wrong magic, version, sizes).
     case foreign(name: String, reason: String)
-    /// A record larger than the slot.
+    /// A record larger than the slot (`length` bytes; `slotBytes` is the ring's payload capacity),
+    /// or a negative length returned by a `publish` fill closure. Nothing was published.
     case recordTooLarge(name: String, length: Int, slotBytes: Int)
+    /// The track format's seqlock stayed odd (`sequence`) for `waitedNs` ns: the writer died inside
+    /// `setFormat`. Treated as a dead writer; the next writer that takes the ring over clears it.
+    case writerDiedInFormat(name: String, sequence: UInt32, waitedNs: Int64)
+    /// A ring geometry that does not fit this platform's address space (slot count × stride).
+    case geometryTooLarge(name: String, slotCount: UInt32, slotBytes: UInt32)
     /// A system call failed.
     case system(SystemError)
 
@@ -110,7 +116,13 @@ public enum RingError: Error, CustomStringConvertible, Sendable {
         case .notFound(let name): "ring \(name): no such shared-memory object"
         case .foreign(let name, let reason): "ring \(name): not a Rill ring of layout \(RILL_RING_VERSION): \(reason)"
         case .recordTooLarge(let name, let length, let slotBytes):
-            "ring \(name): record of \(length) bytes exceeds slot size \(slotBytes)"
+            length < 0
+                ? "ring \(name): invalid record length \(length) (slot size \(slotBytes))"
+                : "ring \(name): record of \(length) bytes exceeds slot size \(slotBytes); not published"
+        case .writerDiedInFormat(let name, let sequence, let waitedNs):
+            "ring \(name): the writer died inside setFormat (format sequence \(sequence) odd for \(waitedNs / 1_000_000) ms); treated as a dead writer"
+        case .geometryTooLarge(let name, let slotCount, let slotBytes):
+            "ring \(name): \(slotCount) slots of \(slotBytes) bytes exceed this platform's address space"
         case .system(let e): e.description
         }
     }

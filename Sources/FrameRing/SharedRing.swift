@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Atomics
 import CRillShims
+import MediaTime
 
 /// A mapped ring: the shm object, its geometry and typed access to the header fields the C header
 /// defines. Shared by `RingWriter` and `RingReader`.
@@ -30,38 +31,38 @@ public final class SharedRing: @unchecked Sendable {
     static let headerBytes = Int(RILL_RING_HEADER_BYTES)
     static let slotHeaderBytes = Int(RILL_SLOT_PAYLOAD)
 
-    init(name: String, base: UnsafeMutableRawPointer, mappedBytes: Int, inode: UInt64) throws {
+    /// Wraps a mapping of `mappedBytes` bytes at `base`, validating its header (`RingGeometry`);
+    /// unmaps it and throws `.foreign` when the header is not a ring of this layout.
+    init(name: String, base: UnsafeMutableRawPointer, mappedBytes: Int, inode: UInt64) throws(RingError) {
+        let geometry: RingGeometry
+        do {
+            geometry = try RingGeometry.validate(header: base, objectBytes: UInt64(mappedBytes), name: name)
+        } catch {
+            munmap(base, mappedBytes)
+            throw error
+        }
         self.name = name
         self.base = base
         self.mappedBytes = mappedBytes
         self.inode = inode
-        func fail(_ reason: String) -> RingError {
-            munmap(base, mappedBytes)
-            return .foreign(name: name, reason: reason)
-        }
-        guard mappedBytes >= Self.headerBytes else { throw fail("object is \(mappedBytes) bytes, smaller than a header") }
-        guard base.load(fromByteOffset: Int(RILL_OFF_MAGIC), as: UInt64.self) == RILL_RING_MAGIC else {
-            throw fail("bad magic")
-        }
-        let version = base.load(fromByteOffset: Int(RILL_OFF_VERSION), as: UInt32.self)
-        guard version == RILL_RING_VERSION else { throw fail("layout version \(version)") }
-        slotCount = base.load(fromByteOffset: Int(RILL_OFF_SLOT_COUNT), as: UInt32.self)
-        slotBytes = base.load(fromByteOffset: Int(RILL_OFF_SLOT_BYTES), as: UInt32.self)
-        slotStride = Int(base.load(fromByteOffset: Int(RILL_OFF_SLOT_STRIDE), as: UInt32.self))
-        let kindRaw = base.load(fromByteOffset: Int(RILL_OFF_KIND), as: UInt32.self)
-        guard let kind = TrackKind(rawValue: kindRaw) else { throw fail("unknown track kind \(kindRaw)") }
-        self.kind = kind
-        guard slotCount > 0, slotStride >= Self.slotHeaderBytes + Int(slotBytes),
-            Self.headerBytes + Int(slotCount) * slotStride <= mappedBytes
-        else { throw fail("geometry \(slotCount)×\(slotBytes) does not fit \(mappedBytes) bytes") }
+        slotCount = geometry.slotCount
+        slotBytes = geometry.slotBytes
+        slotStride = geometry.slotStride
+        kind = geometry.kind
     }
 
     deinit { munmap(base, mappedBytes) }
 
-    /// Total bytes of a ring with this geometry.
-    static func size(slotCount: UInt32, slotBytes: UInt32) -> (stride: Int, total: Int) {
-        let stride = (slotHeaderBytes + Int(slotBytes) + 63) & ~63
-        return (stride, headerBytes + Int(slotCount) * stride)
+    /// Stride and total bytes of a ring with this geometry (stride rounded up to
+    /// `RingGeometry.slotAlignment`), or nil when it does not fit this platform's address space.
+    static func size(slotCount: UInt32, slotBytes: UInt32) -> (stride: Int, total: Int)? {
+        let align = RingGeometry.slotAlignment
+        let stride = (UInt64(slotHeaderBytes) + UInt64(slotBytes) + align - 1) / align * align
+        let (slots, o1) = UInt64(slotCount).multipliedReportingOverflow(by: stride)
+        let (total, o2) = slots.addingReportingOverflow(UInt64(headerBytes))
+        guard !o1, !o2, stride <= UInt64(UInt32.max), let s = Int(exactly: stride), let t = Int(exactly: total)
+        else { return nil }
+        return (s, t)
     }
 
     // MARK: header fields
@@ -104,13 +105,34 @@ public final class SharedRing: @unchecked Sendable {
     /// The writer's last heartbeat, CLOCK_MONOTONIC ns.
     public var lastHeartbeat: Int64 { heartbeat.load(ordering: .acquiring) }
 
-    /// The track format, read consistently (retried while the writer is changing it).
-    public var format: TrackFormat {
+    /// How long a reader waits for the format seqlock to become even. A live writer holds it odd
+    /// for the microseconds of `setFormat`; odd for longer means the writer died inside it.
+    public static let formatWriteBound: Int64 = 100 * MediaTime.millisecond
+
+    /// The track format, read consistently under the header's seqlock (retried while the writer
+    /// is changing it). Throws `.writerDiedInFormat` when the sequence stays odd for `bound` ns:
+    /// the writer died inside `setFormat`, and the fields are half-written. The next writer to
+    /// take the ring over clears that state.
+    public func readFormat(within bound: Int64 = formatWriteBound) throws(RingError) -> TrackFormat {
+        var oddSince: Int64? = nil
+        var tries = 0
         while true {
             let s1 = formatSeq.load(ordering: .acquiring)
-            if s1 & 1 == 1 { sched_yield(); continue }
+            if s1 & 1 == 1 {
+                let now = MonotonicClock.now()
+                let since = oddSince ?? now
+                oddSince = since
+                guard now - since < bound else {
+                    throw .writerDiedInFormat(name: name, sequence: s1, waitedNs: now - since)
+                }
+                // Yield first (the writer is mid-copy for microseconds), then stop burning the core.
+                tries += 1
+                if tries < 100 { sched_yield() } else { MonotonicClock.sleep(until: now + MediaTime.millisecond) }
+                continue
+            }
             func u32(_ o: Int) -> UInt32 { base.load(fromByteOffset: Int(o), as: UInt32.self) }
-            let configBytes = min(Int(u32(RILL_OFF_CONFIG_BYTES)), Int(RILL_RING_CONFIG_BYTES))
+            // Compared as UInt32 before any Int conversion: a torn or corrupt count cannot trap.
+            let configBytes = Int(min(u32(RILL_OFF_CONFIG_BYTES), RILL_RING_CONFIG_BYTES))
             let f = TrackFormat(
                 codec: RingCodec(rawValue: u32(RILL_OFF_CODEC)) ?? .none, width: u32(RILL_OFF_WIDTH),
                 height: u32(RILL_OFF_HEIGHT), fpsNumerator: u32(RILL_OFF_FPS_NUM), fpsDenominator: u32(RILL_OFF_FPS_DEN),
@@ -121,6 +143,10 @@ public final class SharedRing: @unchecked Sendable {
             if formatSeq.load(ordering: .relaxed) == s1 { return f }
         }
     }
+
+    /// The track format as `readFormat()` reads it; an empty format (codec `.none`, all zero — as
+    /// before any `setFormat`) when the writer died inside `setFormat` (bounded by `formatWriteBound`).
+    public var format: TrackFormat { (try? readFormat()) ?? TrackFormat() }
 
     /// Registered readers (pid, cursor, lost, last seen), for `rill ring ls`.
     public var readers: [(pid: UInt32, cursor: UInt64, lost: UInt32, seen: Int64)] {
@@ -141,7 +167,9 @@ public final class SharedRing: @unchecked Sendable {
     // MARK: opening
 
     /// Maps an existing ring read-write (readers update their registry entry and the futex waiter count).
-    public static func open(name: String) throws -> SharedRing {
+    /// The header is read and validated (`RingGeometry`) before anything is mapped, and only the
+    /// bytes the geometry needs are mapped: a foreign, truncated or corrupt object throws `.foreign`.
+    public static func open(name: String) throws(RingError) -> SharedRing {
         let fd = shm_open(name, O_RDWR, 0)
         guard fd >= 0 else {
             if errno == ENOENT { throw RingError.notFound(name: name) }
@@ -150,14 +178,28 @@ public final class SharedRing: @unchecked Sendable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw RingError.system(SystemError("fstat", name)) }
-        let size = Int(st.st_size)
-        guard size >= headerBytes else {
-            throw RingError.foreign(name: name, reason: "object is \(size) bytes, smaller than a header")
+        // off_t is 64 bits on every target we build (LFS); never narrowed to Int unchecked.
+        let objectBytes = UInt64(clamping: Int64(st.st_size))
+        guard objectBytes >= UInt64(headerBytes) else {
+            throw RingError.foreign(name: name, reason: "object is \(objectBytes) bytes, smaller than a header")
         }
-        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else {
+        let header = UnsafeMutableRawBufferPointer.allocate(byteCount: headerBytes, alignment: 8)
+        defer { header.deallocate() }
+        var got = 0
+        while got < headerBytes {
+            let n = pread(fd, header.baseAddress! + got, headerBytes - got, off_t(got))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                if n == 0 { throw RingError.foreign(name: name, reason: "object ends inside the header") }
+                throw RingError.system(SystemError("pread", name))
+            }
+            got += n
+        }
+        let geometry = try RingGeometry.validate(header: UnsafeRawPointer(header.baseAddress!), objectBytes: objectBytes, name: name)
+        guard let p = mmap(nil, geometry.totalBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else {
             throw RingError.system(SystemError("mmap", name))
         }
-        return try SharedRing(name: name, base: p, mappedBytes: size, inode: UInt64(st.st_ino))
+        return try SharedRing(name: name, base: p, mappedBytes: geometry.totalBytes, inode: UInt64(st.st_ino))
     }
 
     /// Inode of the object currently bound to `name`, or nil.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CRillShims
+import MediaTime
 
 /// A plain POSIX thread for a stage's blocking loops (ring readers, the paced sender): no actors or
 /// executors on per-packet paths (STYLE.md §7).
@@ -68,7 +69,12 @@ public final class Doorbell: @unchecked Sendable {
     /// Waits until rung or `deadline` (CLOCK_MONOTONIC ns); clears the bell.
     public func wait(until deadline: Int64) {
         pthread_mutex_lock(&mutex)
-        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        // Field by field with the fields' own types: tv_sec is time_t, which is 64 bits on armhf
+        // with _TIME_BITS=64 (Debian trixie) while Int is 32; tv_nsec is a C long. CLOCK_MONOTONIC
+        // ns since boot fit either.
+        var ts = timespec()
+        ts.tv_sec = .init(truncatingIfNeeded: deadline / MediaTime.nanosecondsPerSecond)
+        ts.tv_nsec = .init(truncatingIfNeeded: deadline % MediaTime.nanosecondsPerSecond)
         while !rung {
             if pthread_cond_timedwait(&cond, &mutex, &ts) == ETIMEDOUT { break }
         }

@@ -84,7 +84,7 @@ public final class MuxStage: @unchecked Sendable {
                 writer.publish(
                     RecordInfo(
                         length: chunk.count, pts: info.deadline, captureTime: info.captureTime,
-                        aux0: UInt32(info.packetCount), stageTime: info.readyTime)
+                        aux0: UInt32(info.packetCount), stageTime: info.readyTime), log: log
                 ) { out in
                     out.baseAddress!.copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
                     return chunk.count

@@ -35,7 +35,7 @@ func benchCapture(frames: Int) {
     yuyv.withUnsafeBytes { src in
         for i in 0..<(frames + 10) {
             let start = cpuNow()
-            _ = writer.publish(RecordInfo(pts: Int64(i), captureTime: MonotonicClock.now(), width: UInt32(w), height: UInt32(h))) { slot in
+            _ = writer.publish(RecordInfo(pts: Int64(i), captureTime: MonotonicClock.now(), width: UInt32(w), height: UInt32(h)), log: Log(stage: "bench")) { slot in
                 guard let n = converter.convert(src, into: slot) else {
                     failed += 1
                     return 0

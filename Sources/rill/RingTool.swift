@@ -32,7 +32,7 @@ struct RingWrite: ParsableCommand {
             if rate > 0 { MonotonicClock.sleep(until: start + Int64(Double(i) * 1e9 / rate)) }
             let now = MonotonicClock.now()
             // Payload: the record number then the send time, so readers can check order and wake latency.
-            w.publish(RecordInfo(pts: now, captureTime: now)) { out in
+            try w.publish(RecordInfo(pts: now, captureTime: now)) { out in
                 if bytes > 16 { (out.baseAddress! + 16).copyMemory(from: source.baseAddress! + 16, byteCount: bytes - 16) }
                 out.storeBytes(of: first + i, toByteOffset: 0, as: Int64.self)
                 out.storeBytes(of: now, toByteOffset: 8, as: Int64.self)

@@ -22,7 +22,7 @@ struct RingUnitTests {
         guard case .record(let info) = r.next(into: buf, timeout: 0) else { Issue.record("no record"); return }
         #expect(info.length == 100 && info.pts == 123 && info.dts == 100 && info.captureTime == 99)
         #expect(info.flags.contains(.keyframe) && info.width == 5 && buf[99] == 7)
-        for i in 0..<20 { w.publish(RecordInfo(pts: Int64(i))) { _ in 0 } }
+        for i in 0..<20 { try w.publish(RecordInfo(pts: Int64(i))) { _ in 0 } }
         guard case .lost(let n) = r.next(into: buf, timeout: 0) else { Issue.record("expected overrun"); return }
         #expect(n == 19)  // records 1…20 published since; the reader jumps to the newest (20): 1…19 lost
         guard case .record(let last) = r.next(into: buf, timeout: 0) else { Issue.record("no record"); return }
@@ -35,10 +35,10 @@ struct RingUnitTests {
         let name = "/rill.unit-\(UUID().uuidString.prefix(6))"
         defer { SharedRing.unlink(name: name) }
         let w1 = try RingWriter(name: name, kind: .rawAudio, slotCount: 4, slotBytes: 16)
-        w1.publish(RecordInfo(pts: 1)) { _ in 0 }
+        try w1.publish(RecordInfo(pts: 1)) { _ in 0 }
         let r = try RingReader(name: name, start: .next)
         let w2 = try RingWriter(name: name, kind: .rawAudio, slotCount: 4, slotBytes: 16)
-        w2.publish(RecordInfo(pts: 2)) { _ in 0 }
+        try w2.publish(RecordInfo(pts: 2)) { _ in 0 }
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 8)
         defer { buf.deallocate() }
         guard case .writerRestarted(let g) = r.next(into: buf, timeout: 0) else { Issue.record("no restart"); return }

@@ -115,7 +115,8 @@ public final class AudioCapture {
         let pts = estimator.time(ofSample: timeline)
         let samples = frames * channels
         writer.publish(
-            RecordInfo(flags: discontinuity ? [.discontinuity] : [], pts: pts, captureTime: pts, aux0: UInt32(frames), stageTime: MonotonicClock.now())
+            RecordInfo(flags: discontinuity ? [.discontinuity] : [], pts: pts, captureTime: pts, aux0: UInt32(frames), stageTime: MonotonicClock.now()),
+            log: log
         ) { out in
             let dst = out.baseAddress!.assumingMemoryBound(to: Int16.self)
             let src = input.assumingMemoryBound(to: UInt8.self)
@@ -146,7 +147,7 @@ public final class AudioCapture {
     }
 
     private func publishSilence(frames n: Int, pts: Int64) {
-        writer.publish(RecordInfo(flags: [.substitute], pts: pts, captureTime: pts, aux0: UInt32(n), stageTime: MonotonicClock.now())) { out in
+        writer.publish(RecordInfo(flags: [.substitute], pts: pts, captureTime: pts, aux0: UInt32(n), stageTime: MonotonicClock.now()), log: log) { out in
             out.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: n * channels * 2)
             return n * channels * 2
         }

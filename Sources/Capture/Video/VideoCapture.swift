@@ -219,7 +219,7 @@ public final class VideoCapture {
                 flags: discontinuity ? (formatChanged ? [.discontinuity, .formatChange] : [.discontinuity]) : [],
                 pts: frame.timestamp, captureTime: frame.timestamp,
                 width: UInt32(converter.width), height: UInt32(converter.height), aux0: codec.rawValue,
-                stageTime: MonotonicClock.now())
+                stageTime: MonotonicClock.now()), log: log
         ) { out in
             guard !frame.error, let n = converter.convert(source, into: out) else {
                 ok = false
@@ -254,7 +254,7 @@ public final class VideoCapture {
             writer.publish(
                 RecordInfo(
                     flags: flags, pts: due, captureTime: due, width: UInt32(slate.width), height: UInt32(slate.height),
-                    aux0: codec.rawValue, stageTime: MonotonicClock.now())
+                    aux0: codec.rawValue, stageTime: MonotonicClock.now()), log: log
             ) { out in
                 slate.render(frame: index, timecode: tc, slate: true, into: out)
                 return slate.frameBytes
