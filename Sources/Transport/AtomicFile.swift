@@ -41,15 +41,29 @@ public enum AtomicFile {
         }
     }
 
-    /// Creates `path` and its parents (mode 0755).
-    public static func makeDirectories(_ path: String) throws {
-        var current = ""
+    /// POSIX file-type bits of `st_mode` and the directory type (<sys/stat.h> S_IFMT, S_IFDIR).
+    private static let fileTypeMask: mode_t = 0o170000
+    private static let directoryType: mode_t = 0o040000
+
+    /// Creates `path` and its parents (mode 0755), like `mkdir -p`. A relative path stays relative:
+    /// it is resolved against `base` (a directory fd; the working directory by default), so
+    /// `rill passwd --credentials conf/c.json` creates `./conf`, not `/conf`. A component that
+    /// exists but is not a directory is an error (ENOTDIR) naming it.
+    public static func makeDirectories(_ path: String, relativeTo base: Int32 = AT_FDCWD) throws {
+        var current = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir", current) }
+            if !current.isEmpty && !current.hasSuffix("/") { current += "/" }
+            current += part
+            if mkdirat(base, current, 0o755) == 0 { continue }
+            let e = errno
+            guard e == EEXIST else { throw SystemError("mkdir", current, errno: e) }
+            var st = stat()
+            guard fstatat(base, current, &st, 0) == 0 else { throw SystemError("stat", current) }
+            guard st.st_mode & fileTypeMask == directoryType else { throw SystemError("mkdir", current, errno: ENOTDIR) }
         }
     }
 
+    /// The directory part of `path`: "." for a bare file name, "/" for a file in the root.
     public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])

@@ -41,8 +41,7 @@ public enum OutputSDP {
     /// Writes the SDP file of `output` (if it has one) atomically, and its FEC description.
     public static func write(_ output: OutputSection, serviceName: String) throws {
         guard let path = output.sdp else { return }
-        let dir = path.split(separator: "/").dropLast().joined(separator: "/")
-        try AtomicFile.makeDirectories("/" + dir)
+        try AtomicFile.makeDirectories(AtomicFile.directory(of: path))
         try AtomicFile.write(describe(output, serviceName: serviceName).text, to: path)
         if let withFEC = describeWithFEC(output, serviceName: serviceName) {
             try AtomicFile.write(withFEC.text, to: fecPath(path))
