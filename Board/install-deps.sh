@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Rill needs. One apt command at a time (never in parallel),
-# safe to re-run. Usage: Board/install-deps.sh [build|test|all|kernel KVER]   (default: all)
+# safe to re-run. Usage: Board/install-deps.sh [build|test|all|vm|kernel KVER]   (default: all)
 #   build: C libraries Rill links against (-dev packages) and pkg-config
 #   test:  build + the independent peers the tests talk to (ffmpeg, GStreamer, tshark, srt-tools, …)
 #          + the virtual board's qemu, busybox and V4L2/ALSA tools (Board/qemu-virt/)
+#   vm:    the virtual board's packages only (Board/qemu-virt/prepare.sh)
 #   kernel KVER: headers and compiler for the virtual board's out-of-tree modules
 #          (Board/qemu-virt/extra-modules.sh: vicodec, v4l2-mem2mem)
 set -euo pipefail
@@ -19,14 +20,15 @@ test_pkgs=(ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plug
            procps psmisc curl python3-jsonschema)
 # The virtual board (Board/qemu-virt/run.sh): qemu (TCG), a static busybox for its initramfs, and
 # the V4L2/ALSA tools the guest scripts run (the guest sees this machine's root read-only).
-vm_pkgs=(qemu-system-x86 busybox-static v4l-utils alsa-utils xz-utils cpio kmod)
+vm_pkgs=(qemu-system-x86 busybox-static v4l-utils alsa-utils xz-utils cpio kmod util-linux)
 
 need=()
 case "$what" in
   build) need=("${build_pkgs[@]}") ;;
   test|all) need=("${build_pkgs[@]}" "${test_pkgs[@]}" "${vm_pkgs[@]}") ;;
+  vm) need=("${vm_pkgs[@]}") ;;
   kernel) need=("linux-headers-${2:?usage: $0 kernel KVER}" make gcc) ;;
-  *) echo "usage: $0 [build|test|all|kernel KVER]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|all|vm|kernel KVER]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -11,8 +11,14 @@ build() {  # name, sources...: compiled as one module, so the imports between th
   local src="$out/src-$name"
   rm -rf "$src"; mkdir -p "$src"
   for f in "$@"; do sed -E '/^import (MediaTime|MPEGTS|RTP|FEC|Config|Events)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"; done
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_$name" "$src"/*.swift -o "$out/$name" 2>&1 | grep -E "error" || true
-  test -x "$out/$name"
+  # No stale binary may stand in for a target that no longer builds.
+  rm -f "$out/$name"
+  if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_$name" "$src"/*.swift -o "$out/$name" \
+    > "$out/$name.build.log" 2>&1 || [ ! -x "$out/$name" ]; then
+    grep -E "error" "$out/$name.build.log" | head -20 || tail -20 "$out/$name.build.log"
+    echo "fuzz $name: the target FAILED to build (log: $out/$name.build.log)"
+    exit 1
+  fi
 }
 build ts Sources/MediaTime/*.swift Sources/MPEGTS/*.swift Tests/Fuzz/FuzzTSAnalyzer.swift
 build sdp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzSDP.swift

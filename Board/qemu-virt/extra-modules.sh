@@ -12,7 +12,9 @@ set -euo pipefail
 kdir=$1; kver=$2
 here=$(cd "$(dirname "$0")" && pwd)
 dest=$kdir/lib/modules/$kver/updates/rill
-[ -s "$dest/vicodec.ko" ] && [ -s "$dest/v4l2-mem2mem.ko" ] && exit 0
+# Built for this kernel (KDIR is per version) by this script (its hash marks the build).
+stamp=$dest/.built-$(sha256sum "$0" | cut -c1-12)
+[ -f "$stamp" ] && [ -s "$dest/vicodec.ko" ] && [ -s "$dest/v4l2-mem2mem.ko" ] && exit 0
 
 "$here/../install-deps.sh" kernel "$kver" >/dev/null
 # The source of the running image's version: linux-image-KVER and linux-source-X.Y come from the
@@ -33,6 +35,10 @@ obj-m += v4l2-mem2mem.o vicodec.o
 vicodec-objs := vicodec-core.o codec-fwht.o codec-v4l2-fwht.o
 EOF
 make -s -C "/usr/src/linux-headers-$kver" M="$build" modules 2>&1 | grep -v 'Skipping BTF' || true
-mkdir -p "$dest"
+for m in vicodec v4l2-mem2mem; do
+  [ -s "$build/$m.ko" ] || { echo "extra-modules: $m.ko did not build for $kver" >&2; exit 1; }
+done
+rm -rf "$dest"; mkdir -p "$dest"
 cp "$build/vicodec.ko" "$build/v4l2-mem2mem.ko" "$dest/"
 depmod -b "$kdir" "$kver"
+touch "$stamp"

@@ -6,49 +6,30 @@
 #   Board/qemu-virt/run.sh GUEST_SCRIPT SHARE_DIR
 #
 # GUEST_SCRIPT runs as PID 1 in the guest after the prelude (guest-prelude.sh: PATH, HOME, lo up,
-# module loading helpers); SHARE_DIR is writable by the guest at /tmp/out. The exit status is the
-# guest script's (file SHARE_DIR/rc), 99 if the guest never wrote one (hang or crash: see
-# SHARE_DIR/console.log). Installs what it needs (Board/install-deps.sh test) and keeps the kernel
-# and initramfs in $RILL_VM_CACHE (default /var/cache/rill/qemu-virt; outside /tmp, which the guest
-# covers with a tmpfs). KVM is probed and used when it works; otherwise TCG.
-# Environment: VM_TIMEOUT (s, default 300), VM_MEM (MB, 768), VM_CPUS (2).
+# heartbeat, `step` and `load` helpers); SHARE_DIR is writable by the guest at /tmp/out. The exit
+# status is the guest script's (file SHARE_DIR/rc), 99 if the guest never wrote one (hang, crash or
+# deadline: see SHARE_DIR/console.log and stderr). The kernel, modules and initramfs come from
+# prepare.sh (run it before the tests; here it only finds them ready).
+#
+# KVM is trusted per boot, not per machine: a boot under KVM that hits a KVM internal error (qemu
+# prints it and pauses the guest), or whose guest writes no heartbeat (guest-prelude.sh) within
+# the deadlines, is killed with SIGKILL (a failed qemu ignores SIGTERM) and run again under TCG,
+# from a share cleaned of what the failed boot wrote; stderr says so. After such a failure the
+# cache notes it for this host boot (kvm-failed) and later boots go straight to TCG.
+#
+# Environment: VM_TIMEOUT (s per boot, default 300), VM_MEM (MB, 768), VM_CPUS (2),
+#   RILL_VM_KVM: auto (default: KVM when /dev/kvm is usable and it has not failed since this host
+#   booted), yes (try KVM even after a failure), no (TCG only),
+#   RILL_VM_BOOT_DEADLINE (s until the first heartbeat, default 30 under KVM, 120 under TCG),
+#   RILL_VM_STALL (s without a heartbeat, default 30 under KVM, 90 under TCG).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 guest=$(realpath "$1"); share=$(realpath "$2")
 cache=${RILL_VM_CACHE:-/var/cache/rill/qemu-virt}
-mkdir -p "$cache" "$share"
+mkdir -p "$share"
+say() { echo "qemu-virt: $*" >&2; }
 
-"$here/../install-deps.sh" test >/dev/null
-
-# The kernel: Debian's current linux-image-amd64 dependency, unpacked, with modules.dep.
-kver=${RILL_VM_KERNEL:-$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: linux-image-//p' | head -1)}
-kdir=$cache/kernel-$kver
-if [ ! -s "$kdir/lib/modules/$kver/modules.dep" ]; then
-  tmp=$cache/download; rm -rf "$tmp"; mkdir -p "$tmp"
-  (cd "$tmp" && timeout 600 apt-get download "linux-image-$kver")
-  rm -rf "$kdir"; dpkg -x "$tmp"/linux-image-*.deb "$kdir"; rm -rf "$tmp"
-  depmod -b "$kdir" "$kver"
-fi
-"$here/extra-modules.sh" "$kdir" "$kver"
-# The uncompressed kernel boots ≈ 3 s faster under TCG (PVH entry point).
-if [ ! -s "$kdir/vmlinux" ]; then
-  off=$(LC_ALL=C grep -a -b -o -P '\xfd7zXZ\x00' "$kdir/boot/vmlinuz-$kver" | head -1 | cut -d: -f1)
-  tail -c +$((off + 1)) "$kdir/boot/vmlinuz-$kver" | xz -dc > "$kdir/vmlinux.part" 2>/dev/null || true
-  mv "$kdir/vmlinux.part" "$kdir/vmlinux"
-fi
-# The initramfs: static busybox, the virtio/9p modules, and init.sh.
-initrd=$kdir/initrd-$(sha256sum "$here/init.sh" | cut -c1-12).img
-if [ ! -s "$initrd" ]; then
-  r=$cache/initrd-root; rm -rf "$r"; mkdir -p "$r"/{bin,dev,proc,sys,newroot,mods}
-  cp /bin/busybox "$r/bin/"
-  for m in virtio_pci 9pnet_virtio 9p; do modprobe -d "$kdir" -S "$kver" --show-depends "$m"; done | awk '$1 == "insmod" {print $2}' |
-    while read -r p; do b=$(basename "$p" .ko)
-      grep -qx "$b" "$r/modules.list" 2>/dev/null || { echo "$b" >> "$r/modules.list"; cp "$p" "$r/mods/"; }
-    done
-  cp "$here/init.sh" "$r/init"; chmod +x "$r/init"
-  (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.part" && mv "$initrd.part" "$initrd"
-  rm -rf "$r"
-fi
+kdir=$("$here/prepare.sh" | tail -1)
 
 # The guest script: prelude + the caller's script, run as PID 1; rc and log land in the share.
 {
@@ -60,30 +41,103 @@ fi
   echo "}"
   echo 'guest_main > /tmp/out/guest.log 2>&1; echo $? > /tmp/out/rc.part; mv /tmp/out/rc.part /tmp/out/rc; sync; busybox poweroff -f'
 } > "$share/guest.sh"
-rm -f "$share/rc"
+rm -f "$share/rc" "$share/progress" "$share/step"
+declare -A inputs=()  # what the caller put in the share: a rerun starts from exactly that
+for f in "$share"/* "$share"/.[!.]*; do [ -e "$f" ] && inputs["$(basename "$f")"]=1; done
 
-# KVM where it works (probed once per machine by booting a guest that only powers off: on some
-# hosts /dev/kvm exists but the guest hangs), else TCG.
-boot() {  # boot ACCEL_ARGS... (uses $share, $VM_TIMEOUT)
-  timeout "${VM_TIMEOUT:-300}" qemu-system-x86_64 "$@" -m "${VM_MEM:-768}" -smp "${VM_CPUS:-2}" \
-    -nographic -no-reboot -nic none -kernel "$kdir/vmlinux" -initrd "$initrd" \
+qpid=""
+cleanup() { if [ -n "$qpid" ]; then kill -KILL "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# boot NAME ACCEL_ARGS...: one boot, watched. Sets $verdict: done (qemu exited), kvm-error,
+# no-boot (no heartbeat by the boot deadline), stalled (heartbeat stopped), timeout.
+verdict=""
+boot() {
+  local name=$1; shift
+  local deadline_boot stall
+  if [ "$name" = kvm ]; then deadline_boot=${RILL_VM_BOOT_DEADLINE:-30}; stall=${RILL_VM_STALL:-30}
+  else deadline_boot=${RILL_VM_BOOT_DEADLINE:-120}; stall=${RILL_VM_STALL:-90}; fi
+  local timeout=${VM_TIMEOUT:-300}
+  rm -f "$share/progress"
+  # qemu dies with this script even if the script is SIGKILLed (a test's timeout).
+  setpriv --pdeathsig KILL qemu-system-x86_64 "$@" -m "${VM_MEM:-768}" -smp "${VM_CPUS:-2}" \
+    -nographic -no-reboot -nic none -kernel "$kdir/vmlinux" -initrd "$kdir/initrd.img" \
     -append 'console=ttyS0 panic=-1 loglevel=4' \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs local,path="$share",mount_tag=out,security_model=none,multidevs=remap \
-    </dev/null >"$share/console.log" 2>&1
+    </dev/null >"$share/console.log" 2>&1 &
+  qpid=$!
+  local start=$SECONDS last="" beat=$SECONDS now
+  verdict=done
+  while kill -0 "$qpid" 2>/dev/null; do
+    sleep 1
+    now=$SECONDS
+    if grep -q -e "KVM internal error" -e "emulation failure" "$share/console.log" 2>/dev/null; then verdict=kvm-error
+    elif [ -s "$share/progress" ]; then
+      local p; p=$(cat "$share/progress" 2>/dev/null || true)
+      if [ "$p" != "$last" ]; then last=$p; beat=$now
+      elif [ $((now - beat)) -ge "$stall" ]; then verdict=stalled; fi
+    elif [ $((now - start)) -ge "$deadline_boot" ]; then verdict=no-boot
+    fi
+    [ $((now - start)) -lt "$timeout" ] || verdict=timeout
+    if [ "$verdict" != done ]; then
+      kill -KILL "$qpid" 2>/dev/null || true
+      break
+    fi
+  done
+  wait "$qpid" 2>/dev/null || true
+  qpid=""
+  boot_seconds=$((SECONDS - start))
 }
-accel=(-accel tcg,tb-size=256 -cpu max)
-if [ -w /dev/kvm ] && [ "${RILL_VM_KVM:-probe}" != "no" ]; then
-  if [ ! -f "$cache/kvm-works" ]; then
-    mv "$share/guest.sh" "$share/guest.sh.real"
-    printf '#!/bin/sh\necho 0 > /tmp/out/rc; sync; busybox poweroff -f\n' > "$share/guest.sh"
-    if VM_TIMEOUT=30 boot -accel kvm -cpu host && [ -s "$share/rc" ]; then echo yes; else echo no; fi > "$cache/kvm-works"
-    rm -f "$share/rc"; mv "$share/guest.sh.real" "$share/guest.sh"
+
+# Why a boot failed, for the log.
+reason() {
+  local s; s=$(cat "$share/step" 2>/dev/null || echo "before the first step")
+  case $verdict in
+    kvm-error) echo "KVM internal error ($(grep -m1 -o 'KVM internal error.*' "$share/console.log" | head -c 120)), last step: $s" ;;
+    no-boot) echo "no heartbeat from the guest within the boot deadline (${boot_seconds} s)" ;;
+    stalled) echo "the guest's heartbeat stopped (last: $(cat "$share/progress" 2>/dev/null)), last step: $s" ;;
+    timeout) echo "over VM_TIMEOUT=${VM_TIMEOUT:-300} s, last step: $s" ;;
+    *) echo "qemu exited without an rc from the guest, last step: $s" ;;
+  esac
+}
+
+tcg=(-accel tcg,tb-size=256 -cpu max)
+kvm=(-accel kvm -cpu host)
+boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+mode=${RILL_VM_KVM:-auto}
+use_kvm=no
+if [ "$mode" != no ] && [ -c /dev/kvm ] && [ -w /dev/kvm ]; then
+  use_kvm=yes
+  if [ "$mode" = auto ] && [ -f "$cache/kvm-failed" ] && grep -qx "$boot_id" <(head -1 "$cache/kvm-failed"); then
+    use_kvm=no
+    say "KVM failed here since this host booted ($(sed -n 2p "$cache/kvm-failed")); using TCG (RILL_VM_KVM=yes tries KVM)"
   fi
-  if [ "$(cat "$cache/kvm-works")" = yes ]; then accel=(-accel kvm -cpu host); fi
 fi
-status=0
-boot "${accel[@]}" || status=$?
-if [ -s "$share/rc" ]; then exit "$(cat "$share/rc")"; fi
-echo "qemu-virt: the guest wrote no rc (qemu exit $status); see $share/console.log" >&2
+
+if [ "$use_kvm" = yes ]; then
+  boot kvm "${kvm[@]}"
+  if [ "$verdict" = done ] && [ -s "$share/rc" ]; then
+    say "guest ran under KVM in ${boot_seconds} s"
+    exit "$(cat "$share/rc")"
+  fi
+  why=$(reason)
+  say "KVM boot failed after ${boot_seconds} s: $why; rerunning this boot under TCG"
+  printf '%s\n%s at %s\n' "$boot_id" "$why" "$(date -u +%FT%TZ)" > "$cache/kvm-failed"
+  # The rerun starts from the caller's inputs only: nothing the failed boot wrote survives.
+  for f in "$share"/* "$share"/.[!.]*; do
+    [ -e "$f" ] || continue
+    b=$(basename "$f")
+    [ -n "${inputs[$b]:-}" ] || [ "$b" = console.log ] || rm -rf "$f"
+  done
+  mv "$share/console.log" "$share/console-kvm.log"
+fi
+boot tcg "${tcg[@]}"
+if [ "$verdict" = done ] && [ -s "$share/rc" ]; then
+  say "guest ran under TCG in ${boot_seconds} s"
+  exit "$(cat "$share/rc")"
+fi
+say "the guest wrote no rc under TCG after ${boot_seconds} s: $(reason); see $share/console.log"
 exit 99

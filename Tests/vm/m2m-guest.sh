@@ -8,7 +8,7 @@ R=$(cat $O/rill-path)
 # vicodec's nodes: the stateful encoder's CAPTURE queue offers FWHT; the decoder's OUTPUT queue does.
 node() { for d in /dev/video*; do v4l2-ctl -d "$d" "$1" 2>/dev/null | grep -q "'FWHT'" && { echo "$d"; return; }; done; }
 for api in sp mp; do
-  echo "== $api"
+  step "$api"
   if [ $api = sp ]; then load vicodec || return 10; else rmmod vicodec && load vicodec multiplanar=1 || return 11; fi
   enc=$(node --list-formats); dec=$(node --list-formats-out)
   [ -n "$enc" ] && [ -n "$dec" ] || { ls -l /dev/video*; return 12; }
