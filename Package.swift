@@ -104,6 +104,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP", "Config"], swiftSettings: swift6),
         .testTarget(
+            name: "BoxTests", dependencies: ["Box", "Config", "Events", "FrameRing", "MediaTime", "RillTestSupport"],
+            swiftSettings: swift6),
+        .testTarget(
             name: "APITests",
             dependencies: [
                 "API", "Box", "Config", "Events", "RillTestSupport",

@@ -4,6 +4,7 @@ import Glibc
 import Config
 import Events
 import FrameRing
+import MediaTime
 import Synchronization
 
 /// The supervisor's event hub. Events come from the supervisor itself and from stages (over the
@@ -23,12 +24,17 @@ public final class EventDispatcher: Sendable {
         var delivered: UInt64 = 0
         var failed: UInt64 = 0
         var stopping = false
+        /// A handler run is in progress (drain waits for it).
+        var busy = false
     }
 
     private let state = Mutex(State())
     private let wake = Doorbell()
     private let log = Log(stage: "events")
+    /// The executable handlers running now (killed when a drain runs out of time).
+    private let processes = HandlerProcesses()
 
+    /// A hub running `handlers` (the config's `events` section).
     public init(handlers: [EventHandlerSection]) {
         state.withLock { $0.handlers = handlers }
     }
@@ -70,6 +76,7 @@ public final class EventDispatcher: Sendable {
         }
     }
 
+    /// Removes the SSE subscriber `id`.
     public func unsubscribe(_ id: Int) { state.withLock { _ = $0.subscribers.removeValue(forKey: id) } }
 
     /// Starts the handler worker and the receiver of stage events on `channel`.
@@ -84,20 +91,35 @@ public final class EventDispatcher: Sendable {
         }
     }
 
-    /// Lets the worker finish what is queued (up to `timeoutMs`), then stops it.
+    /// Events waiting for the worker, oldest first.
+    var queued: [Event] { state.withLock { $0.queue } }
+
+    /// Lets the worker finish what is queued (up to `timeoutMs`), then stops it and kills the
+    /// executable handlers still running: returns within `timeoutMs` (+ one 10 ms step) whatever a
+    /// handler does. An HTTP handler still waiting is left to its own timeout (it holds no process).
     public func drain(timeoutMs: Int64) {
-        let end = MonotonicClock.now() + timeoutMs * 1_000_000
-        while MonotonicClock.now() < end, !state.withLock({ $0.queue.isEmpty }) {
-            MonotonicClock.sleep(until: MonotonicClock.now() + 10_000_000)
+        let end = MonotonicClock.now() + timeoutMs * MediaTime.millisecond
+        while MonotonicClock.now() < end, !state.withLock({ $0.queue.isEmpty && !$0.busy }) {
+            MonotonicClock.sleep(until: min(end, MonotonicClock.now() + 10 * MediaTime.millisecond))
         }
-        state.withLock { $0.stopping = true }
+        let dropped = state.withLock { s -> Int in
+            s.stopping = true
+            defer { s.queue = [] }
+            return s.queue.count
+        }
         wake.ring()
+        let killed = processes.killAll()
+        if dropped > 0 || killed > 0 {
+            log.warning("stopping: \(dropped) events not handled, \(killed) handlers still running killed")
+        }
     }
 
     private func work() {
         while true {
             let next = state.withLock { s -> (Event, [EventHandlerSection])? in
-                guard !s.queue.isEmpty else { return nil }
+                s.busy = false
+                guard !s.queue.isEmpty, !s.stopping else { return nil }
+                s.busy = true
                 let e = s.queue.removeFirst()
                 return (e, s.handlers.filter { $0.matches(e.kind, output: e.output) })
             }
@@ -107,7 +129,8 @@ public final class EventDispatcher: Sendable {
                 continue
             }
             for h in handlers {
-                let o = HandlerRunner.run(h, event)
+                if state.withLock({ $0.stopping }) { break }
+                let o = HandlerRunner.run(h, event, processes: processes)
                 state.withLock {
                     if o.failure == nil { $0.delivered += 1 } else { $0.failed += 1 }
                 }

@@ -10,32 +10,47 @@ import Synchronization
 
 /// rilld's supervisor: runs every stage as its own process, restarts a crashed one with exponential
 /// backoff (0.25 s → 8 s, reset after 30 s of good running) and gives up loudly after
-/// `maxFailures` short runs in a row (status shows "failed"). A stage whose ring heartbeat stops
-/// for `heartbeatTimeout` while its process lives is killed and restarted. Config changes restart
-/// only the stages whose fingerprint changed (hot apply). On a stop request every stage gets
-/// SIGTERM, then SIGKILL at 1.5 s (the whole stop ≤ 2 s), and the instance's rings are removed.
+/// `maxFailures` short runs in a row (status shows "failed") — the rules are `RestartPolicy`. A
+/// stage whose ring heartbeat stops for 3 s while its process lives is killed and restarted.
+/// Config changes restart only the stages whose fingerprint changed (hot apply). On a stop request
+/// every stage gets SIGTERM, then SIGKILL at 1.5 s (the whole stop ≤ 2 s), and the instance's rings
+/// are removed.
+///
+/// It waits only for its own children, pid by pid (never `waitpid(-1)`): rilld also runs event
+/// handlers, whose exit status belongs to `HandlerRunner`.
 ///
 /// One thread runs the loop; the API talks to it through `submit` and reads `status`.
 public final class Supervisor: Sendable {
+    /// A stage's life cycle as the status shows it.
     public enum StageState: String, Sendable {
         case running, backoff, failed, stopping, stopped
     }
 
     /// What the API shows of one stage.
     public struct StageStatus: Sendable {
+        /// The stage's name (`StageSpec.name`).
         public var name: String
+        /// The output it sends, for send stages.
         public var output: String?
+        /// Its process id, 0 when not running.
         public var pid: Int32
+        /// Where it is in its life cycle.
         public var state: StageState
+        /// Restarts after a crash or hang since the box started.
         public var restarts: Int
+        /// How its last process ended ("exited with status 1", "killed by signal 9").
         public var lastExit: String?
         /// Wall-clock ns of the last start.
         public var startedAt: Int64
     }
 
+    /// What the API asks of the loop.
     public enum Command: Sendable {
+        /// Hot apply of a new stage plan.
         case apply([StageSpec])
+        /// Start the send stage of this output id.
         case startOutput(String)
+        /// Stop the send stage of this output id (until started again or the box restarts).
         case stopOutput(String)
     }
 
@@ -45,8 +60,7 @@ public final class Supervisor: Sendable {
         var startedAt: Int64 = 0
         var startedWall: Int64 = 0
         var restarts = 0
-        var failuresInARow = 0
-        var backoff: Int64 = Supervisor.initialBackoff
+        var policy = RestartPolicy()
         var restartAt: Int64? = nil
         var state: StageState = .stopped
         var lastExit: String? = nil
@@ -59,17 +73,12 @@ public final class Supervisor: Sendable {
         init(spec: StageSpec) { self.spec = spec }
     }
 
-    static let initialBackoff: Int64 = 250 * MediaTime.millisecond
-    static let maxBackoff: Int64 = 8 * MediaTime.nanosecondsPerSecond
-    static let stableAfter: Int64 = 30 * MediaTime.nanosecondsPerSecond
     /// Short runs in a row before the supervisor stops trying.
-    public static let maxFailures = 10
+    public static let maxFailures = RestartPolicy.maxFailures
     /// SIGKILL the stages that ignored SIGTERM this long (keeps the whole stop ≤ 2 s).
     static let killAfter: Int64 = 1_500 * MediaTime.millisecond
-    /// A ring writer silent this long is hung.
-    static let heartbeatTimeout: Int64 = 3 * MediaTime.nanosecondsPerSecond
-    /// Heartbeats are not judged during a stage's first seconds (encoder start-up).
-    static let heartbeatGrace: Int64 = 5 * MediaTime.nanosecondsPerSecond
+    /// After SIGKILL, how long the stop waits for the killed processes (ns).
+    static let killWait: Int64 = 400 * MediaTime.millisecond
     static let tick: Int64 = 20 * MediaTime.millisecond
     /// The environment variable naming the supervisor's pid to its stages.
     public static let pidEnvironment = "RILL_SUPERVISOR_PID"
@@ -81,6 +90,7 @@ public final class Supervisor: Sendable {
     private let commands = Mutex<[Command]>([])
     private let snapshot = Mutex<[StageStatus]>([])
     private let wake = Doorbell()
+    private let stopFlag = Mutex(false)
     // Only the loop's thread touches `children` (hence @unchecked on the box).
     private let childrenBox: ChildrenBox
 
@@ -105,6 +115,14 @@ public final class Supervisor: Sendable {
     /// Every stage's state.
     public var status: [StageStatus] { snapshot.withLock { $0 } }
 
+    /// Ends `run` as a process-wide stop request does, for this supervisor only (tests, embedding).
+    public func requestStop() {
+        stopFlag.withLock { $0 = true }
+        wake.ring()
+    }
+
+    private var stopping: Bool { StopRequest.isRequested || stopFlag.withLock { $0 } }
+
     /// Runs until a stop is requested, then stops every stage and cleans up. `everyTick` runs on
     /// the loop's thread each tick (the systemd watchdog).
     public func run(everyTick: () -> Void = {}) {
@@ -112,7 +130,7 @@ public final class Supervisor: Sendable {
         for c in childrenBox.list where c.spec.enabled { start(c) }
         publish()
         var nextHeartbeatCheck = MonotonicClock.now()
-        while !StopRequest.isRequested {
+        while !stopping {
             let cmds = commands.withLock { c -> [Command] in defer { c = [] }; return c }
             for c in cmds { handle(c) }
             reap()
@@ -149,8 +167,7 @@ public final class Supervisor: Sendable {
             c.spec.enabled = true
             if c.state == .stopping { c.replacement = c.spec; return }
             if c.state == .stopped || c.state == .failed || c.state == .backoff {
-                c.failuresInARow = 0
-                c.backoff = Self.initialBackoff
+                c.policy.reset()
                 start(c)
             }
         case .stopOutput(let id):
@@ -164,45 +181,60 @@ public final class Supervisor: Sendable {
     /// Hot apply: stop removed stages, restart changed ones (after the old process is gone, as
     /// they share names and ports), start new ones; untouched stages keep running.
     private func apply(_ plan: [StageSpec]) {
-        var restarted: [String] = []
+        var starting: [String] = []
+        var restarting: [String] = []
+        var ending: [String] = []
         for c in childrenBox.list where !plan.contains(where: { $0.name == c.spec.name }) {
             c.remove = true
+            if c.pid > 0 { ending.append(c.spec.name) }
             stop(c, reason: "removed from the config")
-            restarted.append(c.spec.name)
+            if c.pid == 0 { childrenBox.list.removeAll { $0 === c } }
         }
         for spec in plan {
             if let c = childrenBox.list.first(where: { $0.spec.name == spec.name }) {
                 let changed = c.spec.fingerprint != spec.fingerprint || c.spec.arguments != spec.arguments
                 if !spec.enabled {
                     c.spec = spec
-                    if c.state != .stopped { stop(c, reason: "disabled in the config"); restarted.append(spec.name) }
+                    c.replacement = nil
+                    if c.pid > 0 { ending.append(spec.name) }
+                    if c.state != .stopped { stop(c, reason: "disabled in the config") }
                 } else if changed || c.state == .failed || (c.state == .stopped && !c.spec.enabled) {
-                    c.failuresInARow = 0
-                    c.backoff = Self.initialBackoff
+                    c.policy.reset()
                     if c.pid > 0 {
                         c.replacement = spec
                         c.remove = false
                         stop(c, reason: "config changed")
+                        restarting.append(spec.name)
                     } else {
                         c.spec = spec
                         start(c)
+                        starting.append(spec.name)
                     }
-                    restarted.append(spec.name)
                 } else {
                     c.spec = spec
                 }
             } else {
                 let c = Child(spec: spec)
                 childrenBox.list.append(c)
-                if spec.enabled { start(c) }
-                restarted.append(spec.name)
+                if spec.enabled {
+                    start(c)
+                    starting.append(spec.name)
+                }
             }
         }
         // Keep the plan's order (status reads like the pipeline).
         childrenBox.list.sort { a, b in
             (plan.firstIndex { $0.name == a.spec.name } ?? .max) < (plan.firstIndex { $0.name == b.spec.name } ?? .max)
         }
-        log.notice("config applied: \(restarted.isEmpty ? "no stage affected" : "restarting " + restarted.joined(separator: ", "))")
+        log.notice("config applied: \(Self.summary(starting: starting, restarting: restarting, stopping: ending))")
+    }
+
+    /// "starting a, b; restarting c; stopping d", or "no stage affected".
+    static func summary(starting: [String], restarting: [String], stopping: [String]) -> String {
+        let parts = [("starting", starting), ("restarting", restarting), ("stopping", stopping)]
+            .filter { !$0.1.isEmpty }
+            .map { "\($0.0) \($0.1.joined(separator: ", "))" }
+        return parts.isEmpty ? "no stage affected" : parts.joined(separator: "; ")
     }
 
     // MARK: Processes
@@ -244,79 +276,75 @@ public final class Supervisor: Sendable {
         }
     }
 
+    /// Collects the stages that exited: `waitpid` on each stage's own pid, never on any child.
     private func reap() {
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { return }
-            guard let c = childrenBox.list.first(where: { $0.pid == pid }) else { continue }
-            c.pid = 0
-            let how = Self.describe(status)
-            c.lastExit = how
-            if let id = c.spec.output, let url = c.spec.urlText {
-                let reason = c.state == .stopping ? c.stopReason : how
-                events?.post(Event(.outputEnd, output: id, values: [id, url, reason]))
+        for c in childrenBox.list where c.pid > 0 {
+            switch Self.collect(c.pid) {
+            case .running: continue
+            case .exited(let status): exited(c, how: Self.describe(status))
+            case .lost: exited(c, how: "exit status lost (ECHILD)")
             }
-            if StopRequest.isRequested { continue }
-            if c.state == .stopping {
-                c.state = .stopped
-                if c.remove {
-                    childrenBox.list.removeAll { $0 === c }
-                } else if let next = c.replacement {
-                    c.spec = next
-                    c.replacement = nil
-                    start(c)
-                }
-                continue
-            }
-            let now = MonotonicClock.now()
-            if now - c.startedAt >= Self.stableAfter {
-                c.backoff = Self.initialBackoff
-                c.failuresInARow = 0
-            }
-            c.restarts += 1
-            failed(c, now: now)
         }
+    }
+
+    private func exited(_ c: Child, how: String) {
+        c.pid = 0
+        c.lastExit = how
+        if let id = c.spec.output, let url = c.spec.urlText {
+            let reason = c.state == .stopping ? c.stopReason : how
+            events?.post(Event(.outputEnd, output: id, values: [id, url, reason]))
+        }
+        if stopping { return }
+        if c.state == .stopping {
+            c.state = .stopped
+            if c.remove {
+                childrenBox.list.removeAll { $0 === c }
+            } else if let next = c.replacement {
+                c.spec = next
+                c.replacement = nil
+                start(c)
+            }
+            return
+        }
+        c.restarts += 1
+        decide(c, c.policy.exited(startedAt: c.startedAt, now: MonotonicClock.now()))
     }
 
     /// Schedules a restart with backoff, or gives up after `maxFailures` short runs in a row.
     private func failed(_ c: Child, now: Int64) {
-        c.failuresInARow += 1
-        if c.failuresInARow >= Self.maxFailures {
+        decide(c, c.policy.failed(now: now))
+    }
+
+    private func decide(_ c: Child, _ decision: RestartPolicy.Decision) {
+        switch decision {
+        case .giveUp:
             c.state = .failed
             c.restartAt = nil
-            log.error("\(c.spec.name) \(c.lastExit ?? "failed") — \(c.failuresInARow) failures in a row; giving up until the config changes or the box restarts")
+            log.error("\(c.spec.name) \(c.lastExit ?? "failed") — \(c.policy.failuresInARow) failures in a row; giving up until the config changes or the box restarts")
             events?.post(Event(.stageRestart, output: c.spec.output, values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "failed"]))
-            return
+        case .restart(let at, let delay):
+            c.state = .backoff
+            c.restartAt = at
+            log.warning("\(c.spec.name) \(c.lastExit ?? "failed"); restart \(c.restarts) in \(delay / MediaTime.millisecond) ms")
+            events?.post(Event(.stageRestart, output: c.spec.output, values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "restarting"]))
         }
-        c.state = .backoff
-        c.restartAt = now + c.backoff
-        log.warning("\(c.spec.name) \(c.lastExit ?? "failed"); restart \(c.restarts) in \(c.backoff / MediaTime.millisecond) ms")
-        events?.post(Event(.stageRestart, output: c.spec.output, values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "restarting"]))
-        c.backoff = min(c.backoff * 2, Self.maxBackoff)
     }
 
     /// Kills a stage whose ring writer heartbeat has stopped (a hung process is restarted like a
     /// crashed one).
     private func checkHeartbeats(now: Int64) {
-        for c in childrenBox.list where c.state == .running && c.pid > 0 && now - c.startedAt > Self.heartbeatGrace {
+        for c in childrenBox.list where c.state == .running && c.pid > 0 && now - c.startedAt > RestartPolicy.heartbeatGrace {
             guard let name = c.spec.ring else { continue }
             if c.heartbeatRing == nil || c.heartbeatRing?.writerProcess != UInt32(c.pid) {
                 c.heartbeatRing = try? SharedRing.open(name: name)
             }
             guard let ring = c.heartbeatRing, ring.writerProcess == UInt32(c.pid) else { continue }
             let silent = now - ring.lastHeartbeat
-            if silent > Self.heartbeatTimeout {
+            if RestartPolicy.isHung(now: now, startedAt: c.startedAt, lastHeartbeat: ring.lastHeartbeat) {
                 log.error("\(c.spec.name) (pid \(c.pid)): no ring heartbeat for \(silent / MediaTime.millisecond) ms; killing it")
                 kill(c.pid, SIGKILL)
             }
         }
-    }
-
-    static func describe(_ status: Int32) -> String {
-        let sig = status & 0x7F
-        if sig == 0 { return "exited with status \((status >> 8) & 0xFF)" }
-        return "killed by signal \(sig)"
     }
 
     private func publish() {
@@ -328,36 +356,38 @@ public final class Supervisor: Sendable {
         snapshot.withLock { $0 = list }
     }
 
+    /// SIGTERM to every stage, SIGKILL at `killAfter` to those still there; waits for its own
+    /// children only (a hung event handler never holds the stop up), `killAfter + killWait` at most.
     private func stopAll() {
-        let running = childrenBox.list.filter { $0.pid > 0 }
-        for c in running {
+        for c in childrenBox.list where c.pid > 0 {
             c.stopReason = "box stopping"
             kill(c.pid, SIGTERM)
         }
         let deadline = MonotonicClock.now() + Self.killAfter
+        var killed = false
         while childrenBox.list.contains(where: { $0.pid > 0 }) {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid > 0 {
-                if let c = childrenBox.list.first(where: { $0.pid == pid }) {
-                    c.pid = 0
-                    c.state = .stopped
-                    if let id = c.spec.output, let url = c.spec.urlText {
-                        events?.post(Event(.outputEnd, output: id, values: [id, url, "box stopping"]))
-                    }
+            for c in childrenBox.list where c.pid > 0 {
+                guard Self.collect(c.pid) != .running else { continue }
+                c.pid = 0
+                c.state = .stopped
+                if let id = c.spec.output, let url = c.spec.urlText {
+                    events?.post(Event(.outputEnd, output: id, values: [id, url, "box stopping"]))
                 }
-                continue
             }
-            if pid < 0 && errno == ECHILD { break }
-            if MonotonicClock.now() >= deadline {
+            let now = MonotonicClock.now()
+            if !killed && now >= deadline {
                 for c in childrenBox.list where c.pid > 0 {
                     log.warning("\(c.spec.name) ignored SIGTERM; killing")
                     kill(c.pid, SIGKILL)
                 }
-                while waitpid(-1, &status, 0) > 0 {}
+                killed = true
+            } else if killed && now >= deadline + Self.killWait {
+                for c in childrenBox.list where c.pid > 0 {
+                    log.error("\(c.spec.name) (pid \(c.pid)) still there after SIGKILL; leaving it")
+                }
                 break
             }
-            MonotonicClock.sleep(until: MonotonicClock.now() + 10 * MediaTime.millisecond)
+            MonotonicClock.sleep(until: now + 10 * MediaTime.millisecond)
         }
         for c in childrenBox.list {
             c.pid = 0

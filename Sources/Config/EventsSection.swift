@@ -117,17 +117,32 @@ public struct HTTPURL: Sendable, Equatable {
         guard !target.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } ?? false }) else {
             throw ConfigError(path: path, reason: "the path contains white space or control characters")
         }
-        var host = String(authority)
         var port: UInt16 = 80
-        if let colon = authority.lastIndex(of: ":") {
-            host = String(authority[..<colon])
-            guard let p = UInt16(authority[authority.index(after: colon)...]), p > 0 else {
-                throw ConfigError(path: path, reason: "port must be 1…65535")
+        var hostPart = authority
+        var portPart: Substring? = nil
+        if authority.hasPrefix("[") {
+            // An IPv6 literal (RFC 3986 §3.2.2): the host is kept without its brackets.
+            guard let close = authority.firstIndex(of: "]") else { throw ConfigError(path: path, reason: "missing ] after the IPv6 address") }
+            hostPart = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw ConfigError(path: path, reason: "expected :port after ]") }
+                portPart = after.dropFirst()
             }
+            guard hostPart.filter({ $0 == ":" }).count >= 2, hostPart.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
+                throw ConfigError(path: path, reason: "\"\(hostPart)\" is not an IPv6 address")
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            hostPart = authority[..<colon]
+            portPart = authority[authority.index(after: colon)...]
+        }
+        let host = String(hostPart)
+        if let portPart {
+            guard let p = UInt16(portPart), p > 0 else { throw ConfigError(path: path, reason: "port must be 1…65535") }
             port = p
         }
-        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }) else {
-            throw ConfigError(path: path, reason: "host \"\(host)\" is not a host name or IPv4 address")
+        guard !host.isEmpty, authority.hasPrefix("[") || host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }) else {
+            throw ConfigError(path: path, reason: "host \"\(host)\" is not a host name, IPv4 address or [IPv6 address]")
         }
         return HTTPURL(host: host, port: port, target: target)
     }

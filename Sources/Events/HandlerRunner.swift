@@ -5,10 +5,41 @@ import CRillShims
 import Config
 import FrameRing
 import MediaTime
+import Synchronization
+
+/// The handler processes one owner (rilld's event worker) has running, so that a stop can kill
+/// them instead of waiting: a hung handler never holds the box's shutdown up.
+public final class HandlerProcesses: Sendable {
+    private let pids = Mutex<Set<Int32>>([])
+
+    /// An empty set.
+    public init() {}
+
+    /// How many handler processes are running.
+    public var count: Int { pids.withLock { $0.count } }
+
+    func add(_ pid: Int32) { pids.withLock { _ = $0.insert(pid) } }
+    func remove(_ pid: Int32) { pids.withLock { _ = $0.remove(pid) } }
+
+    /// SIGKILLs every running handler's process group (each handler runs in its own group); the
+    /// runs waiting for them then report "killed by signal 9". Returns how many were killed.
+    @discardableResult
+    public func killAll() -> Int {
+        let list = pids.withLock { $0 }
+        for pid in list {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
+        return list.count
+    }
+}
 
 /// Runs one handler for one event: an executable (argv = [handler, EVENT, arguments…], payload on
 /// stdin, answer on stdout, no shell) or an http:// URL (POST, payload as the body, `X-Rill-Event`
 /// header, answer in the response body). Both are bounded by the handler's timeout.
+///
+/// An executable's exit status is collected with `waitpid` on its own pid only; a status that
+/// someone else collected counts as a failure, never as a delivery.
 public enum HandlerRunner {
     /// What a handler said.
     public struct Outcome: Sendable, Equatable {
@@ -23,7 +54,10 @@ public enum HandlerRunner {
     /// Non-blocking events: how long a handler may run before it is killed.
     public static let nonBlockingTimeoutMs: Int64 = 10_000
 
-    public static func run(_ h: EventHandlerSection, _ event: Event) -> Outcome {
+    /// Runs `h` for `event` on the calling thread and waits for its answer (at most the handler's
+    /// timeout, ≥ `nonBlockingTimeoutMs` for fire-and-forget events). `processes`, when given,
+    /// holds the handler's pid while it runs (for `HandlerProcesses.killAll` at shutdown).
+    public static func run(_ h: EventHandlerSection, _ event: Event, processes: HandlerProcesses? = nil) -> Outcome {
         let timeout = event.kind.isBlocking ? h.timeout : max(h.timeout, nonBlockingTimeoutMs)
         if h.isURL {
             do {
@@ -39,7 +73,7 @@ public enum HandlerRunner {
                 return Outcome(answer: nil, failure: "\(error)")
             }
         }
-        return runExecutable(h, event, timeoutMs: timeout)
+        return runExecutable(h, event, timeoutMs: timeout, processes: processes)
     }
 
     static func firstLine(_ bytes: [UInt8]) -> String {
@@ -47,7 +81,7 @@ public enum HandlerRunner {
         return String(decoding: line, as: UTF8.self).trimmingSpaces.filter { $0 != "\r" }
     }
 
-    static func runExecutable(_ h: EventHandlerSection, _ event: Event, timeoutMs: Int64) -> Outcome {
+    static func runExecutable(_ h: EventHandlerSection, _ event: Event, timeoutMs: Int64, processes: HandlerProcesses?) -> Outcome {
         var input: [Int32] = [0, 0]
         var output: [Int32] = [0, 0]
         guard rill_pipe_cloexec(&input) == 0 else { return Outcome(answer: nil, failure: "pipe: \(String(cString: strerror(errno)))") }
@@ -65,6 +99,8 @@ public enum HandlerRunner {
             close(input[1]); close(output[0])
             return Outcome(answer: nil, failure: "cannot run \(h.handler): \(String(cString: strerror(rc)))")
         }
+        processes?.add(pid)
+        defer { processes?.remove(pid) }
         let deadline = MonotonicClock.now() + timeoutMs * MediaTime.millisecond
         // The payload is small (< 8 KiB, below the pipe buffer): one non-blocking write, then EOF.
         _ = fcntl(input[1], F_SETFL, O_NONBLOCK)
@@ -92,7 +128,11 @@ public enum HandlerRunner {
         while true {
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid { break }
-            if r < 0 && errno != EINTR { break }
+            if r < 0 && errno == EINTR { continue }
+            if r < 0 {
+                // Only this run waits for `pid`; ECHILD means its status is lost, not that it succeeded.
+                return Outcome(answer: nil, failure: "\(h.handler): exit status lost (\(String(cString: strerror(errno))))")
+            }
             if timedOut || MonotonicClock.now() >= deadline {
                 kill(-pid, SIGKILL)
                 kill(pid, SIGKILL)

@@ -6,104 +6,189 @@ import FrameRing
 import MediaTime
 
 /// A small blocking HTTP/1.1 client for plain `http://` on the local network: event handler URLs
-/// and `rill ctl`. One request per connection (`Connection: close`), a deadline on the whole
-/// exchange, Content-Length and chunked bodies. Callable from any thread, including libsrt's.
+/// and `rill ctl`. One request per connection (`Connection: close`), IPv4 or IPv6 (`[::1]`), a
+/// deadline on every phase. The response is framed as RFC 9112 §6.3 says (no body for HEAD, 1xx,
+/// 204 and 304; chunked when it is the final transfer coding; else Content-Length; else until the
+/// server closes), and every framing fault is an error that says what was wrong: a body shorter
+/// than its Content-Length, conflicting lengths, a bad chunk size or a chunk not followed by CRLF,
+/// a connection closed inside a chunk. Callable from any thread, including libsrt's.
 public enum PlainHTTP {
+    /// A complete response.
     public struct Response: Sendable {
+        /// The status code (100…999).
         public var status: Int
+        /// Header fields in order, names as sent (obs-fold lines joined with a space).
         public var headers: [(String, String)]
+        /// The body, de-chunked.
         public var body: [UInt8]
+        /// The body as UTF-8 text.
         public var text: String { String(decoding: body, as: UTF8.self) }
+        /// The first value of header `name` (case-insensitive).
         public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
     }
 
+    /// Why a request failed, in words that name the phase and the fault.
     public struct Failure: Error, CustomStringConvertible, Sendable {
+        /// The message.
         public var description: String
     }
 
-    /// Sends one request and reads the whole response within `timeoutMs`.
+    /// Longest response head (status line and fields), bytes.
+    static let maxHead = 16 * 1024
+    /// Largest response body read into memory, bytes.
+    static let maxBody = 16 * 1024 * 1024
+
+    /// Sends one request and reads the whole response within `timeoutMs` (connect, send, head and
+    /// body together).
     public static func request(
         _ method: String, _ url: HTTPURL, headers: [(String, String)] = [], body: [UInt8] = [], timeoutMs: Int64
     ) throws(Failure) -> Response {
         let deadline = MonotonicClock.now() + timeoutMs * MediaTime.millisecond
-        let fd = try connect(url, deadline: deadline)
+        let fd = try connect(url, deadline: deadline, timeoutMs: timeoutMs)
         defer { close(fd) }
-        var head = "\(method) \(url.target) HTTP/1.1\r\nHost: \(url.host):\(url.port)\r\nConnection: close\r\n"
+        var head = "\(method) \(url.target) HTTP/1.1\r\nHost: \(authority(url))\r\nConnection: close\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "Content-Length: \(body.count)\r\n\r\n"
-        try sendAll(fd, Array(head.utf8) + body, deadline: deadline)
-        var reader = Reader(fd: fd, deadline: deadline)
-        let (status, hdrs) = try reader.head()
-        var out = Response(status: status, headers: hdrs, body: [])
+        try sendAll(fd, Array(head.utf8) + body, deadline: deadline, timeoutMs: timeoutMs)
+        var reader = Reader(fd: fd, deadline: deadline, timeoutMs: timeoutMs)
+        let (status, fields) = try reader.finalHead()
+        var out = Response(status: status, headers: fields, body: [])
         var body: [UInt8] = []
-        var tooLarge = false
-        if let length = out.header("Content-Length").flatMap({ Int($0) }) {
-            body = try reader.body(length: length)
-        } else {
-            try reader.body(chunked: out.header("Transfer-Encoding")?.lowercased() == "chunked") { piece in
-                body += piece
-                tooLarge = body.count > Reader.maxBody
-                return !tooLarge
+        try reader.body(try framing(method: method, status: status, headers: fields)) { piece throws(Failure) in
+            guard body.count + piece.count <= maxBody else {
+                throw Failure(description: "response body larger than \(maxBody) bytes")
             }
+            body += piece
+            return true
         }
-        if tooLarge { throw Failure(description: "response: body too large") }
         out.body = body
         return out
     }
 
-    /// Sends one request and hands each piece of the body to `onData` as it arrives (Server-Sent
-    /// Events), until the server closes or `onData` returns false.
+    /// Sends a GET and hands each piece of the body to `onData` as it arrives (Server-Sent Events)
+    /// until the body ends, the server closes, or `onData` returns false. The head must come within
+    /// `connectTimeoutMs`; with `idleTimeoutMs`, a body silent that long is an error.
     public static func stream(
-        _ url: HTTPURL, headers: [(String, String)], connectTimeoutMs: Int64, onHead: (Int) -> Void, onData: ([UInt8]) -> Bool
+        _ url: HTTPURL, headers: [(String, String)], connectTimeoutMs: Int64, idleTimeoutMs: Int64? = nil,
+        onHead: (Int) -> Void, onData: ([UInt8]) -> Bool
     ) throws(Failure) {
-        let fd = try connect(url, deadline: MonotonicClock.now() + connectTimeoutMs * MediaTime.millisecond)
+        let deadline = MonotonicClock.now() + connectTimeoutMs * MediaTime.millisecond
+        let fd = try connect(url, deadline: deadline, timeoutMs: connectTimeoutMs)
         defer { close(fd) }
-        var head = "GET \(url.target) HTTP/1.1\r\nHost: \(url.host):\(url.port)\r\nConnection: close\r\nAccept: text/event-stream\r\n"
+        var head = "GET \(url.target) HTTP/1.1\r\nHost: \(authority(url))\r\nConnection: close\r\nAccept: text/event-stream\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "\r\n"
-        try sendAll(fd, Array(head.utf8), deadline: MonotonicClock.now() + connectTimeoutMs * MediaTime.millisecond)
-        var reader = Reader(fd: fd, deadline: .max)
-        let (status, hdrs) = try reader.head()
+        try sendAll(fd, Array(head.utf8), deadline: deadline, timeoutMs: connectTimeoutMs)
+        var reader = Reader(fd: fd, deadline: deadline, timeoutMs: connectTimeoutMs)
+        let (status, fields) = try reader.finalHead()
         onHead(status)
-        let chunked = hdrs.contains { $0.0.lowercased() == "transfer-encoding" && $0.1.lowercased() == "chunked" }
-        try reader.body(chunked: chunked, onData: onData)
+        reader.deadline = .max
+        reader.idleMs = idleTimeoutMs
+        try reader.body(try framing(method: "GET", status: status, headers: fields)) { piece throws(Failure) in onData(piece) }
     }
 
-    static func connect(_ url: HTTPURL, deadline: Int64) throws(Failure) -> Int32 {
+    /// `host:port`, with an IPv6 literal in brackets (RFC 9110 §7.2, RFC 3986 §3.2.2).
+    static func authority(_ url: HTTPURL) -> String {
+        url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
+    }
+
+    /// How the body of a response is delimited (RFC 9112 §6.3).
+    enum Framing: Equatable {
+        case none
+        case length(Int64)
+        case chunked
+        case untilClose
+    }
+
+    static func framing(method: String, status: Int, headers: [(String, String)]) throws(Failure) -> Framing {
+        if method == "HEAD" || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
+        let values = { (name: String) in
+            headers.filter { $0.0.lowercased() == name }.flatMap { $0.1.split(separator: ",").map { $0.trimmingSpaces } }
+        }
+        let codings = values("transfer-encoding")
+        if !codings.isEmpty {
+            return codings.last?.lowercased() == "chunked" ? .chunked : .untilClose
+        }
+        let lengths = values("content-length")
+        guard let first = lengths.first else { return .untilClose }
+        guard first.utf8.allSatisfy({ (48...57).contains($0) }), let n = Int64(first) else {
+            throw Failure(description: "response has an invalid Content-Length \"\(first.prefix(40))\"")
+        }
+        guard lengths.allSatisfy({ $0 == first }) else {
+            throw Failure(description: "response has conflicting Content-Length values \(lengths.joined(separator: ", "))")
+        }
+        guard n <= Int64(maxBody) else { throw Failure(description: "response body of \(n) bytes is larger than \(maxBody)") }
+        return .length(n)
+    }
+
+    /// Connects to the first of the host's addresses (IPv6 or IPv4) that answers before `deadline`.
+    static func connect(_ url: HTTPURL, deadline: Int64, timeoutMs: Int64) throws(Failure) -> Int32 {
         var hints = addrinfo()
-        hints.ai_family = AF_INET
+        hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var res: UnsafeMutablePointer<addrinfo>? = nil
-        guard getaddrinfo(url.host, String(url.port), &hints, &res) == 0, let ai = res else {
-            throw Failure(description: "cannot resolve \(url.host)")
+        let rc = getaddrinfo(url.host, String(url.port), &hints, &res)
+        guard rc == 0, res != nil else {
+            throw Failure(description: "cannot resolve \(url.host): \(String(cString: gai_strerror(rc)))")
         }
         defer { freeaddrinfo(res) }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        if Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 && errno != EINPROGRESS {
-            let e = String(cString: strerror(errno))
-            close(fd)
-            throw Failure(description: "connect to \(url.host):\(url.port): \(e)")
+        var addresses: [UnsafeMutablePointer<addrinfo>] = []
+        var next = res
+        while let ai = next {
+            addresses.append(ai)
+            next = ai.pointee.ai_next
         }
-        guard wait(fd, POLLOUT, deadline: deadline) else {
-            close(fd)
-            throw Failure(description: "connect to \(url.host):\(url.port): timed out")
+        var failures: [String] = []
+        for (i, ai) in addresses.enumerated() {
+            // Later addresses keep a share of the time.
+            let share = (deadline - MonotonicClock.now()) / Int64(addresses.count - i)
+            let until = MonotonicClock.now() + max(share, 0)
+            let name = numeric(ai.pointee.ai_addr, ai.pointee.ai_addrlen, port: url.port)
+            let flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+            let fd = socket(ai.pointee.ai_family, flags, 0)
+            guard fd >= 0 else {
+                failures.append("\(name): socket: \(String(cString: strerror(errno)))")
+                continue
+            }
+            if Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 && errno != EINPROGRESS {
+                failures.append("\(name): \(String(cString: strerror(errno)))")
+                close(fd)
+                continue
+            }
+            guard wait(fd, POLLOUT, deadline: until) else {
+                failures.append("\(name): no answer within \(timeoutMs) ms")
+                close(fd)
+                continue
+            }
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            guard err == 0 else {
+                failures.append("\(name): \(String(cString: strerror(err)))")
+                close(fd)
+                continue
+            }
+            return fd
         }
-        var err: Int32 = 0
-        var len = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
-        guard err == 0 else {
-            close(fd)
-            throw Failure(description: "connect to \(url.host):\(url.port): \(String(cString: strerror(err)))")
-        }
-        return fd
+        throw Failure(description: "cannot connect to \(authority(url)): \(failures.joined(separator: "; "))")
     }
 
+    /// `1.2.3.4:80` or `[::1]:80`.
+    static func numeric(_ address: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t, port: UInt16) -> String {
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        guard let address, getnameinfo(address, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else {
+            return "?:\(port)"
+        }
+        let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.contains(":") ? "[\(text)]:\(port)" : "\(text):\(port)"
+    }
+
+    /// Polls `fd` for `events` until `deadline` (monotonic ns, `.max` for ever); false on timeout.
     static func wait(_ fd: Int32, _ events: Int32, deadline: Int64) -> Bool {
         while true {
-            let left = deadline == .max ? -1 : Int32(clamping: max(0, (deadline - MonotonicClock.now()) / MediaTime.millisecond))
+            let left = deadline == .max ? -1 : Int32(clamping: max(0, (deadline - MonotonicClock.now() + 999_999) / MediaTime.millisecond))
             var p = pollfd(fd: fd, events: Int16(events), revents: 0)
             let r = poll(&p, 1, left)
             if r > 0 { return true }
@@ -111,112 +196,18 @@ public enum PlainHTTP {
         }
     }
 
-    static func sendAll(_ fd: Int32, _ bytes: [UInt8], deadline: Int64) throws(Failure) {
+    static func sendAll(_ fd: Int32, _ bytes: [UInt8], deadline: Int64, timeoutMs: Int64) throws(Failure) {
         var off = 0
         while off < bytes.count {
-            guard wait(fd, POLLOUT, deadline: deadline) else { throw Failure(description: "send: timed out") }
+            guard wait(fd, POLLOUT, deadline: deadline) else {
+                throw Failure(description: "request not sent within \(timeoutMs) ms (\(off) of \(bytes.count) bytes)")
+            }
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
-                throw Failure(description: "send: \(String(cString: strerror(errno)))")
+                throw Failure(description: "sending the request: \(String(cString: strerror(errno)))")
             }
             off += n
         }
-    }
-
-    /// Buffered reading of one response.
-    struct Reader {
-        let fd: Int32
-        let deadline: Int64
-        var buf: [UInt8] = []
-        var eof = false
-        static let maxHead = 16 * 1024
-        static let maxBody = 16 * 1024 * 1024
-
-        mutating func fill() throws(Failure) {
-            guard !eof else { return }
-            guard PlainHTTP.wait(fd, POLLIN, deadline: deadline) else { throw Failure(description: "response: timed out") }
-            var tmp = [UInt8](repeating: 0, count: 16384)
-            let n = tmp.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EAGAIN || errno == EINTR { return }
-                throw Failure(description: "receive: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { eof = true } else { buf += tmp[0..<n] }
-        }
-
-        mutating func line() throws(Failure) -> String {
-            while true {
-                if let i = buf.firstIndex(of: 10) {
-                    var l = Array(buf[..<i])
-                    buf.removeFirst(i + 1)
-                    if l.last == 13 { l.removeLast() }
-                    return String(decoding: l, as: UTF8.self)
-                }
-                if eof || buf.count > Self.maxHead { throw Failure(description: "response: malformed header") }
-                try fill()
-            }
-        }
-
-        mutating func head() throws(Failure) -> (Int, [(String, String)]) {
-            let statusLine = try line()
-            let parts = statusLine.split(separator: " ", maxSplits: 2)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
-                throw Failure(description: "response: not HTTP (\(statusLine.prefix(40)))")
-            }
-            var headers: [(String, String)] = []
-            while true {
-                let l = try line()
-                if l.isEmpty { break }
-                guard let colon = l.firstIndex(of: ":") else { continue }
-                headers.append((String(l[..<colon]), l[l.index(after: colon)...].trimmingSpaces))
-            }
-            return (status, headers)
-        }
-
-        /// A body of known length.
-        mutating func body(length: Int) throws(Failure) -> [UInt8] {
-            guard length <= Self.maxBody else { throw Failure(description: "response: body too large") }
-            while buf.count < length && !eof { try fill() }
-            return Array(buf.prefix(length))
-        }
-
-        /// A chunked body, or one that ends when the server closes, piece by piece.
-        mutating func body(chunked: Bool, onData deliver: ([UInt8]) -> Bool) throws(Failure) {
-            if chunked {
-                while true {
-                    let sizeLine = try line()
-                    guard let size = Int(sizeLine.split(separator: ";").first.map(String.init)?.trimmingSpaces ?? "", radix: 16), size >= 0 else {
-                        throw Failure(description: "response: bad chunk size")
-                    }
-                    if size == 0 { return }
-                    while buf.count < size + 2 {
-                        if eof { throw Failure(description: "response: truncated chunk") }
-                        try fill()
-                    }
-                    let piece = Array(buf[..<size])
-                    buf.removeFirst(size + 2)
-                    guard deliver(piece) else { return }
-                }
-            }
-            while true {
-                if !buf.isEmpty {
-                    let piece = buf
-                    buf = []
-                    guard deliver(piece) else { return }
-                }
-                if eof { return }
-                try fill()
-            }
-        }
-    }
-}
-
-extension StringProtocol {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " || s.first == "\t" { s.removeFirst() }
-        while s.last == " " || s.last == "\t" { s.removeLast() }
-        return String(s)
     }
 }

@@ -148,10 +148,11 @@ struct CtlEvents: ParsableCommand {
         var pending: [UInt8] = []
         var status = 0
         do {
-            try PlainHTTP.stream(options.url("/api/v1/events"), headers: options.headers, connectTimeoutMs: 5000, onHead: { status = $0 }) { piece in
+            try PlainHTTP.stream(options.url("/api/v1/events"), headers: options.headers, connectTimeoutMs: 5000, idleTimeoutMs: 3 * 15_000, onHead: { status = $0 }) { piece in
                 guard status == 200 else { return false }
                 pending += piece
-                // Events end with a blank line.
+                // Events end with a blank line. The API sends a keep-alive comment every 15 s, so three
+                // missed ones mean the box is gone.
                 while let end = (0..<max(pending.count - 1, 0)).first(where: { pending[$0] == 10 && pending[$0 + 1] == 10 }) {
                     let block = String(decoding: pending[..<end], as: UTF8.self)
                     pending.removeFirst(end + 2)
