@@ -57,10 +57,17 @@ struct FECTests {
     @Test("a burst of L consecutive losses is rebuilt by the columns, byte for byte, across the 16-bit wrap")
     func burst() throws {
         let p = try FECParameters(columns: 8, rows: 4, rowFEC: false)
-        let (out, stats) = Self.run(p, count: 320, lost: Set(100..<108))
+        // Packets 34…41 carry sequence numbers 65534, 65535, 0, 1, …, 5: the burst straddles the
+        // wrap (two before it, six after) and spans two rows of the second matrix.
+        let burst = 34..<42
         let sent = Self.media(320)
+        let lostSeqs = burst.map { sent[$0].0.sequenceNumber }
+        try #require(lostSeqs.contains(65_535) && lostSeqs.contains(0) && lostSeqs.first! > lostSeqs.last!, "\(lostSeqs)")
+        let (out, stats) = Self.run(p, count: 320, lost: Set(burst))
         #expect(stats.recovered == 8 && stats.lost == 0, "\(stats)")
-        for i in 100..<108 { #expect(out[sent[i].0.sequenceNumber] == sent[i].1, "packet \(i)") }
+        for i in burst { #expect(out[sent[i].0.sequenceNumber] == sent[i].1, "packet \(i) (seq \(sent[i].0.sequenceNumber))") }
+        // Every other packet came through as well.
+        #expect(out.count == 320)
     }
 
     @Test("level B iterates: a loss only a rebuilt packet unlocks is rebuilt; the 2×2 square stays lost")
