@@ -1,11 +1,14 @@
 import Foundation
 
 /// `rill run --config` in the background (optionally inside a network namespace), with its log
-/// collected, stopped with SIGTERM.
+/// collected, stopped with SIGTERM. However it ended (SIGTERM, a test's or a namespace's kill -9),
+/// `stop()` and deinit leave nothing behind: no stage of it and no ring of its instance.
 public final class BoxUnderTest: @unchecked Sendable {
     public let process = Process()
     public let configPath: String
     public let directory: String
+    /// `system.instance` of the config: its rings are /dev/shm/rill.<instance>.*.
+    public let instance: String?
     private let logPath: String
     private var exitStatus: Int32?
 
@@ -17,6 +20,8 @@ public final class BoxUnderTest: @unchecked Sendable {
         configPath = "\(directory)/config.json"
         logPath = "\(directory)/box.log"
         let config = substitutingDirectory ? config.replacingOccurrences(of: "__DIR__", with: directory) : config
+        let doc = (try? JSONSerialization.jsonObject(with: Data(config.utf8))) as? [String: Any]
+        instance = (doc?["system"] as? [String: Any])?["instance"] as? String
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
@@ -41,7 +46,10 @@ public final class BoxUnderTest: @unchecked Sendable {
         return Int32(line[r.upperBound...].prefix { $0.isNumber })
     }
 
-    /// SIGTERM; returns the exit status and the seconds it took (SIGKILL after `timeout`).
+    /// SIGTERM; returns the exit status and the seconds it took (SIGKILL after `timeout`). Then
+    /// removes what a box killed with SIGKILL leaves: its stages (they get SIGTERM when their
+    /// supervisor dies; one that ignores it is killed) and its instance's rings, which only a
+    /// supervisor that stops normally unlinks.
     @discardableResult
     public func stop(timeout: Double = 5) -> (status: Int32, seconds: Double) {
         let start = Date()
@@ -50,10 +58,37 @@ public final class BoxUnderTest: @unchecked Sendable {
         kill(pid, SIGTERM)
         let code = reap(process, killAfter: timeout).status
         exitStatus = code
+        removeLeftovers(supervisor: pid)
         return (code, Date().timeIntervalSince(start))
     }
 
+    private func removeLeftovers(supervisor pid: Int32) {
+        let stages = { processes(withEnvironment: "RILL_SUPERVISOR_PID=\(pid)") }
+        if !waitFor(timeout: 2, { stages().isEmpty }) {
+            for stage in stages() { kill(stage, SIGKILL) }
+            _ = waitFor(timeout: 2) { stages().isEmpty }
+        }
+        guard let instance else { return }
+        let prefix = "rill.\(instance)."
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? [] where name.hasPrefix(prefix) {
+            _ = shm_unlink("/" + name)
+        }
+    }
+
     deinit { if exitStatus == nil { stop() } }
+}
+
+/// Processes whose environment holds `entry` ("NAME=value"), read from /proc/PID/environ.
+public func processes(withEnvironment entry: String) -> [Int32] {
+    let needle = Data(entry.utf8)
+    var found: [Int32] = []
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = Int32(name), pid != getpid(),
+            let env = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+        else { continue }
+        if env.split(separator: 0).contains(where: { $0.elementsEqual(needle) }) { found.append(pid) }
+    }
+    return found
 }
 
 /// A config document for tests: test source W×H@fps, x264, `audio` codec, one rtp output.

@@ -29,7 +29,7 @@ timeout 120 srt-live-transmit -q "udp://:5001" file://con > $O/long.ts &
 UDP=$!
 $R run --config $O/long.json > $O/long.log 2>&1 &
 BOX=$!
-sleep 30
+sleep 35  # ≥ 50 s of PTS between start-up (slow under TCG) and shutdown
 step disconnect
 v4l2-ctl -d /dev/video0 -c disconnect=1 || echo "disconnect control failed"
 sleep 30
