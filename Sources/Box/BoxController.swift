@@ -10,15 +10,20 @@ import Transport
 /// rilld's core, shared by the supervisor loop and the API: the config store, the supervisor, the
 /// event hub and the run-time files (the stages' config copy, SDP files, stage statistics).
 public final class BoxController: Sendable {
+    /// rill's version, reported by the API and SYSTEM_START.
     public static let version = "0.4.0"
 
+    /// The config files.
     public let store: ConfigStore
+    /// The stage processes.
     public let supervisor: Supervisor
+    /// The event hub (handlers and SSE subscribers).
     public let events: EventDispatcher
     /// The run directory in use (the configured one, or a fallback when it is not writable).
     public let runDirectory: String
     /// The instance fixed at start (`system` changes take effect at the next start).
     public let instance: String
+    /// `runDirectory/instance`: the stages' config copy, statistics and the event socket.
     public let instanceDirectory: String
     /// The copy of the config every stage reads (validated, with the settled run directory).
     public let stageConfigPath: String

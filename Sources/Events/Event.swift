@@ -3,14 +3,18 @@ import Config
 /// One event: its kind, the output it concerns (if any) and its payload values in the order of
 /// `EventKind.fields`.
 public struct Event: Sendable, Equatable {
+    /// What happened.
     public var kind: EventKind
+    /// The output id it concerns, nil for box-wide events.
     public var output: String?
+    /// The payload values, in the order of `kind.fields`.
     public var values: [String]
     /// Wall-clock time, ns since the epoch.
     public var time: Int64
     /// Largest event datagram (stream ids are ≤ 512 bytes, URLs ≤ 2 KiB).
     public static let maxDatagram = 8192
 
+    /// An event; `time` 0 is stamped with the wall clock when it is posted.
     public init(_ kind: EventKind, output: String? = nil, values: [String], time: Int64 = 0) {
         self.kind = kind
         self.output = output

@@ -7,6 +7,7 @@ import FrameRing
 /// run directory (`events.sock`). Sending never blocks: when the supervisor is busy or gone the
 /// event is dropped and counted, so a stage's timing never depends on event handling.
 public final class EventChannel: @unchecked Sendable {
+    /// Largest datagram, bytes.
     public static let maxDatagram = Event.maxDatagram
     /// The socket's path for an instance directory.
     public static func path(instanceDirectory: String) -> String { instanceDirectory + "/events.sock" }

@@ -153,7 +153,9 @@ public enum HandlerRunner {
 /// The answer of a blocking SRT_ACCEPT: accept (optionally naming the connection, as MistServer's
 /// PUSH_REWRITE rewrites a token to a stream name) or reject.
 public enum AcceptDecision: Sendable, Equatable {
+    /// Let the connection in, optionally under another name.
     case accept(name: String?)
+    /// Refuse it, with the reason for the log.
     case reject(reason: String)
 
     /// Reads a handler's first answer line: `accept`, `accept NAME`, `reject [reason]`, an empty
@@ -176,6 +178,7 @@ public final class StageEvents: @unchecked Sendable {
     let channel: EventChannel
     let log: Log
 
+    /// The handlers of a stage's config; events go to the supervisor of `instanceDirectory`.
     public init(handlers: [EventHandlerSection], instanceDirectory: String, log: Log) {
         self.handlers = handlers
         self.channel = EventChannel(sendingTo: EventChannel.path(instanceDirectory: instanceDirectory))
