@@ -10,6 +10,9 @@
 # a positive trend beyond its tolerance (fds 1, threads 1, RSS 2048 KiB over the fitted span; set
 # SOAK_FD_TOLERANCE, SOAK_THREAD_TOLERANCE, SOAK_RSS_TOLERANCE_KIB to change them) or on a stage that
 # was restarted. Prints trend.py's JSON summary; exits 1 on a failure, 2 when it cannot run.
+# Run it for 10 minutes at least: the mux's and senders' RSS climbs for about the first 4 minutes
+# while the TS ring's pages are written (and read) for the first time (mux 38.6 -> 53.7 MB at this
+# rate), and a shorter run fits that warm-up in its second half.
 # Leaves no process, namespace or /dev/shm ring behind. Needs root; RILL_BINARY overrides
 # .build/debug/rill.
 set -euo pipefail
@@ -81,12 +84,12 @@ box=$!
 processes() {
     echo "$box rilld"
     for stat in /proc/[0-9]*/stat; do
-        read -r line < "$stat" 2>/dev/null || continue
+        { read -r line < "$stat"; } 2>/dev/null || continue  # processes come and go while we look
         rest=${line##*) }
         set -- $rest
         [ "$2" = "$box" ] || continue
         pid=${stat#/proc/}; pid=${pid%/stat}
-        mapfile -d '' args < "/proc/$pid/cmdline" 2>/dev/null || continue
+        { mapfile -d '' args < "/proc/$pid/cmdline"; } 2>/dev/null || continue
         name=${args[2]:-?}
         if [ "$name" = send ]; then
             for i in "${!args[@]}"; do [ "${args[$i]}" = --output ] && name=send-${args[$((i + 1))]}; done
