@@ -94,7 +94,8 @@ let package = Package(
 
         // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.
         .target(name: "RillTestSupport", dependencies: ["MPEGTS"], path: "Tests/RillTestSupport", swiftSettings: swift6),
-        .testTarget(name: "MPEGTSTests", dependencies: ["MPEGTS"], swiftSettings: swift6),
+        // CMallocCounter: "steady state allocates nothing per packet" counts the mux's mallocs.
+        .testTarget(name: "MPEGTSTests", dependencies: ["MPEGTS", "CMallocCounter"], swiftSettings: swift6),
         .testTarget(name: "RTPTests", dependencies: ["RTP"], swiftSettings: swift6),
         .testTarget(name: "FECTests", dependencies: ["FEC", "RTP"], swiftSettings: swift6),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),

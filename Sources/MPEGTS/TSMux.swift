@@ -209,9 +209,12 @@ public final class TSMux {
         }
         let pcrDue = lastPCR == .min || t - lastPCR >= configuration.pcrInterval
         // The stream whose head access unit decodes first goes next.
+        // Index loops and direct subscripts, not enumerated()/removeFirst(): unspecialized (debug)
+        // builds call those through the stdlib's generic read coroutines, which malloc their frames
+        // — two allocations per packet that the allocation test counts.
         var best: Int? = nil
-        for (i, q) in queues.enumerated() where !q.isEmpty {
-            if let b = best, queues[b].headUnit.dtsNs <= q.headUnit.dtsNs { continue }
+        for i in 0..<queues.count where !queues[i].isEmpty {
+            if let b = best, queues[b].headUnit.dtsNs <= queues[i].headUnit.dtsNs { continue }
             best = i
         }
         // PAT/PMT right before every video keyframe: a receiver joining there (a new SRT client,
@@ -226,7 +229,8 @@ public final class TSMux {
         }
         // PSI first: a receiver needs PAT/PMT before the PES they describe; a PCR waits ≤ 3 packets.
         if !psiPending.isEmpty {
-            let which = psiPending.removeFirst()
+            let which = psiPending[0]
+            psiPending.remove(at: 0)
             writePSI(which, into: packet)
             return finishPacket()
         }
