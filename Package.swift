@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        // rilld's services (supervisor, API) and graceful shutdown on SIGTERM/SIGINT.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // C: only what Swift cannot import (futex, sendmmsg, clock_nanosleep flags, prctl). No logic.
@@ -83,6 +85,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swift6),
 
@@ -97,6 +100,8 @@ let package = Package(
         // CMallocCounter: "steady state allocates nothing per packet" counts the mux's mallocs.
         .testTarget(name: "MPEGTSTests", dependencies: ["MPEGTS", "CMallocCounter"], swiftSettings: swift6),
         .testTarget(name: "RTPTests", dependencies: ["RTP"], swiftSettings: swift6),
+        .testTarget(name: "EncodeTests", dependencies: ["Encode", "Config", "MediaTime"], swiftSettings: swift6),
+        .testTarget(name: "PackagerTests", dependencies: ["Packager", "MPEGTS", "Config", "MediaTime"], swiftSettings: swift6),
         .testTarget(name: "FECTests", dependencies: ["FEC", "RTP"], swiftSettings: swift6),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),
         .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swift6),

@@ -12,6 +12,7 @@ import Logging
 import Metrics
 import MediaTime
 import Prometheus
+import ServiceLifecycle
 import Transport
 
 /// `rill run`: the box (rilld) in the foreground — config store, supervisor, events, HTTP API.
@@ -25,8 +26,13 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Directory of section files (default: conf.d beside the main file, if present).")
     var configDir: String?
 
+    @Option(
+        name: .long,
+        help: "Without --config: where the default config, its SDP and statistics go (default /run/rill; if that is not writable, $XDG_RUNTIME_DIR/rill, then /tmp/rill-UID).")
+    var runDirectory: String = "/run/rill"
+
     func run() async throws {
-        StopRequest.install()
+        // rilld's signals are the service group's (graceful shutdown); stages install StopRequest's.
         let log = Log(stage: "rilld")
         let mainFile = try defaultConfigIfNeeded(log: log)
         let directory = configDir ?? ConfigStore.defaultDirectory(for: mainFile)
@@ -48,23 +54,8 @@ struct Run: AsyncParsableCommand {
         box.submit(box.plan(cfg))
 
         let systemd = SystemdNotify()
-        let readyAt = MonotonicClock.now() + 500 * MediaTime.millisecond
-        let supervisorThread = StageThread(name: "rill-supervisor") { [box] in
-            var ready = false
-            box.supervisor.run {
-                systemd.watchdogTick()
-                // READY once every enabled output's stage is up (or after 10 s, with status saying why not).
-                if !ready, MonotonicClock.now() >= readyAt {
-                    let sends = box.supervisor.status.filter { $0.output != nil && $0.state != .stopped }
-                    if sends.allSatisfy({ $0.state == .running }) || MonotonicClock.now() > readyAt + 10 * MediaTime.nanosecondsPerSecond {
-                        ready = true
-                        systemd.send("READY=1\nSTATUS=\(sends.filter { $0.state == .running }.count) outputs up")
-                    }
-                }
-            }
-        }
-
-        var apiTask: Task<Void, any Error>? = nil
+        // Services stop in reverse order: the supervisor (last) stops every stage while the API still answers.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if cfg.api.enabled {
             let credentials = try Self.credentials(cfg.api, box: box, log: log)
             let metrics = BoxMetrics()
@@ -76,16 +67,18 @@ struct Run: AsyncParsableCommand {
                 configuration: .init(address: .hostname(cfg.api.address, port: Int(cfg.api.port)), serverName: "rill/\(BoxController.version)"),
                 onServerRunning: { _ in log.notice("API on http://\(cfg.api.address):\(cfg.api.port)/api/v1") },
                 logger: logger)
-            apiTask = Task {
-                do { try await app.run() } catch { log.error("API: \(error)") }
-            }
+            // An API that cannot start (port taken) is logged; the media keeps flowing without it.
+            services.append(.init(service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore))
         }
-        while !StopRequest.isRequested { try? await Task.sleep(for: .milliseconds(50)) }
-        systemd.send("STOPPING=1")
-        box.events.post(Event(.systemStop, values: [box.instance, "stop requested"]))
-        supervisorThread.join()
-        apiTask?.cancel()
-        _ = await apiTask?.result
+        services.append(.init(service: SupervisorService(box: box, systemd: systemd), successTerminationBehavior: .gracefullyShutdownGroup))
+        // SIGTERM/SIGINT begin a graceful shutdown.
+        var groupLogger = Logger(label: "rill.lifecycle")
+        groupLogger.logLevel = .warning
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: groupLogger))
+        do { try await group.run() } catch { log.error("\(error)") }
         box.events.drain(timeoutMs: 1000)
     }
 
@@ -98,7 +91,7 @@ struct Run: AsyncParsableCommand {
             }
             return config
         }
-        let runDir = Self.usableRunDirectory("/run/rill", log: log)
+        let runDir = Self.usableRunDirectory(runDirectory, log: log)
         let made = DefaultConfig.make(runDirectory: runDir, multicastRoute: DefaultConfig.hasMulticastRoute())
         let path = "\(runDir)/default/rill.json"
         try AtomicFile.makeDirectories("\(runDir)/default")
@@ -135,5 +128,53 @@ struct Run: AsyncParsableCommand {
             }
         }
         return preferred
+    }
+}
+
+/// The supervisor as a service: its loop runs on its own thread (it waits on a condition, never on
+/// the event loop); a graceful shutdown stops every stage, then the service returns.
+struct SupervisorService: Service {
+    let box: BoxController
+    let systemd: SystemdNotify
+
+    func run() async throws {
+        let box = self.box, systemd = self.systemd
+        let readyAt = MonotonicClock.now() + 500 * MediaTime.millisecond
+        let done = AsyncStream<Void>.makeStream()
+        let thread = StageThread(name: "rill-supervisor") {
+            var ready = false
+            box.supervisor.run {
+                systemd.watchdogTick()
+                // READY once every enabled output's stage is up (or after 10 s, with status saying why not).
+                if !ready, MonotonicClock.now() >= readyAt {
+                    let sends = box.supervisor.status.filter { $0.output != nil && $0.state != .stopped }
+                    if sends.allSatisfy({ $0.state == .running }) || MonotonicClock.now() > readyAt + 10 * MediaTime.nanosecondsPerSecond {
+                        ready = true
+                        systemd.send("READY=1\nSTATUS=\(sends.filter { $0.state == .running }.count) outputs up")
+                    }
+                }
+            }
+            done.continuation.finish()
+        }
+        // Until a shutdown signal (or the supervisor ending by itself, e.g. a stage's stop request).
+        await withGracefulShutdownHandler {
+            for await _ in done.stream {}
+        } onGracefulShutdown: {
+            systemd.send("STOPPING=1")
+            box.events.post(Event(.systemStop, values: [box.instance, "stop requested"]))
+            box.supervisor.requestStop()
+        }
+        thread.join()
+    }
+}
+
+/// A service whose failure is logged instead of ending the group.
+struct LoggedService<S: Service>: Service {
+    let name: String
+    let service: S
+    let log: Log
+
+    func run() async throws {
+        do { try await service.run() } catch { log.error("\(name): \(error)") }
     }
 }
