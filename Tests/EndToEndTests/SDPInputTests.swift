@@ -64,6 +64,16 @@ struct SDPInputTests {
                   "api": { "enabled": false } }
                 """, namespace: ns, label: "sdphand")
         #expect(waitFor(timeout: 10) { gateway.log.contains("RTP input on 239.255.47.1:6500") }, "\(gateway.log)")
+        // A second sender on the same group and port from another source address (320x240): the
+        // source filter must keep every one of its packets out of the relayed stream.
+        try ns.run(["ip", "addr", "add", "10.9.8.8/32", "dev", "lo"])
+        let intruder = try PeerProcess(
+            ns.command([
+                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "8",
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "rtp_mpegts",
+                "rtp://239.255.47.1:6500?pkt_size=1316&localaddr=10.9.8.8&ttl=1",
+            ]), output: "/dev/null")
+        defer { intruder.stop() }
         let ffmpeg = try runProcess(
             ns.command([
                 "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "6",
@@ -71,11 +81,21 @@ struct SDPInputTests {
                 "rtp://239.255.47.1:6500?pkt_size=1316&localaddr=10.9.8.7&ttl=1",
             ]), timeout: 60)
         #expect(ffmpeg.status == 0, "\(ffmpeg.stderr.suffix(300))")
+        // The intruder (8 s) is still sending when the wanted sender (6 s) ends: it did not fail to start.
+        #expect(intruder.process.isRunning, "the second sender (10.9.8.8) did not run, so the filter was not tested")
         Thread.sleep(forTimeInterval: 1)
         gateway.stop()
         rec.stop()
         let frames = try ffprobeDecodedVideoFrames("\(dir)/in.ts")
         #expect(frames.count >= 100, "\(frames.count) frames relayed from FFmpeg via the hand-written SDP")
+        // Only the wanted sender's raster reached the relayed stream.
+        let sizes = try runProcess(
+            ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height", "-of", "csv=p=0", "\(dir)/in.ts"],
+            timeout: 60)
+        let rasters = Set(sizes.stdout.split(separator: "\n").map { $0.split(separator: ",").prefix(2).joined(separator: "x") })
+        #expect(rasters == ["640x360"], "relayed rasters \(rasters): the 10.9.8.8 sender leaked through the source filter")
+        let stats = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/\(ns.name)/stats/recv.json")))) as? [String: Any] ?? [:]
+        #expect((stats["ccErrors"] as? Int ?? -1) == 0, "the intruder's packets reached the input: \(stats)")
     }
 
     @Test("a malformed SDP: rill check exits 2 naming source.sdp, the file and the line")

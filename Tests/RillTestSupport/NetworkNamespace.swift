@@ -31,6 +31,15 @@ public final class NetworkNamespace: @unchecked Sendable {
         try runProcess(command(arguments), timeout: timeout)
     }
 
+    /// Packets dropped so far by the namespace's iptables DROP rules on UDP port `port` (all chains
+    /// of the filter table): the proof that an impairment happened before a test claims recovery.
+    public func droppedPackets(port: Int) throws -> Int {
+        let r = try run(["iptables", "-L", "-v", "-x", "-n"])
+        guard r.status == 0 else { throw TestEnvironmentError("iptables -L: \(r.stderr)") }
+        return r.stdout.split(separator: "\n").filter { $0.contains("DROP") && $0.contains("dpt:\(port)") }
+            .compactMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).first ?? "") }.reduce(0, +)
+    }
+
     /// Kills what is left inside and deletes the namespace.
     public func close() {
         if let pids = try? runProcess(["ip", "netns", "pids", name], timeout: 5).stdout {
