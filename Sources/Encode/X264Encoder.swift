@@ -110,7 +110,6 @@ public final class X264Encoder: VideoEncoder {
             picture.img.plane.2 = base + lumaBytes + lumaBytes / 4
         }
         picture.i_pts = frameIndex
-        picture.i_type = X264_TYPE_AUTO
         times[Int(frameIndex % Int64(times.count))] = (ptsNs, captureNs)
         frameIndex += 1
         try encodeOne(&picture, output: output)

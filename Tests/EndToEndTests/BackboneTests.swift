@@ -121,13 +121,25 @@ struct BackboneTests {
         #expect(streams.contains { $0.codec == "h264" })
     }
 
-    @Test("SMPTE 302M: ffprobe reports s302m with the configured channels", arguments: [2, 4])
-    func s302m(channels: Int) throws {
+    @Test(
+        "audio codecs: ffprobe reports the codec with the configured channels, the −20 dBFS tone decodes at −23 dBFS RMS",
+        arguments: [("s302m", 2, 16), ("s302m", 4, 16), ("s302m", 2, 24), ("mp2", 2, 16)])
+    func audioCodec(codec: String, channels: Int, bits: Int) throws {
+        let audioConfig =
+            codec == "s302m" ? "\"codec\": \"s302m\", \"bitsPerSample\": \(bits)" : "\"codec\": \"\(codec)\", \"bitrate\": 192000"
         let (ns, box, sdp) = try startBox(
-            "s302m", group: "239.255.42.13", port: 5030 + channels * 10, audio: "\"codec\": \"s302m\"", channels: channels)
+            "\(codec)-\(channels)-\(bits)", group: "239.255.42.13", port: 5030 + channels * 10 + bits, audio: audioConfig, channels: channels)
         defer { ns.close(); box.stop() }
         let streams = try ffprobeStreams(sdp, prefix: ns.command([]))
-        let audio = try #require(streams.first { $0.codec == "s302m" }, "streams: \(streams.map(\.codec))")
+        let audio = try #require(streams.first { $0.codec == codec }, "streams: \(streams.map(\.codec))")
+        if codec == "s302m" {
+            // 24-bit 302M decodes to 32-bit samples with 24 significant bits (ffprobe bits_per_raw_sample).
+            let raw = try runProcess(
+                ns.command(["ffprobe", "-v", "error", "-protocol_whitelist", "file,udp,rtp", "-select_streams", "a:0", "-show_entries",
+                    "stream=bits_per_raw_sample", "-of", "csv=p=0", sdp]), timeout: 30)
+            let first = raw.stdout.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            #expect(first.map(String.init) == "\(bits)", "bits_per_raw_sample \(raw.stdout)")
+        }
         #expect(audio.channels == channels)
         #expect(audio.sampleRate == 48_000)
         // The tone decodes at its level: a −20 dBFS sine has an RMS of −23 dBFS; wrong AES3 bit
@@ -140,28 +152,53 @@ struct BackboneTests {
         let rms = stats.stderr.split(separator: "\n").first { $0.contains("RMS level dB") }
             .flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) }
         let level = try #require(rms, "no astats output: \(stats.stderr.suffix(400))")
-        #expect(abs(level - -23.0) < 1.0, "302M tone RMS \(level) dBFS")
+        #expect(abs(level - -23.0) < 1.0, "\(codec) tone RMS \(level) dBFS")
     }
 
     @Test("kill -9 of the encoder: restarted, new IDR, discontinuity flagged, TS stays decodable")
     func encoderRestart() throws {
-        let (ns, box, sdp) = try startBox("restart", group: "239.255.42.14", port: 5060)
+        let (ns, box, _) = try startBox("restart", group: "239.255.42.14", port: 5060)
         defer { ns.close(); box.stop() }
         let oldPID = try #require(box.stagePID("encode-video"))
-        // Capture across the kill with tshark.
-        let capture = Task.detached { try tsharkCapture(port: 5060, seconds: 7, prefix: ns.command([]), directory: box.directory) }
+        // tshark captures across the kill; its capture is also the recording that is decoded.
+        let dir = box.directory
+        let capture = Task.detached { try tsharkCapture(port: 5060, seconds: 9, prefix: ns.command([]), directory: dir) }
+        let pcap = "\(dir)/capture-5060.pcap"
+        let size = { () -> Int64 in
+            var st = stat()
+            return stat(pcap, &st) == 0 ? Int64(st.st_size) : 0
+        }
+        #expect(waitFor(timeout: 10) { size() > 20_000 }, "tshark did not start capturing: \(size()) bytes")
         Thread.sleep(forTimeInterval: 2)
         kill(oldPID, SIGKILL)
         #expect(waitFor(timeout: 5) { (box.stagePID("encode-video") ?? oldPID) != oldPID }, "supervisor did not restart: \(box.log)")
         let wire = try awaitResult(capture)
         #expect(wire.tsharkCCDrops == 0 && wire.continuityErrors == 0)
         #expect(wire.discontinuities >= 1, "no discontinuity_indicator after the encoder restart")
-        // After the restart the stream decodes from the next IDR with continuous PTS.
-        let rec = try ffmpegRecord(sdp: sdp, seconds: 4, to: "\(box.directory)/after.ts", prefix: ns.command([]))
-        #expect(rec.status == 0)
-        let frames = try ffprobeDecodedVideoFrames("\(box.directory)/after.ts")
-        let firstIDR = try #require(frames.firstIndex { $0.keyFrame })
-        #expect(frames.count - firstIDR >= 2 * Self.fps)
+        let payloads = try runProcess(["tshark", "-r", pcap, "-d", "udp.port==5060,rtp", "-T", "fields", "-e", "rtp.payload"], timeout: 60)
+        var ts = [UInt8]()
+        for line in payloads.stdout.split(separator: "\n") {
+            let hex = Array(line.filter { $0 != ":" }.utf8)
+            var i = 0
+            while i + 1 < hex.count {
+                ts.append(UInt8(String(decoding: hex[i...(i + 1)], as: UTF8.self), radix: 16) ?? 0)
+                i += 2
+            }
+        }
+        try Data(ts).write(to: URL(fileURLWithPath: "\(dir)/across.ts"))
+        #expect(ts.count > 100_000, "\(ts.count) bytes of TS from the capture")
+        // The recording holds the picture before the kill, a gap while the encoder was down, then
+        // the restarted encoder's picture from its first IDR with PTS advancing one frame at a time.
+        let frames = try ffprobeDecodedVideoFrames("\(dir)/across.ts")
+        let steps = zip(frames, frames.dropFirst()).map { $1.pts - $0.pts }
+        let gapIndex = try #require(steps.indices.max { steps[$0] < steps[$1] }, "\(frames.count) frames")
+        #expect(steps[gapIndex] > 2 * Self.frameTicks, "no outage in the recording: largest PTS step \(steps[gapIndex])")
+        #expect(gapIndex >= Self.fps, "only \(gapIndex) frames before the kill")
+        let after = frames[(gapIndex + 1)...]
+        #expect(after.first?.keyFrame == true, "the first frame after the restart is not a keyframe")
+        #expect(after.count >= 2 * Self.fps, "only \(after.count) frames after the restart")
+        let afterSteps = zip(after, after.dropFirst()).map { $1.pts - $0.pts }
+        #expect(afterSteps.allSatisfy { $0 == Self.frameTicks }, "PTS steps after the restart: \(Set(afterSteps))")
         #expect(box.log.contains("encode-video killed by signal 9"))
     }
 }
