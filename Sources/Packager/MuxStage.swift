@@ -73,7 +73,8 @@ public final class MuxStage: @unchecked Sendable {
             bell.withLock { swap(&batch, &pending) }
             let now = MonotonicClock.now()
             for p in batch {
-                p.bytes.withUnsafeBytes {
+                // A unit the mux cannot queue is counted in its statistics (droppedAccessUnits).
+                _ = p.bytes.withUnsafeBytes {
                     mux.enqueue(
                         stream: p.stream, payload: $0, ptsNs: p.info.pts, dtsNs: p.info.dts, captureNs: p.info.captureTime,
                         readyNs: p.info.stageTime, keyframe: p.info.flags.contains(.keyframe), discontinuity: p.info.flags.contains(.discontinuity),

@@ -21,11 +21,11 @@ func benchMux(mode: MuxRateMode, label: String, seconds: Int64) {
         var audioNext = t
         for n in 0..<frames {
             let au = n % 50 == 0 ? idr : video
-            au.withUnsafeBytes {
+            _ = au.withUnsafeBytes {
                 mux.enqueue(stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: n % 50 == 0, discontinuity: false, now: t)
             }
             while audioNext <= t {
-                audio.withUnsafeBytes {
+                _ = audio.withUnsafeBytes {
                     mux.enqueue(stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext, keyframe: true, discontinuity: false, now: t)
                 }
                 audioNext += 21_333_333

@@ -23,7 +23,7 @@ struct SystemdTests {
     func sysusersTmpfilesSysctl() throws {
         let root = makeTemporaryDirectory("sysroot")
         try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
-        for f in ["passwd", "shadow", "gshadow"] { FileManager.default.createFile(atPath: "\(root)/etc/\(f)", contents: nil) }
+        for f in ["passwd", "shadow", "gshadow"] { _ = FileManager.default.createFile(atPath: "\(root)/etc/\(f)", contents: nil) }
         try "video:x:44:\naudio:x:29:\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
         let users = try runProcess(["systemd-sysusers", "--root=\(root)", units + "/rill.sysusers.conf"], timeout: 30)
         #expect(users.status == 0, "\(users.stderr)")
@@ -57,7 +57,7 @@ struct SystemdTests {
             """,
             socket, dir + "/received",
         ]
-        FileManager.default.createFile(atPath: dir + "/received", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/received", contents: nil)
         try listener.run()
         defer { _ = reap(listener, killAfter: 1) }
         #expect(waitFor(timeout: 5) { FileManager.default.fileExists(atPath: socket) })

@@ -55,12 +55,12 @@ struct MuxTests {
         var n: Int64 = 0
         while t < Self.start + seconds * 1000 * Self.ms {
             let au = videoAU(size: 20_000, keyframe: n % 50 == 0)
-            au.withUnsafeBytes {
+            _ = au.withUnsafeBytes {
                 h.mux.enqueue(stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: n % 50 == 0, discontinuity: false, now: t)
             }
             while audioNext <= t {
                 let adts = [UInt8](repeating: 0x11, count: 380)
-                adts.withUnsafeBytes {
+                _ = adts.withUnsafeBytes {
                     h.mux.enqueue(stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext, keyframe: true, discontinuity: false, now: t)
                 }
                 audioNext += 21_333_333

@@ -59,9 +59,10 @@ final class V4L2Device {
     }
 
     /// An ioctl through libv4l2, retried on EINTR.
+    /// `T` is a plain C struct of the V4L2 UAPI (no references), passed by address.
     func ioctl<T>(_ request: UInt, _ arg: inout T, _ name: String) throws(V4L2Error) {
         while true {
-            if rill_v4l2_ioctl(fd, request, &arg) >= 0 { return }
+            if withUnsafeMutablePointer(to: &arg, { rill_v4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }) >= 0 { return }
             let e = errno
             if e == EINTR { continue }
             throw V4L2Error(device: path, operation: name, code: e)
@@ -69,7 +70,9 @@ final class V4L2Device {
     }
 
     /// Whether an ioctl succeeds (enumerations end with EINVAL).
-    func tryIoctl<T>(_ request: UInt, _ arg: inout T) -> Bool { rill_v4l2_ioctl(fd, request, &arg) >= 0 }
+    func tryIoctl<T>(_ request: UInt, _ arg: inout T) -> Bool {
+        withUnsafeMutablePointer(to: &arg) { rill_v4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) } >= 0
+    }
 
     // MARK: Enumeration (VIDIOC_ENUM_FMT, _FRAMESIZES, _FRAMEINTERVALS)
 
