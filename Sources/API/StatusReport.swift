@@ -47,7 +47,8 @@ enum StatusReport {
             source.append(("url", .string(cfg.source.urlText ?? cfg.source.sdpFile ?? "")))
             // Gateway input counters (RTP/UDP: FEC and 2022-7; RIST: librist's), as the input wrote them.
             if let st = box.statistics("recv") {
-                for key in ["received", "duplicates", "late", "fecPackets", "recovered", "lost", "ccErrors", "bitrate", "rist", "rttMs", "connected"] {
+                for key in ["received", "duplicates", "late", "fecPackets", "recovered", "lost", "ccErrors", "bitrate", "rist", "rttMs", "connected",
+                    "peer", "streamid", "connects", "rejected", "retransmitted", "dropped"] {
                     if let v = st[key] { source.append((key, v)) }
                 }
             }

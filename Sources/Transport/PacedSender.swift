@@ -158,13 +158,13 @@ public final class PacedSender: @unchecked Sendable {
             // sendmmsg may send fewer than asked (socket buffer full): send the rest. Every path
             // gets the same datagrams; the first path's result is what the statistics count.
             var sent = 0
-            var failed = false
+            var failure: Int32? = nil  // errno of the first failed sendmmsg, before the FEC sends can overwrite it
             for (k, path) in paths.enumerated() {
                 var done = 0
                 while done < count {
                     let n = datagrams.withUnsafeBufferPointer { path.send($0.baseAddress! + done, count: count - done) }
                     if n <= 0 {
-                        failed = true
+                        if failure == nil { failure = n == 0 ? EAGAIN : errno }
                         break
                     }
                     done += Int(n)
@@ -173,10 +173,10 @@ public final class PacedSender: @unchecked Sendable {
             }
             if fec != nil { protect(count: count) }
             let now = MonotonicClock.now()
-            if failed {
+            if let failure {
                 statistics.sendErrors &+= 1
                 if statistics.sendErrors == 1 || statistics.sendErrors % 1000 == 0 {
-                    log.warning("sendmmsg: \(String(cString: strerror(errno))) (\(statistics.sendErrors) errors)")
+                    log.warning("sendmmsg: \(String(cString: strerror(failure))) (\(statistics.sendErrors) errors)")
                 }
             }
             for i in 0..<sent {

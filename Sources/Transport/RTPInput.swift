@@ -27,6 +27,9 @@ public final class RTPInput {
 
     private var continuity = ContinuityCheck()
     public private(set) var ccErrors: UInt64 = 0
+    /// Datagrams of a raw `udp://` input (RTP inputs count in their RecoveryBuffer).
+    public private(set) var rawDatagrams: UInt64 = 0
+    private var rtp: Bool { url.scheme == "rtp" }
 
     public init(url: MediaURL, instance: String) throws {
         self.url = url
@@ -52,7 +55,6 @@ public final class RTPInput {
                 sockets.append((try UDPReceiver(host: host, port: port + FECParameters.rowPortOffset, source: source, interface: iface), .row))
             }
         }
-        let rtp = url.scheme == "rtp"
         let holdPackets = options.fec.map { 2 * $0.matrix } ?? Self.reorderPackets
         let holdNs = (options.latencyMs ?? (options.duplicate != nil ? Self.defaultSkewMs : 0)) * MediaTime.millisecond
         var buffer = RecoveryBuffer(holdPackets: holdPackets, holdNs: holdNs)
@@ -72,7 +74,7 @@ public final class RTPInput {
             guard usable > 0, usable <= Int(Track.tsSlotBytes) else { return }
             ccErrors &+= UInt64(continuity.check(UnsafeRawBufferPointer(rebasing: payload[0..<usable])))
             let now = MonotonicClock.now()
-            try? writer.publish(
+            _ = try? writer.publish(
                 RecordInfo(flags: discontinuity ? .discontinuity : [], pts: now, captureTime: now, aux0: UInt32(usable / 188)),
                 bytes: UnsafeRawBufferPointer(rebasing: payload[0..<usable]))
             discontinuity = false
@@ -90,7 +92,10 @@ public final class RTPInput {
                         lastArrival = now
                         packet.withUnsafeBytes { raw in
                             let datagram = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                            guard rtp else { return publish(datagram) }
+                            guard rtp else {
+                                rawDatagrams &+= 1
+                                return publish(datagram)
+                            }
                             guard let (h, range) = try? RTPHeader.parse(datagram) else {
                                 statistics.dropped &+= 1
                                 return
@@ -112,15 +117,18 @@ public final class RTPInput {
             if now - lastLog > 10 * MediaTime.nanosecondsPerSecond {
                 lastLog = now
                 let s = buffer.statistics
-                log.info("received \(s.received) (duplicates \(s.duplicates)), FEC \(s.fecPackets), recovered \(s.recovered), lost \(s.lost), CC errors \(ccErrors)")
+                log.info("received \(received(s)) (duplicates \(s.duplicates)), FEC \(s.fecPackets), recovered \(s.recovered), lost \(s.lost), CC errors \(ccErrors)")
             }
         }
         let s = buffer.statistics
-        log.notice("stopped: received \(s.received) (duplicates \(s.duplicates)), FEC \(s.fecPackets), recovered \(s.recovered), lost \(s.lost), CC errors \(ccErrors)")
+        log.notice("stopped: received \(received(s)) (duplicates \(s.duplicates)), FEC \(s.fecPackets), recovered \(s.recovered), lost \(s.lost), CC errors \(ccErrors)")
     }
 
+    /// Datagrams received: RTP packets on the media path(s), or raw UDP datagrams.
+    private func received(_ s: RecoveryBuffer.Statistics) -> UInt64 { rtp ? UInt64(s.received) : rawDatagrams }
+
     private func statusExtra(_ s: RecoveryBuffer.Statistics) -> String {
-        "\"type\":\"gateway\",\"url\":\"\(url.scheme)://\(url.host):\(url.port)\",\"received\":\(s.received),"
+        "\"type\":\"gateway\",\"url\":\"\(url.scheme)://\(url.host):\(url.port)\",\"received\":\(received(s)),"
             + "\"duplicates\":\(s.duplicates),\"late\":\(s.late),\"fecPackets\":\(s.fecPackets),\"recovered\":\(s.recovered),"
             + "\"lost\":\(s.lost),\"ccErrors\":\(ccErrors)"
     }

@@ -7,9 +7,6 @@ import Events
 import FrameRing
 import MediaTime
 
-/// libsrt's own warnings and errors (e.g. a wrong passphrase on a listener) go to our log.
-private let srtLibraryLog = Log(stage: "libsrt")
-
 /// An `srt://` output (libsrt, live mode): caller (reconnects forever with backoff 1 s → 10 s),
 /// listener (any number of clients, each fed from the TS ring by its own thread with a
 /// non-blocking send, so a stalled client skips ahead without delaying the others), or
@@ -56,15 +53,8 @@ public final class SRTOutput: @unchecked Sendable {
 
     /// Runs until a stop is requested.
     public func run() throws {
-        srt_startup()
+        SRTLibrary.startup()  // libsrt's warnings (e.g. a wrong passphrase on a listener) go to our log
         defer { srt_cleanup() }
-        srt_setloglevel(4)  // LOG_WARNING
-        srt_setloghandler(nil) { _, _, _, _, area, message in
-            guard let message else { return }
-            var text = String(cString: message)
-            while text.last == "\n" { text.removeLast() }
-            srtLibraryLog.warning("\(area.map { String(cString: $0) } ?? ""): \(text)")
-        }
         RealtimePriority.apply(RealtimePriority.sender, log: log)
         let statsThread = StageThread(name: "srt-stats") { [self] in
             while !StopRequest.isRequested {
@@ -211,7 +201,7 @@ public final class SRTOutput: @unchecked Sendable {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
                 if !started {
-                    guard Self.containsKeyframe(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), pid: videoPID) else {
+                    guard RandomAccess.containsKeyframe(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), pid: videoPID) else {
                         previous.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]))
                         previousLength = info.length
                         continue
@@ -263,17 +253,6 @@ public final class SRTOutput: @unchecked Sendable {
             offset += n
         }
         return true
-    }
-
-    /// Whether a chunk holds the start of a video keyframe (random_access_indicator on `pid`).
-    static func containsKeyframe(_ chunk: UnsafeRawBufferPointer, pid: UInt16) -> Bool {
-        var i = 0
-        while i + 188 <= chunk.count {
-            let p = UInt16(chunk[i + 1] & 0x1F) << 8 | UInt16(chunk[i + 2])
-            if p == pid, chunk[i + 3] & 0x20 != 0, chunk[i + 4] > 0, chunk[i + 5] & 0x40 != 0 { return true }
-            i += 188
-        }
-        return false
     }
 
     private func register(_ socket: SRTSocket, peer: String, streamID: String) {

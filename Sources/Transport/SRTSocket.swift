@@ -13,8 +13,23 @@ public struct SRTError: Error, CustomStringConvertible, Sendable {
     public var rejectReason: Int32?
 
     public var description: String {
-        if let r = rejectReason, r != 0 { return "\(operation): \(message); rejected: \(String(cString: srt_rejectreason_str(r)))" }
+        if let r = rejectReason, r != 0 { return "\(operation): \(message); rejected: \(Self.rejectReasonText(r))" }
         return "\(operation): \(message)"
+    }
+
+    /// libsrt's text for its own codes (SRT_REJ_*, e.g. "Password required or unexpected"), the
+    /// access-control.md name for the predefined server codes (SRT_REJX_*, 1000…1999), the number
+    /// for application codes.
+    static func rejectReasonText(_ code: Int32) -> String {
+        if code < SRT_REJC_PREDEFINED { return "\(String(cString: srt_rejectreason_str(code))) (\(code))" }
+        let names: [Int32: String] = [
+            SRT_REJX_FALLBACK: "unspecified", SRT_REJX_BAD_REQUEST: "bad request", SRT_REJX_UNAUTHORIZED: "unauthorized",
+            SRT_REJX_OVERLOAD: "overloaded", SRT_REJX_FORBIDDEN: "forbidden (stream id not accepted)",
+            SRT_REJX_NOTFOUND: "resource not found", SRT_REJX_BAD_MODE: "mode not supported",
+            SRT_REJX_UNACCEPTABLE: "unacceptable parameters", SRT_REJX_CONFLICT: "resource in use",
+            SRT_REJX_LOCKED: "resource locked", SRT_REJX_ISE: "internal server error", SRT_REJX_DOWN: "service down",
+        ]
+        return "\(names[code] ?? (code < SRT_REJC_USERDEFINED ? "server code" : "application code")) (\(code))"
     }
 
     static func last(_ operation: String, socket: SRTSOCKET? = nil) -> SRTError {
@@ -46,6 +61,40 @@ public struct SRTConnectionStatistics: Sendable {
             + "\"packetsSent\":\(packetsSent),\"packetsLost\":\(packetsLost),\"packetsRetransmitted\":\(packetsRetransmitted),"
             + "\"packetsDropped\":\(packetsDropped),\"sendBufferPackets\":\(sendBufferPackets),\"latencyMs\":\(latencyMs),"
             + "\"bytesSent\":\(bytesSent),\"skippedChunks\":\(skippedChunks)}"
+    }
+}
+
+/// Statistics of an incoming SRT link (srt_bstats, receiver side), as the gateway input reports them.
+public struct SRTReceiveStatistics: Sendable {
+    public var rttMs = 0.0
+    public var receiveRateMbps = 0.0
+    /// Data packets received (pktRecvTotal), retransmitted ones included.
+    public var packetsReceived: Int64 = 0
+    /// Packets found missing (pktRcvLossTotal).
+    public var packetsLost: Int64 = 0
+    /// Retransmitted packets received (pktRcvRetransTotal).
+    public var packetsRetransmitted: Int64 = 0
+    /// Missing packets given up at their play time (pktRcvDropTotal, too-late packet drop).
+    public var packetsDropped: Int64 = 0
+    /// Rebuilt by the packet filter (pktRcvFilterSupplyTotal, SRT FEC).
+    public var packetsFilterRecovered: Int64 = 0
+    /// Could not be decrypted (pktRcvUndecryptTotal).
+    public var packetsUndecrypted: Int64 = 0
+    public var bytesReceived: Int64 = 0
+    public var latencyMs: Int64 = 0
+
+    /// Losses made good before their play time (retransmission or filter): lost − dropped.
+    public var packetsRecovered: Int64 { max(0, packetsLost - packetsDropped) }
+
+    /// Adds the counters of a finished connection (RTT, rate and latency are the latest's).
+    mutating func accumulate(_ o: SRTReceiveStatistics) {
+        packetsReceived += o.packetsReceived
+        packetsLost += o.packetsLost
+        packetsRetransmitted += o.packetsRetransmitted
+        packetsDropped += o.packetsDropped
+        packetsFilterRecovered += o.packetsFilterRecovered
+        packetsUndecrypted += o.packetsUndecrypted
+        bytesReceived += o.bytesReceived
     }
 }
 
@@ -91,6 +140,16 @@ final class SRTSocket: @unchecked Sendable {
     /// saves a little bandwidth but leaves fewer tries inside a 4 × RTT latency at 5 % loss each
     /// way — the contribution case. `?retransmitalgo=1` restores libsrt's default.
     static let defaultRetransmitAlgorithm: Int32 = 0
+    /// The latency (ms) used when the URL names none (libsrt's own default is 120 ms). A libsrt
+    /// 1.5 receiver sends its first periodic loss report (NAK) up to 300 ms after a loss (UDT's
+    /// minimum NAK interval, before its RTT-based interval takes over), so the first packet of a
+    /// connection that is lost and whose immediate NAK or retransmission is lost too comes back
+    /// only after ~300 ms: under a shorter latency the receiver drops it (pktRcvDrop, a CC error
+    /// in the first second). Measured on loopback with 5 % loss each way, short connections:
+    /// latency 120 ms ⇒ 6 of 36 dropped 1–4 packets, all in their first second, none later;
+    /// latency 400 ms ⇒ 0 of 40. An explicit `latency=` (or rcvlatency/peerlatency) is kept.
+    static let defaultLatencyMs: Int32 = 400
+    static let latencyOptions: Set<String> = ["latency", "rcvlatency", "peerlatency"]
     static let int64Options: Set<String> = ["maxbw", "inputbw"]
     static let stringOptions: Set<String> = ["passphrase", "streamid", "packetfilter"]
 
@@ -99,6 +158,10 @@ final class SRTSocket: @unchecked Sendable {
         try set(SRTO_TRANSTYPE, &live, MemoryLayout<SRT_TRANSTYPE>.size, "transtype")
         var algorithm = Self.defaultRetransmitAlgorithm
         try set(SRTO_RETRANSMITALGO, &algorithm, 4, "retransmitalgo")
+        if !settings.options.contains(where: { Self.latencyOptions.contains($0.0) }) {
+            var latency = Self.defaultLatencyMs
+            try set(SRTO_LATENCY, &latency, 4, "latency")
+        }
         for (name, value) in settings.options {
             guard let id = Self.ids[name] else { continue }
             if Self.stringOptions.contains(name) {
@@ -146,6 +209,25 @@ final class SRTSocket: @unchecked Sendable {
         return s
     }
 
+    /// Receiver-side statistics of this connection (srt_bstats without clearing); nil once the
+    /// socket is closed.
+    func receiveStatistics() -> SRTReceiveStatistics? {
+        var perf = SRT_TRACEBSTATS()
+        var s = SRTReceiveStatistics()
+        guard srt_bstats(handle, &perf, 0) != SRT_ERROR else { return nil }
+        s.rttMs = perf.msRTT
+        s.receiveRateMbps = perf.mbpsRecvRate
+        s.packetsReceived = perf.pktRecvTotal
+        s.packetsLost = Int64(perf.pktRcvLossTotal)
+        s.packetsRetransmitted = Int64(perf.pktRcvRetrans)  // an interval counter, never cleared here (clear = 0): the total
+        s.packetsDropped = Int64(perf.pktRcvDropTotal)
+        s.packetsFilterRecovered = Int64(perf.pktRcvFilterSupplyTotal)
+        s.packetsUndecrypted = Int64(perf.pktRcvUndecryptTotal)
+        s.bytesReceived = Int64(truncatingIfNeeded: perf.byteRecvTotal)
+        s.latencyMs = Int64(perf.msRcvTsbPdDelay)
+        return s
+    }
+
     /// srt_connect (caller) or srt_rendezvous (binding `settings.localPort`, default the remote
     /// port) to the settings' remote host; returns false after a failure (see SRTError.last).
     func connect(_ settings: SRTSettings) throws -> Bool {
@@ -174,6 +256,34 @@ final class SRTSocket: @unchecked Sendable {
         return String(decoding: buf.prefix(Int(len)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// libsrt's own log lines go to the journal as stage "libsrt" (warnings and errors: a wrong
+/// passphrase, a refused handshake, …), except the ones that only say what we already handle.
+enum SRTLibrary {
+    /// libsrt log lines dropped, both about waits that ended with nothing, which Rill handles:
+    /// "srt_accept: no pending connection available at the moment" is what a non-blocking accept
+    /// with nobody knocking logs (as an error) — about 50 lines a second on an idle listener polled
+    /// every 20 ms (Rill now waits with srt_epoll; the filter stays for any non-blocking accept);
+    /// "readMessage(): nothing to read. Ignored isRcvDataReady() result?" is what libsrt 1.5.1
+    /// logs on every SRTO_RCVTIMEO expiry of a receive (5 a second while a publisher is silent).
+    static let suppressedMessages = ["no pending connection available", "nothing to read. Ignored isRcvDataReady"]
+
+    /// srt_startup, and libsrt's logging (LOG_WARNING and worse) through `Log`.
+    static func startup() {
+        srt_startup()
+        srt_setloglevel(4)  // LOG_WARNING
+        srt_setloghandler(nil) { _, level, _, _, area, message in
+            guard let message else { return }
+            var text = String(cString: message)
+            if SRTLibrary.suppressedMessages.contains(where: { text.contains($0) }) { return }
+            while text.last == "\n" { text.removeLast() }
+            let line = "\(area.map { String(cString: $0) } ?? ""): \(text)"
+            if level <= 3 { srtLibraryLog.error(line) } else { srtLibraryLog.warning(line) }
+        }
+    }
+}
+
+private let srtLibraryLog = Log(stage: "libsrt")
 
 /// Resolves `host` (name or IPv4) and `port` to a sockaddr_in; empty host = INADDR_ANY.
 func resolveIPv4(_ host: String, _ port: UInt16) throws -> sockaddr_in {

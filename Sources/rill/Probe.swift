@@ -49,18 +49,25 @@ struct Probe: ParsableCommand {
         }
         let dev = analyzer.pcrArrivalDeviations.map { abs($0) }.sorted()
         let p99 = dev.isEmpty ? 0 : dev[min(dev.count - 1, Int(Double(dev.count) * 0.99))]
-        let streams = analyzer.streams.map {
-            "{\"pid\":\($0.pid),\"streamType\":\($0.streamType)\($0.registration.map { ",\"registration\":\"\($0)\"" } ?? "")}"
-        }.joined(separator: ",")
-        print("""
-            {"datagrams":\(datagrams),"packets":\(analyzer.packets),"syncErrors":\(analyzer.syncErrors),\
-            "continuityErrors":\(analyzer.continuityErrors),"crcErrors":\(analyzer.crcErrors),"rtpErrors":\(rtpErrors),\
-            "rtpSequenceGaps":\(seqGaps),"pcrCount":\(analyzer.pcrs.count),"maxPCRIntervalNs":\(analyzer.maxPCRInterval),\
-            "maxPATIntervalNs":\(analyzer.maxInterval(ofPackets: analyzer.patPackets)),\
-            "maxPMTIntervalNs":\(analyzer.maxInterval(ofPackets: analyzer.pmtPackets)),\
-            "pcrAccuracyErrorNs":\(analyzer.pcrAccuracyError),"pcrBitrate":\(Int64(analyzer.pcrBitrate)),\
-            "pcrArrivalDeviationP99Ns":\(p99),"nullPackets":\(analyzer.packetsByPID[PID.null] ?? 0),\
-            "serviceName":"\(analyzer.serviceName ?? "")","streams":[\(streams)]}
-            """)
+        // Service name and registration come from the network: JSON.serialized escapes them
+        // (quotes, backslashes, control characters; RFC 8259 §7).
+        let streams = analyzer.streams.map { s -> JSON in
+            var members: [(String, JSON)] = [("pid", .number(Double(s.pid))), ("streamType", .number(Double(s.streamType)))]
+            if let r = s.registration { members.append(("registration", .string(r))) }
+            return .object(members)
+        }
+        func n<T: BinaryInteger>(_ v: T) -> JSON { .number(Double(v)) }
+        let summary: JSON = .object([
+            ("datagrams", n(datagrams)), ("packets", n(analyzer.packets)), ("syncErrors", n(analyzer.syncErrors)),
+            ("continuityErrors", n(analyzer.continuityErrors)), ("crcErrors", n(analyzer.crcErrors)), ("rtpErrors", n(rtpErrors)),
+            ("rtpSequenceGaps", n(seqGaps)), ("pcrCount", n(analyzer.pcrs.count)), ("maxPCRIntervalNs", n(analyzer.maxPCRInterval)),
+            ("maxPATIntervalNs", n(analyzer.maxInterval(ofPackets: analyzer.patPackets))),
+            ("maxPMTIntervalNs", n(analyzer.maxInterval(ofPackets: analyzer.pmtPackets))),
+            ("pcrAccuracyErrorNs", n(analyzer.pcrAccuracyError)), ("pcrBitrate", n(Int64(analyzer.pcrBitrate))),
+            ("pcrArrivalDeviationP99Ns", n(p99)), ("nullPackets", n(analyzer.packetsByPID[PID.null] ?? 0)),
+            ("serviceName", .string(analyzer.serviceName ?? "")), ("providerName", .string(analyzer.providerName ?? "")),
+            ("streams", .array(streams)),
+        ])
+        print(summary.serialized)
     }
 }

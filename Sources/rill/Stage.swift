@@ -101,7 +101,9 @@ struct Stage: ParsableCommand {
                     try input.run()
                 } else {
                     let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
-                    try SRTInput(url: url, instance: instance, events: events).run()
+                    let input = try SRTInput(url: url, instance: instance, events: events)
+                    input.statistics = stats("recv")
+                    try input.run()
                 }
             case .send:
                 guard let id = output, let o = cfg.outputs.first(where: { $0.id == id }) else {

@@ -2,8 +2,10 @@
 """A small UDP impairment relay for loss tests on a kernel without netem: listens on LISTEN_PORT,
 forwards every datagram to TARGET_PORT on 127.0.0.1 after DELAY_MS, dropping each with probability
 LOSS, and relays the replies back to the last sender the same way (both directions impaired).
-Prints counters as JSON on SIGTERM. Usage: impair.py LISTEN_PORT TARGET_PORT DELAY_MS LOSS"""
-import heapq, json, random, select, signal, socket, sys, time
+Prints counters as JSON on SIGTERM, and writes them to STATS_PATH (if given) every half second,
+so a test can prove the impairment happened while it runs.
+Usage: impair.py LISTEN_PORT TARGET_PORT DELAY_MS LOSS [STATS_PATH]"""
+import heapq, json, os, random, select, signal, socket, sys, time
 
 listen_port, target_port, delay, loss = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000, float(sys.argv[4])
 front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -16,6 +18,15 @@ queue = []  # (due, seq, socket, data, address)
 seq = 0
 stats = {"forward": 0, "forwardDropped": 0, "reverse": 0, "reverseDropped": 0}
 running = True
+stats_path = sys.argv[5] if len(sys.argv) > 5 else None
+last_write = 0.0
+
+def write_stats():
+    if stats_path is None:
+        return
+    with open(stats_path + ".tmp", "w") as f:
+        json.dump(stats, f)
+    os.replace(stats_path + ".tmp", stats_path)
 
 def stop(*_):
     global running
@@ -45,4 +56,8 @@ while running:
     while queue and queue[0][0] <= time.monotonic():
         _, _, out, data, dest = heapq.heappop(queue)
         out.sendto(data, dest)
+    if now - last_write >= 0.5:
+        last_write = now
+        write_stats()
+write_stats()
 print(json.dumps(stats), flush=True)

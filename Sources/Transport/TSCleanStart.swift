@@ -1,0 +1,213 @@
+/// Random access points in a TS (ISO/IEC 13818-1 §2.4.3.5 random_access_indicator, or the video
+/// elementary stream's own: H.264 IDR/SPS, H.265 IRAP/VPS/SPS), shared by the SRT listener
+/// output's per-client start and the gateway input's per-connection start.
+enum RandomAccess {
+    static let packetSize = 188
+    static let syncByte: UInt8 = 0x47
+    /// H.264 (ISO/IEC 14496-10 §7.4.1.2.3, Table 7-1): nal_unit_type 5 = IDR slice, 7 = SPS.
+    static let h264IDR: UInt8 = 5
+    static let h264SPS: UInt8 = 7
+    /// H.265 (ITU-T H.265 Table 7-1): 16…21 = IRAP (BLA, IDR, CRA), 32/33 = VPS/SPS.
+    static let h265IRAP: ClosedRange<UInt8> = 16...21
+    static let h265ParameterSets: ClosedRange<UInt8> = 32...33
+    /// PMT stream_type values (ISO/IEC 13818-1 Table 2-34).
+    static let h264StreamType: UInt8 = 0x1B
+    static let h265StreamType: UInt8 = 0x24
+    static let videoStreamTypes: Set<UInt8> = [0x01, 0x02, 0x10, h264StreamType, h265StreamType]
+
+    /// Whether a chunk of whole TS packets holds the start of a video keyframe: a packet on `pid`
+    /// with random_access_indicator set.
+    static func containsKeyframe(_ chunk: UnsafeRawBufferPointer, pid: UInt16) -> Bool {
+        var i = 0
+        while i + packetSize <= chunk.count {
+            if isRandomAccess(UnsafeRawBufferPointer(rebasing: chunk[i..<(i + packetSize)]), pid: pid, streamType: nil) { return true }
+            i += packetSize
+        }
+        return false
+    }
+
+    /// PID of a 188-byte packet.
+    @inline(__always) static func pid(_ p: UnsafeRawBufferPointer) -> UInt16 { UInt16(p[1] & 0x1F) << 8 | UInt16(p[2]) }
+    /// payload_unit_start_indicator.
+    @inline(__always) static func unitStart(_ p: UnsafeRawBufferPointer) -> Bool { p[1] & 0x40 != 0 }
+    /// Offset of the payload in a packet, or nil when it has none (adaptation_field_control, §2.4.3.2).
+    static func payloadOffset(_ p: UnsafeRawBufferPointer) -> Int? {
+        guard p[3] & 0x10 != 0 else { return nil }
+        guard p[3] & 0x20 != 0 else { return 4 }
+        let offset = 5 + Int(p[4])
+        return offset < packetSize ? offset : nil
+    }
+
+    /// Whether one packet on `pid` starts a random access point: random_access_indicator in its
+    /// adaptation field, or (when the stream type is known) a PES whose first bytes carry an
+    /// H.264 IDR/SPS or H.265 IRAP/VPS/SPS NAL unit.
+    static func isRandomAccess(_ p: UnsafeRawBufferPointer, pid wanted: UInt16, streamType: UInt8?) -> Bool {
+        guard p[0] == syncByte, pid(p) == wanted else { return false }
+        if p[3] & 0x20 != 0, p[4] > 0, p[5] & 0x40 != 0 { return true }
+        guard let streamType, unitStart(p), let start = payloadOffset(p) else { return false }
+        // PES header (§2.4.3.6): 00 00 01, stream_id, length(2), flags(2), PES_header_data_length.
+        guard start + 9 <= packetSize, p[start] == 0, p[start + 1] == 0, p[start + 2] == 1 else { return false }
+        var i = start + 9 + Int(p[start + 8])
+        while i + 3 < packetSize {
+            if p[i] == 0, p[i + 1] == 0, p[i + 2] == 1 {
+                let header = p[i + 3]
+                switch streamType {
+                case h264StreamType:
+                    let type = header & 0x1F
+                    if type == h264IDR || type == h264SPS { return true }
+                case h265StreamType:
+                    let type = (header >> 1) & 0x3F
+                    if h265IRAP.contains(type) || h265ParameterSets.contains(type) { return true }
+                default: break
+                }
+                i += 3
+            } else {
+                i += 1
+            }
+        }
+        return false
+    }
+}
+
+/// Holds back a TS that starts anywhere (a publisher that connects mid-GOP) until a clean point:
+/// the latest PAT and PMT, then the video random access point, then every other elementary stream
+/// from its next PES start. Packets of a PID the PMT does not list pass once the gate is open.
+/// One per connection; `reset()` for the next. No allocation after `init`.
+struct TSCleanStart {
+    enum State: Equatable { case waitingForPAT, waitingForPMT, waitingForRandomAccess, open }
+    private(set) var state = State.waitingForPAT
+    private(set) var pmtPID: UInt16 = 0
+    private(set) var videoPID: UInt16? = nil
+    private var videoStreamType: UInt8? = nil
+    /// Packets held back before the gate opened, and how many of them started a video PES.
+    private(set) var skippedPackets: Int64 = 0
+    private(set) var skippedVideoUnits: Int64 = 0
+    /// The last PAT and PMT packets seen while waiting: sent in front of the random access point.
+    private var pat = [UInt8](repeating: 0, count: RandomAccess.packetSize)
+    private var pmt = [UInt8](repeating: 0, count: RandomAccess.packetSize)
+    /// Per PID: listed in the PMT (elementary stream) and not yet at a PES start.
+    private var pending = [Bool](repeating: false, count: 8192)
+    private var pendingCount = 0
+    /// PAT table_id and program_association_section fields (§2.4.4.3), PMT table_id (§2.4.4.8).
+    static let patPID: UInt16 = 0
+    static let patTableID: UInt8 = 0x00
+    static let pmtTableID: UInt8 = 0x02
+
+    mutating func reset() { self = TSCleanStart() }
+
+    /// Whether every packet passes unchanged from now on (the gate is open and every elementary
+    /// stream has started), so the caller can skip `filter`.
+    var passesEverything: Bool { state == .open && pendingCount == 0 }
+
+    /// Filters `chunk` (whole packets) into `out` (capacity ≥ chunk.count + 2 packets) and returns
+    /// the bytes written: nothing before the clean point, then PAT, PMT, the random access point
+    /// and what follows it, minus packets of streams still waiting for their PES start.
+    mutating func filter(_ chunk: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int {
+        var written = 0
+        var i = 0
+        let size = RandomAccess.packetSize
+        while i + size <= chunk.count {
+            let p = UnsafeRawBufferPointer(rebasing: chunk[i..<(i + size)])
+            i += size
+            guard p[0] == RandomAccess.syncByte else { continue }
+            let pid = RandomAccess.pid(p)
+            if state != .open {
+                if pid == Self.patPID, let program = Self.firstProgramMapPID(p) {
+                    pat.withUnsafeMutableBytes { $0.copyMemory(from: p) }
+                    if state == .waitingForPAT || program != pmtPID {
+                        pmtPID = program
+                        state = .waitingForPMT
+                    }
+                } else if state != .waitingForPAT, pid == pmtPID, parsePMT(p) {
+                    pmt.withUnsafeMutableBytes { $0.copyMemory(from: p) }
+                    state = videoPID == nil ? .open : .waitingForRandomAccess
+                    if state == .open {  // no video: start at the PMT
+                        written += emitTables(into: out, at: written)
+                        continue
+                    }
+                } else if state == .waitingForRandomAccess, let video = videoPID,
+                    RandomAccess.isRandomAccess(p, pid: video, streamType: videoStreamType)
+                {
+                    state = .open
+                    written += emitTables(into: out, at: written)
+                    pending[Int(video)] = false
+                    pendingCount -= 1
+                    UnsafeMutableRawBufferPointer(rebasing: out[written..<(written + size)]).copyMemory(from: p)
+                    written += size
+                    continue
+                }
+                skippedPackets += 1
+                if let video = videoPID, pid == video, RandomAccess.unitStart(p) { skippedVideoUnits += 1 }
+                continue
+            }
+            if pending[Int(pid)] {
+                guard RandomAccess.unitStart(p) || RandomAccess.payloadOffset(p) == nil else { continue }
+                if RandomAccess.payloadOffset(p) != nil {
+                    pending[Int(pid)] = false
+                    pendingCount -= 1
+                }
+            }
+            UnsafeMutableRawBufferPointer(rebasing: out[written..<(written + size)]).copyMemory(from: p)
+            written += size
+        }
+        return written
+    }
+
+    private func emitTables(into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        let size = RandomAccess.packetSize
+        pat.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + size)]).copyMemory(from: $0) }
+        pmt.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[(offset + size)..<(offset + 2 * size)]).copyMemory(from: $0) }
+        return 2 * size
+    }
+
+    /// The section of a packet that starts one (pointer_field, §2.4.4.2), as (offset, end) within
+    /// the packet when it fits in this packet.
+    private static func section(_ p: UnsafeRawBufferPointer, tableID: UInt8) -> (start: Int, end: Int)? {
+        guard RandomAccess.unitStart(p), let payload = RandomAccess.payloadOffset(p) else { return nil }
+        let start = payload + 1 + Int(p[payload])
+        guard start + 8 <= RandomAccess.packetSize, p[start] == tableID else { return nil }
+        let length = Int(p[start + 1] & 0x0F) << 8 | Int(p[start + 2])
+        let end = start + 3 + length - 4  // without CRC_32
+        guard length >= 9, end <= RandomAccess.packetSize else { return nil }
+        return (start, end)
+    }
+
+    /// program_map_PID of the first program (program_number ≠ 0) in a one-packet PAT section.
+    static func firstProgramMapPID(_ p: UnsafeRawBufferPointer) -> UInt16? {
+        guard let (start, end) = section(p, tableID: patTableID) else { return nil }
+        var i = start + 8
+        while i + 4 <= end {
+            let program = UInt16(p[i]) << 8 | UInt16(p[i + 1])
+            if program != 0 { return UInt16(p[i + 2] & 0x1F) << 8 | UInt16(p[i + 3]) }
+            i += 4
+        }
+        return nil
+    }
+
+    /// Reads the elementary streams of a one-packet PMT section: the first video PID and every
+    /// elementary PID (pending until its PES start). False when the packet holds no whole PMT.
+    private mutating func parsePMT(_ p: UnsafeRawBufferPointer) -> Bool {
+        guard let (start, end) = Self.section(p, tableID: Self.pmtTableID), start + 12 <= end else { return false }
+        for k in pending.indices where pending[k] { pending[k] = false }
+        pendingCount = 0
+        videoPID = nil
+        videoStreamType = nil
+        let programInfoLength = Int(p[start + 10] & 0x0F) << 8 | Int(p[start + 11])
+        var i = start + 12 + programInfoLength
+        while i + 5 <= end {
+            let type = p[i]
+            let pid = UInt16(p[i + 1] & 0x1F) << 8 | UInt16(p[i + 2])
+            let infoLength = Int(p[i + 3] & 0x0F) << 8 | Int(p[i + 4])
+            if videoPID == nil, RandomAccess.videoStreamTypes.contains(type) {
+                videoPID = pid
+                videoStreamType = type
+            }
+            if !pending[Int(pid)] {
+                pending[Int(pid)] = true
+                pendingCount += 1
+            }
+            i += 5 + infoLength
+        }
+        return true
+    }
+}
