@@ -21,8 +21,8 @@ struct RingCommand: ParsableCommand {
                 do {
                     let r = try SharedRing.open(name: name)
                     let f = r.format
-                    let age = (now - r.lastHeartbeat) / 1_000_000
-                    let alive = r.writerProcess != 0 && kill(pid_t(r.writerProcess), 0) == 0
+                    let age = (now &- r.lastHeartbeat) / 1_000_000
+                    let alive = pid_t(exactly: r.writerProcess).map { $0 > 0 && kill($0, 0) == 0 } ?? false  // a corrupt pid field is "gone", never a trap
                     print("\(name)  \(r.kind)  \(f.codec)  slots \(r.slotCount)×\(r.slotBytes)  records \(r.publishedCount)  gen \(r.generation)  writer \(r.writerProcess)\(alive ? "" : " (gone)") beat \(age) ms ago")
                     for rd in r.readers {
                         print("    reader pid \(rd.pid)  cursor \(rd.cursor)  behind \(r.publishedCount &- rd.cursor)  lost \(rd.lost)  seen \((now - rd.seen) / 1_000_000) ms ago")
