@@ -9,6 +9,7 @@ import Synchronization
 /// into counter increments (a stage restart resets its numbers, so a drop counts as a reset), gauges
 /// and latency observations.
 public final class BoxMetrics: Sendable {
+    /// The registry `/metrics` renders in the Prometheus text format.
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     /// Last seen value per counter key (to turn totals into increments).
@@ -19,6 +20,7 @@ public final class BoxMetrics: Sendable {
     /// Latency buckets (seconds): sub-millisecond to seconds.
     static let latencyBuckets: [Double] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]
 
+    /// Metrics in `registry` (default: a fresh one); histograms use the latency buckets.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         var f = PrometheusMetricsFactory(registry: registry)

@@ -5,9 +5,12 @@ import NIOCore
 /// The request context: Hummingbird's core storage plus the peer's address (local peers may be
 /// exempt from auth when the config says so).
 public struct RillRequestContext: RequestContext, RemoteAddressRequestContext {
+    /// Hummingbird's per-request storage (logger, request id, …).
     public var coreContext: CoreRequestContextStorage
+    /// The peer's address, for the localhost exemption (`api.authOnLocalhost`).
     public let remoteAddress: SocketAddress?
 
+    /// The context of a request arriving on `source`'s channel.
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress

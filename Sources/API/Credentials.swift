@@ -13,9 +13,13 @@ public final class Credentials: Sendable {
     /// bcrypt cost: ~50 ms per check on a small ARM board, paid once per credential per process.
     public static let cost: UInt8 = 10
 
+    /// A script token: its name, its id and the bcrypt hash of its secret.
     public struct Token: Sendable {
+        /// The token's name (`rill token`), for listing and removing it.
         public var name: String
+        /// The id part of `rill_<id>_<secret>`, which finds the entry.
         public var id: String
+        /// bcrypt hash of the secret.
         public var hash: String
     }
 
@@ -25,6 +29,7 @@ public final class Credentials: Sendable {
         var verified: Set<String> = []
     }
 
+    /// The credentials file (`api.credentials`).
     public let path: String
     private let state: Mutex<State>
 
@@ -51,6 +56,7 @@ public final class Credentials: Sendable {
     /// Whether anything can log in.
     public var isEmpty: Bool { state.withLock { $0.adminHash == nil && $0.tokens.isEmpty } }
 
+    /// The tokens' names, in file order.
     public var tokenNames: [String] { state.withLock { $0.tokens.map(\.name) } }
 
     /// Checks the admin password.

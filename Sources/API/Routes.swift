@@ -8,6 +8,7 @@ import NIOCore
 /// The box's HTTP API (`/api/v1`), Prometheus metrics and a health check. JSON in and out, errors
 /// as problem JSON, bodies size-limited, every route but `/health` authenticated.
 public enum RillAPI {
+    /// The router: `/health` (no auth), `/metrics` and `/api/v1` on `box`, authenticated against `credentials`.
     public static func router(box: BoxController, credentials: Credentials, metrics: BoxMetrics) -> Router<RillRequestContext> {
         let api = box.store.config.api
         let maxBody = Int(api.maxBodyBytes)  // ≤ 16 MiB by the config's range: fits a 32-bit Int

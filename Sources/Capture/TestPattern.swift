@@ -7,8 +7,11 @@ public struct TestPattern: Sendable {
     /// Pixel layouts the pattern can produce.
     public enum Layout: String, Sendable { case i420 = "I420", nv12 = "NV12" }
 
+    /// Frame width, pixels.
     public let width: Int
+    /// Frame height, pixels.
     public let height: Int
+    /// I420 or NV12.
     public let layout: Layout
     /// Bytes of one frame (4:2:0: 1.5 bytes per pixel).
     public var frameBytes: Int { width * height * 3 / 2 }

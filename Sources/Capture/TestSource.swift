@@ -17,10 +17,10 @@ public final class TestSource {
     var tone: ToneGenerator
     let audioFrames: Int
 
-    /// Opens the rings of `instance` for `config`.
     /// Counters for the box's status (frames = video frames).
     public var statistics = StageStatistics(path: nil)
 
+    /// Opens the raw video and audio rings of `instance` for `config` (`source.*`) and sets their formats.
     public init(config: SourceSection, instance: String) throws {
         self.config = config
         let layout: TestPattern.Layout = config.pixelFormat == "NV12" ? .nv12 : .i420
@@ -45,6 +45,7 @@ public final class TestSource {
 
     /// Frames and audio records written.
     public private(set) var framesWritten: Int64 = 0
+    /// Audio records (10 ms each) written.
     public private(set) var audioRecordsWritten: Int64 = 0
 
     /// Generates in real time until a stop is requested or `frameLimit` frames were written.

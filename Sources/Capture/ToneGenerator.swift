@@ -4,8 +4,11 @@ import Glibc
 
 /// A sine tone as interleaved signed 16-bit PCM, phase-continuous across calls.
 public struct ToneGenerator: Sendable {
+    /// Tone frequency, Hz.
     public let frequency: Double
+    /// Sample rate, Hz.
     public let sampleRate: Double
+    /// Channels, all carrying the same tone.
     public let channels: Int
     private let amplitude: Double
     private var phase: Double = 0

@@ -5,11 +5,13 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What is wrong with it.
     public var reason: String
 
+    /// An error `reason` about the field at JSON path `path`.
     public init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
 
+    /// "path: reason".
     public var description: String { "\(path): \(reason)" }
 }
 

@@ -49,6 +49,7 @@ public struct EventHandlerSection: Sendable, Equatable {
     /// Blocking events: the answer when the handler fails or times out ("accept" or "reject").
     public var defaultAnswer = "reject"
 
+    /// A handler for the events `on`, run as `handler` (an executable path or an http:// URL).
     public init(on: [EventKind], handler: String) {
         self.on = on
         self.handler = handler
@@ -103,11 +104,14 @@ public struct EventHandlerSection: Sendable, Equatable {
 
 /// An `http://host[:port]/path` URL (event handlers, `rill ctl --api`).
 public struct HTTPURL: Sendable, Equatable {
+    /// Host name, IPv4 address or IPv6 address (without its brackets).
     public var host: String
+    /// TCP port (default 80).
     public var port: UInt16
     /// Path and query, starting with "/".
     public var target: String
 
+    /// Parses `text` (`http://host[:port]/path`); `path` names the config field for errors.
     public static func parse(_ text: String, path: String) throws(ConfigError) -> HTTPURL {
         guard text.hasPrefix("http://") else { throw ConfigError(path: path, reason: "must start with http://") }
         let rest = text.dropFirst("http://".count)
@@ -152,6 +156,7 @@ public struct HTTPURL: Sendable, Equatable {
 public struct APISection: Sendable, Equatable {
     /// Address to bind (loopback by default: the API is local).
     public var address = "127.0.0.1"
+    /// `api.port`: the TCP port the API listens on.
     public var port: Int64 = 8080
     /// false: no API at all.
     public var enabled = true
@@ -161,6 +166,7 @@ public struct APISection: Sendable, Equatable {
     public var authOnLocalhost = true
     /// Largest accepted request body, bytes.
     public var maxBodyBytes: Int64 = 256 * 1024
+    /// The defaults (127.0.0.1:8080, enabled, /etc/rill/credentials.json).
     public init() {}
 
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> APISection {

@@ -9,6 +9,7 @@ public enum JSON: Sendable, Equatable {
     /// Keys in document order.
     case object([(String, JSON)])
 
+    /// Structural equality; object members compare in document order.
     public static func == (a: JSON, b: JSON) -> Bool {
         switch (a, b) {
         case (.null, .null): true
@@ -32,10 +33,13 @@ public enum JSON: Sendable, Equatable {
 public struct JSONError: Error, CustomStringConvertible, Sendable {
     /// 1-based line and column of the offending character.
     public var line: Int
+    /// 1-based column, counted in bytes from the start of the line.
     public var column: Int
     /// Byte offset.
     public var offset: Int
+    /// What was expected or found.
     public var message: String
+    /// "JSON syntax error at line L, column C: message".
     public var description: String { "JSON syntax error at line \(line), column \(column): \(message)" }
 }
 

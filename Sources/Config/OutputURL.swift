@@ -10,10 +10,12 @@ public struct MediaURL: Sendable, Equatable {
     /// Options in order of appearance.
     public var options: [(String, String)]
 
+    /// Equal when scheme, host, port and options (in order) are.
     public static func == (a: MediaURL, b: MediaURL) -> Bool {
         a.scheme == b.scheme && a.host == b.host && a.port == b.port && a.options.elementsEqual(b.options, by: { $0 == $1 })
     }
 
+    /// A URL from its parts; `options` in order of appearance.
     public init(scheme: String, host: String, port: UInt16, options: [(String, String)] = []) {
         self.scheme = scheme
         self.host = host
@@ -90,6 +92,7 @@ public struct IPv4Address: Sendable, Equatable, CustomStringConvertible {
     /// Host byte order.
     public var value: UInt32
 
+    /// Parses a dotted quad ("192.0.2.1"); nil when `text` is not one (no leading zeros).
     public init?(_ text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
@@ -103,6 +106,7 @@ public struct IPv4Address: Sendable, Equatable, CustomStringConvertible {
 
     /// 224.0.0.0/4, RFC 5771.
     public var isMulticast: Bool { value >> 28 == 0xE }
+    /// The dotted quad.
     public var description: String {
         "\(value >> 24).\((value >> 16) & 0xFF).\((value >> 8) & 0xFF).\(value & 0xFF)"
     }

@@ -2,11 +2,14 @@
 /// `rist://@:port` (or `@group:port`) listens. `profile=simple|main` (default main, as librist)
 /// is Rill's; every other option is librist's own and passes through to `rist_parse_address2`.
 public struct RISTSettings: Sendable, Equatable {
+    /// The RIST profile (`profile=`): Simple (TR-06-1) or Main (TR-06-2).
     public enum Profile: String, Sendable { case simple, main }
 
+    /// Simple or Main (default Main).
     public var profile: Profile
     /// Listens (`@`, or no host) rather than calling.
     public var listener: Bool
+    /// UDP port (Simple: the even RTP port; RTCP goes to port + 1).
     public var port: UInt16
     /// The URL handed to librist (without `profile`).
     public var libristURL: String
@@ -22,6 +25,7 @@ public struct RISTSettings: Sendable, Equatable {
     /// librist's shortest accepted PSK is 1 character; a contribution link wants more (as SRT's 10).
     public static let minimumSecret = 10
 
+    /// Parses and validates the `rist://` URL `text`; `path` names the config field for errors.
     public static func parse(_ text: String, path: String) throws(ConfigError) -> RISTSettings {
         let url = try MediaURL.parse(text, path: path)
         guard url.scheme == "rist" else { throw ConfigError(path: path, reason: "not a rist:// URL") }

@@ -5,12 +5,14 @@ import FEC
 /// `fec=prompeg&rows=D&columns=L`) and SMPTE 2022-7 duplication (`dup=host:port`: the same
 /// sequence space to, or merged from, a second path).
 public struct RTPOptions: Sendable, Equatable {
+    /// SMPTE 2022-1 FEC (`fec=`, `cols=`, `rows=`, `level=`); nil: none.
     public var fec: FECParameters?
     /// The 2022-7 second path.
     public var duplicate: (host: String, port: UInt16)?
     /// Input only: how long a gap waits for the other path / FEC, ms (`latency=`).
     public var latencyMs: Int64?
 
+    /// Equal when FEC, the duplicate path and the latency are.
     public static func == (a: RTPOptions, b: RTPOptions) -> Bool {
         a.fec == b.fec && a.duplicate?.host == b.duplicate?.host && a.duplicate?.port == b.duplicate?.port
             && a.latencyMs == b.latencyMs
@@ -19,6 +21,7 @@ public struct RTPOptions: Sendable, Equatable {
     /// The option names this parser owns.
     public static let names: Set<String> = ["fec", "cols", "columns", "rows", "level", "dup", "latency"]
 
+    /// Parses the RTP options of `url`; `path` names the config field for errors.
     public static func parse(_ url: MediaURL, path: String) throws(ConfigError) -> RTPOptions {
         var o = RTPOptions()
         if let scheme = url.option("fec") {

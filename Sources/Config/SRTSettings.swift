@@ -3,11 +3,14 @@
 /// `srt://HOST:PORT?mode=listener` binds HOST. Every libsrt socket option is a lower-case query
 /// parameter without `SRTO_`; unknown options are errors.
 public struct SRTSettings: Sendable, Equatable {
+    /// The SRT connection mode (`mode=`; default: caller with a host, listener without).
     public enum Mode: String, Sendable { case caller, listener, rendezvous }
 
+    /// Caller, listener or rendezvous, as resolved from the URL.
     public var mode: Mode
     /// Remote host (caller, rendezvous) or bind address (listener; empty = all interfaces).
     public var host: String
+    /// Remote port (caller, rendezvous) or the port to listen on (listener).
     public var port: UInt16
     /// Validated libsrt options by their lower-case name, in URL order (values as written).
     public var options: [(String, String)]
@@ -18,6 +21,7 @@ public struct SRTSettings: Sendable, Equatable {
     /// srt-live-transmit does without `port=`).
     public var localPort: UInt16?
 
+    /// Equal when mode, host, port, accept list, local port and options (in order) are.
     public static func == (a: SRTSettings, b: SRTSettings) -> Bool {
         a.mode == b.mode && a.host == b.host && a.port == b.port && a.accept == b.accept && a.localPort == b.localPort
             && a.options.elementsEqual(b.options, by: { $0 == $1 })

@@ -16,11 +16,14 @@ public final class AudioEncodeStage {
     /// Counters for the box's status.
     public var statistics = StageStatistics(path: nil)
 
+    /// A stage for `config` (`encoders.audio`) on the rings of `instance`; the rings open in `run()`.
     public init(config: AudioEncoderSection, instance: String) {
         self.config = config
         self.instance = instance
     }
 
+    /// Opens the raw audio ring (waiting for acap), the encoder and the coded ring, then encodes
+    /// until a stop is requested.
     public func run() throws {
         guard
             let reader = try RingReader.waitingOpen(

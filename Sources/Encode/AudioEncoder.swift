@@ -1,6 +1,7 @@
 /// One coded audio frame ready for the mux (ADTS for AAC, an MPEG audio frame for MP2, a full 302M
 /// payload for SMPTE 302M). `bytes` is valid until the next call into the encoder.
 public struct CodedAudioFrame {
+    /// The coded frame, valid until the next call into the encoder.
     public var bytes: UnsafeRawBufferPointer
     /// Index of the first sample on the stream's sample timeline.
     public var firstSample: Int64

@@ -3,7 +3,9 @@ import CAVCodec
 /// AAC-LC (with ADTS headers, ISO/IEC 13818-7 §6.2) or MPEG-1 Layer II through FFmpeg's
 /// libavcodec (LGPL-2.1+ as Debian builds it; see the README's licensing note).
 public final class LibAVAudioEncoder: AudioEncoder {
+    /// Sample frames per input block, as libavcodec sets it (AAC-LC 1024, MP2 1152).
     public let frameSize: Int
+    /// libavcodec's extradata (AAC: the AudioSpecificConfig), empty when it gives none.
     public private(set) var codecConfig: [UInt8] = []
     private var context: UnsafeMutablePointer<AVCodecContext>?
     private var frame: UnsafeMutablePointer<AVFrame>?
@@ -58,6 +60,8 @@ public final class LibAVAudioEncoder: AudioEncoder {
         avcodec_free_context(&context)
     }
 
+    /// Encodes one block of `frameSize` interleaved S16 sample frames starting at sample `firstSample`;
+    /// calls `output` with every coded frame libavcodec returns.
     public func encode(_ pcm: UnsafePointer<Int16>, firstSample: Int64, output: (CodedAudioFrame) throws -> Void) throws {
         guard let frame, let context, let packet else { return }
         guard av_frame_make_writable(frame) >= 0 else { throw EncoderError.failed("av_frame_make_writable") }

@@ -3,6 +3,7 @@
 public final class S302MEncoder: AudioEncoder {
     /// 20 ms at 48 kHz: one PES every 20 ms keeps the PES overhead low and the latency small.
     public let frameSize = 960
+    /// Empty: 302M needs no codec configuration (the 4-byte header travels in every payload).
     public let codecConfig: [UInt8] = []
     /// SMPTE 302M is defined for 48 kHz only (§5).
     public static let sampleRate = 48_000
@@ -31,6 +32,7 @@ public final class S302MEncoder: AudioEncoder {
         return v
     }
 
+    /// Packs one block of `frameSize` interleaved S16 sample frames into one 302M payload for `output`.
     public func encode(_ pcm: UnsafePointer<Int16>, firstSample: Int64, output: (CodedAudioFrame) throws -> Void) throws {
         let bytesPerPair = bits == 24 ? 7 : 5
         let payload = frameSize * pairs * bytesPerPair

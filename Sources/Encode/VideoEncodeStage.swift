@@ -17,6 +17,8 @@ public final class VideoEncodeStage {
     /// Counters for the box's status (frames, bytes, rates; queue = frames inside x264).
     public var statistics = StageStatistics(path: nil)
 
+    /// A stage for `config` (`encoders.video`) on the rings of `instance`; `cbr`: encode at a constant
+    /// bitrate for a CBR mux (`program.mode` "cbr").
     public init(config: VideoEncoderSection, instance: String, cbr: Bool) {
         self.config = config
         self.instance = instance

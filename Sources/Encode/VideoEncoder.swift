@@ -1,9 +1,14 @@
 /// One coded access unit; `bytes` is valid until the encoder's next call.
 public struct VideoAccessUnit {
+    /// The coded access unit (H.264: Annex B byte stream), valid until the encoder's next call.
     public var bytes: UnsafeRawBufferPointer
+    /// Presentation time, ns (CLOCK_MONOTONIC).
     public var ptsNs: Int64
+    /// Decoding time, ns (CLOCK_MONOTONIC); equal to `ptsNs` without B-frames.
     public var dtsNs: Int64
+    /// When the frame was captured, ns (CLOCK_MONOTONIC), for latency figures.
     public var captureNs: Int64
+    /// A keyframe (H.264: an IDR picture, a random access point).
     public var keyframe: Bool
 }
 

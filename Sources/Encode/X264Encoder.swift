@@ -10,6 +10,7 @@ public enum EncoderError: Error, CustomStringConvertible, Sendable {
     /// The library failed at run time.
     case failed(String)
 
+    /// "field: reason" for a rejection, the reason alone for a run-time failure.
     public var description: String {
         switch self {
         case .rejected(let field, let reason): "\(field): \(reason)"
@@ -22,6 +23,7 @@ public enum EncoderError: Error, CustomStringConvertible, Sendable {
 /// contribution encoder needs: tune zerolatency by default, fixed GOP, VBV, nal-hrd CBR for CBR
 /// muxing, AUD and SPS/PPS on every IDR (ISO/IEC 13818-1 §2.14, ETSI TS 101 154).
 public final class X264Encoder: VideoEncoder {
+    /// The coded access unit type (`VideoAccessUnit`).
     public typealias AccessUnit = VideoAccessUnit
 
     private let handle: OpaquePointer

@@ -10,8 +10,10 @@ import RTP
 /// of L FEC packets would otherwise meet the same congestion as the media they protect, and the
 /// delay stays below L × D packets, within what receivers buffer (GStreamer: L ≤ delay < L×D).
 public struct FECEncoder {
+    /// Which FEC stream a packet belongs to: column (media port + 2) or row (media port + 4, level B).
     public enum Stream: Sendable { case column, row }
 
+    /// L, D and the level.
     public let parameters: FECParameters
     private var columns: [ParityAccumulator]
     private var row: ParityAccumulator
@@ -25,9 +27,12 @@ public struct FECEncoder {
     /// The largest media payload protected (RTP payload of 7 TS packets + slack for extensions).
     static let maxPayload = 1500
 
+    /// Column FEC packets emitted.
     public private(set) var columnPackets: UInt64 = 0
+    /// Row FEC packets emitted (level B only).
     public private(set) var rowPackets: UInt64 = 0
 
+    /// An encoder for `parameters`; both FEC streams use `ssrc`, PT 96 and a random first sequence number.
     public init(parameters: FECParameters, ssrc: UInt32 = 0) {
         self.parameters = parameters
         columns = (0..<parameters.columns).map { _ in ParityAccumulator(capacity: Self.maxPayload) }

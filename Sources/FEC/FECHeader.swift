@@ -4,6 +4,7 @@
 ///     SNBase low 16 | Length recovery 16 | E 1 | PT recovery 7 | Mask 24 | TS recovery 32 |
 ///     N 1 | D 1 | Type 3 | Index 3 | Offset 8 | NA 8 | SNBase ext 8
 public struct FECHeader: Sendable, Equatable {
+    /// Header size, bytes (12 RFC 2733 bytes + the 4-byte 2022-1 extension).
     public static let size = 16
     /// Type 0: XOR parity, the only kind 2022-1 defines.
     public static let typeXOR: UInt8 = 0
@@ -23,6 +24,7 @@ public struct FECHeader: Sendable, Equatable {
     /// NA: how many packets are protected: D for a column, L for a row.
     public var count: UInt8
 
+    /// A header with these fields; `write` adds E = 1 and mask, N, index and SNBase ext = 0.
     public init(snBase: UInt16, lengthRecovery: UInt16, ptRecovery: UInt8, tsRecovery: UInt32, isRow: Bool, offset: UInt8, count: UInt8) {
         self.snBase = snBase
         self.lengthRecovery = lengthRecovery
@@ -33,6 +35,7 @@ public struct FECHeader: Sendable, Equatable {
         self.count = count
     }
 
+    /// Writes the 16 bytes into the start of `out` (network byte order).
     public func write(into out: UnsafeMutableRawBufferPointer) {
         out[0] = UInt8(snBase >> 8)
         out[1] = UInt8(snBase & 0xFF)
@@ -74,6 +77,7 @@ public enum FECError: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyMatrix(offset: UInt8, count: UInt8)
     case rowOffset(UInt8)
 
+    /// What was wrong, with the value found.
     public var description: String {
         switch self {
         case .tooShort(let n): "FEC payload of \(n) bytes is shorter than the 16-byte FEC header"

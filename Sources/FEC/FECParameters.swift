@@ -10,12 +10,17 @@ public struct FECParameters: Sendable, Equatable, CustomStringConvertible {
     /// Level B (column + row) rather than A (column only).
     public var rowFEC: Bool
 
+    /// L without row FEC (level A): 1…20 (SMPTE 2022-1 §8).
     public static let columnRange = 1...20
+    /// L with row FEC (level B): 4…20 (SMPTE 2022-1 §8).
     public static let columnRangeWithRows = 4...20
+    /// D: 4…20 (SMPTE 2022-1 §8).
     public static let rowRange = 4...20
+    /// Largest L × D (SMPTE 2022-1 §8).
     public static let maxMatrix = 100
     /// Column FEC travels on the media port + 2, row FEC on + 4 (SMPTE 2022-1 §7).
     public static let columnPortOffset: UInt16 = 2
+    /// Row FEC port offset from the media port (SMPTE 2022-1 §7).
     public static let rowPortOffset: UInt16 = 4
     /// The FEC streams' RTP payload type (dynamic; what FFmpeg and GStreamer send and expect).
     public static let payloadType: UInt8 = 96
@@ -40,12 +45,16 @@ public struct FECParameters: Sendable, Equatable, CustomStringConvertible {
     /// Media packets per matrix.
     public var matrix: Int { columns * rows }
 
+    /// "2022-1 L×D level A|B".
     public var description: String { "2022-1 \(columns)×\(rows) level \(rowFEC ? "B" : "A")" }
 }
 
 /// FEC settings out of range; `option` names the URL option.
 public struct FECParameterError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The URL option at fault ("cols", "rows").
     public var option: String
+    /// What is out of range, with the value and the limits.
     public var reason: String
+    /// "option: reason".
     public var description: String { "\(option): \(reason)" }
 }

@@ -10,17 +10,23 @@ import RTP
 /// sender that keeps it below one matrix (2022-1 senders, GStreamer, FFmpeg, Rill). Pure: the
 /// caller passes arrival times.
 public struct RecoveryBuffer {
+    /// Counters since the buffer was created.
     public struct Statistics: Sendable, Equatable {
+        /// Media packets inserted (duplicates and late ones included).
         public var received: UInt64 = 0
+        /// Media packets dropped as copies of one already held (2022-7 merge).
         public var duplicates: UInt64 = 0
         /// Arrived after their slot had been released or given up.
         public var late: UInt64 = 0
+        /// Media packets rebuilt from FEC.
         public var recovered: UInt64 = 0
         /// Given up: neither arrived nor recoverable in time.
         public var lost: UInt64 = 0
+        /// FEC packets with a valid header (column and row).
         public var fecPackets: UInt64 = 0
         /// FEC headers spanning more than the window can hold.
         public var fecRejected: UInt64 = 0
+        /// All counters zero.
         public init() {}
     }
 
@@ -57,10 +63,14 @@ public struct RecoveryBuffer {
     /// Next sequence number (extended) to release; nil before the first packet.
     private var next: Int64? = nil
     private var highest: Int64 = 0
+    /// Newer packets that must have arrived before a gap is given up (`init` caps it at `capacity` / 2).
     public var holdPackets: Int
+    /// How long the packet after a gap waits before the gap is given up, ns.
     public var holdNs: Int64
+    /// The counters.
     public private(set) var statistics = Statistics()
 
+    /// A buffer of `capacity` slots (a power of two ≥ 64) giving up gaps after `holdPackets` packets and `holdNs` ns.
     public init(holdPackets: Int, holdNs: Int64, capacity: Int = defaultCapacity) {
         precondition(capacity >= 64 && capacity & (capacity - 1) == 0, "capacity must be a power of two ≥ 64")
         self.capacity = capacity

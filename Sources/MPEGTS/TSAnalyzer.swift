@@ -7,16 +7,23 @@ import MediaTime
 public struct TSAnalyzer: Sendable {
     /// One PCR seen: where (packet index) and its value (27 MHz), and when it arrived (ns, or nil).
     public struct PCRSample: Sendable {
+        /// 0-based index of the packet carrying it, counting every packet fed.
         public var packetIndex: Int64
+        /// program_clock_reference, 27 MHz ticks (base × 300 + extension, ISO/IEC 13818-1 §2.4.3.5).
         public var pcr27: Int64
+        /// Arrival time of its datagram, ns (CLOCK_MONOTONIC); nil for a file.
         public var arrivalNs: Int64?
+        /// The packet's discontinuity_indicator was set.
         public var discontinuity: Bool
     }
 
     /// A stream the PMT announced.
     public struct Stream: Sendable, Equatable {
+        /// The elementary stream's PID.
         public var pid: UInt16
+        /// stream_type from the PMT (0x1B H.264, 0x0F AAC in ADTS, 0x06 PES private data).
         public var streamType: UInt8
+        /// format_identifier of its registration_descriptor (e.g. "BSSD" for SMPTE 302M), if any.
         public var registration: String?
     }
 
@@ -42,16 +49,20 @@ public struct TSAnalyzer: Sendable {
     public private(set) var streams: [Stream] = []
     /// Service and provider names from the SDT.
     public private(set) var serviceName: String?
+    /// provider_name of the SDT's service_descriptor (EN 300 468 §6.2.33), if seen.
     public private(set) var providerName: String?
     /// Every PCR on the PCR PID.
     public private(set) var pcrs: [PCRSample] = []
     /// Where a section was seen: packet index and arrival time (ns) when known.
     public struct SectionSighting: Sendable {
+        /// 0-based index of the packet that started the section.
         public var packetIndex: Int64
+        /// Arrival time of its datagram, ns (CLOCK_MONOTONIC); nil for a file.
         public var arrivalNs: Int64?
     }
     /// PAT and PMT sections seen.
     public private(set) var patPackets: [SectionSighting] = []
+    /// PMT sections seen (on `pmtPID`).
     public private(set) var pmtPackets: [SectionSighting] = []
     /// PTS values (90 kHz, 33-bit) per PID, in arrival order.
     public private(set) var pts: [UInt16: [UInt64]] = [:]

@@ -113,6 +113,7 @@ public struct FrameRate: Sendable, Hashable, CustomStringConvertible {
     /// One frame period in ns (rounded down).
     public var frameDuration: Int64 { denominator * MediaTime.nanosecondsPerSecond / numerator }
 
+    /// "N" for an integer rate, "N/D" otherwise (e.g. "30000/1001").
     public var description: String {
         denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)"
     }

@@ -7,11 +7,15 @@ public struct RTPHeader: Sendable, Equatable {
     /// Static payload type 33 = MP2T/90000, RFC 3551 Table 5.
     public static let mp2tPayloadType: UInt8 = 33
 
+    /// The marker bit M (RFC 3550 §5.1).
     public var marker = false
+    /// PT, 7 bits (33: MP2T).
     public var payloadType: UInt8 = mp2tPayloadType
+    /// Sequence number: +1 per packet, wrapping at 2^16 (RFC 3550 §5.1).
     public var sequenceNumber: UInt16 = 0
     /// 90 kHz for MP2T: target transmission time of the first byte (RFC 2250 §2).
     public var timestamp: UInt32 = 0
+    /// Synchronisation source identifier (RFC 3550 §5.1).
     public var ssrc: UInt32 = 0
     /// CSRC count (parsed only).
     public var csrcCount: UInt8 = 0
@@ -20,6 +24,7 @@ public struct RTPHeader: Sendable, Equatable {
     /// Padding present (parsed only).
     public var hasPadding = false
 
+    /// A header to write; the defaults are PT 33, sequence number, timestamp and SSRC 0.
     public init(marker: Bool = false, payloadType: UInt8 = mp2tPayloadType, sequenceNumber: UInt16 = 0, timestamp: UInt32 = 0, ssrc: UInt32 = 0) {
         self.marker = marker; self.payloadType = payloadType; self.sequenceNumber = sequenceNumber
         self.timestamp = timestamp; self.ssrc = ssrc
@@ -45,6 +50,7 @@ public enum RTPError: Error, Equatable, Sendable, CustomStringConvertible {
     case headerOverrun(needed: Int, have: Int)
     case badPadding
 
+    /// What was wrong, with the sizes or version found.
     public var description: String {
         switch self {
         case .tooShort(let n): "RTP packet of \(n) bytes is shorter than the 12-byte header"

@@ -4,7 +4,9 @@
 public struct SessionDescription: Sendable, Equatable {
     /// `o=` origin: session id/version and the address of the originator.
     public var originAddress: String
+    /// `o=` sess-id (RFC 8866 §5.2).
     public var sessionID: UInt64 = 1
+    /// `o=` sess-version (RFC 8866 §5.2): increases when the description changes.
     public var sessionVersion: UInt64 = 1
     /// `s=` session name (the service name).
     public var name: String
@@ -31,12 +33,17 @@ public struct SessionDescription: Sendable, Equatable {
     /// (`2dparityfec`, PT 96) grouped with the media by `a=group:FEC-FR` (RFC 5956).
     public var fec: FECStreams? = nil
 
+    /// The 2022-1 FEC streams of a media stream: one `m=application … 2dparityfec` line each.
     public struct FECStreams: Sendable, Equatable {
+        /// UDP port of the column FEC stream (`a=mid:2`).
         public var columnPort: UInt16
+        /// UDP port of the row FEC stream (`a=mid:3`); nil: column FEC only.
         public var rowPort: UInt16?
         /// L and D when the SDP states them (`a=fmtp:96 L=…; D=…`, the RFC 6015 parameter names).
         public var columns: Int?
+        /// D, the number of rows (`a=fmtp:96 … D=…`).
         public var rows: Int?
+        /// FEC streams on `columnPort` (and `rowPort`), with L = `columns` and D = `rows` when known.
         public init(columnPort: UInt16, rowPort: UInt16?, columns: Int?, rows: Int?) {
             self.columnPort = columnPort; self.rowPort = rowPort; self.columns = columns; self.rows = rows
         }
@@ -46,6 +53,8 @@ public struct SessionDescription: Sendable, Equatable {
     /// RFC 6015 `1d-interleaved-parityfec`).
     static let fecEncodings: Set<String> = ["2dparityfec", "parityfec", "1d-interleaved-parityfec"]
 
+    /// A one-stream description of `connectionAddress`:`port` (`ttl` for multicast, `sourceFilter`:
+    /// the sender's address).
     public init(originAddress: String, name: String, connectionAddress: String, ttl: UInt8? = nil, port: UInt16, sourceFilter: String? = nil) {
         self.originAddress = originAddress; self.name = name; self.connectionAddress = connectionAddress
         self.ttl = ttl; self.port = port; self.sourceFilter = sourceFilter
@@ -90,11 +99,14 @@ public struct SessionDescription: Sendable, Equatable {
 public struct SDPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// 1-based line number.
     public var line: Int
+    /// What is wrong with the line.
     public var reason: String
+    /// An error about line `line` (1-based).
     public init(line: Int, reason: String) {
         self.line = line
         self.reason = reason
     }
+    /// "SDP line N: reason".
     public var description: String { "SDP line \(line): \(reason)" }
 }
 

@@ -7,13 +7,17 @@ import MediaTime
 
 /// An ALSA call that failed.
 public struct ALSAError: Error, CustomStringConvertible, Sendable {
+    /// The ALSA PCM name (`hw:Loopback,1,0`).
     public var device: String
+    /// The call that failed (the snd_pcm_* function or the step).
     public var operation: String
+    /// The negative errno ALSA returned.
     public var code: Int32  // negative errno, as ALSA returns it
 
     /// The device went away (USB unplug, card removed).
     public var isDeviceGone: Bool { code == -ENODEV || code == -ENOENT || code == -ENXIO || code == -EBADFD }
 
+    /// "device: operation: snd_strerror text".
     public var description: String { "\(device): \(operation): \(String(cString: snd_strerror(code)))" }
 }
 

@@ -18,13 +18,19 @@ public final class AudioCapture {
     let rate: Int
     let log = Log(stage: "acap")
 
+    /// Counters for the box's status.
     public var statistics = StageStatistics(path: nil)
+    /// Overruns recovered (snd_pcm_recover after -EPIPE or -ESTRPIPE; the gap is filled with silence).
     public private(set) var xruns: Int64 = 0
+    /// Silent frames (samples per channel) written: no device, device gone, or an overrun's gap.
     public private(set) var silenceFrames: Int64 = 0
+    /// The sample clock fitted against CLOCK_MONOTONIC, which stamps each record.
     public private(set) var estimator: DriftEstimator
     /// Hardware timestamp → record published, ns.
     public private(set) var latency = LatencyHistogram()
 
+    /// Opens the raw audio ring of `instance` for `config` (rate, channels, `source.audio.periodMs`);
+    /// the device opens in `run()`.
     public init(config: SourceSection, instance: String) throws {
         self.config = config
         rate = Int(config.sampleRate)

@@ -21,6 +21,7 @@ public struct DriftEstimator: Sendable {
     private var x0: Int64 = 0  // reference point of the fitted line
     private var y0: Double = 0
 
+    /// An estimator starting at `nominalRate` samples/s, fitting the last `window` (≥ 2) observations.
     public init(nominalRate: Double, window: Int = 1000) {
         self.nominalRate = nominalRate
         self.window = max(2, window)

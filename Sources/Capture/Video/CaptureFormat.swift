@@ -2,7 +2,9 @@ import MediaTime
 
 /// A V4L2 pixel format code (a FOURCC, V4L2 UAPI `v4l2_fourcc`: four ASCII bytes, little endian).
 public struct FourCC: Hashable, Sendable, CustomStringConvertible {
+    /// The code as V4L2 stores it: the first character in the low byte.
     public let rawValue: UInt32
+    /// From the 32-bit value V4L2 reports (`v4l2_fmtdesc.pixelformat`).
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// From four ASCII characters, e.g. "YUYV".
     public init(_ code: String) {
@@ -10,16 +12,23 @@ public struct FourCC: Hashable, Sendable, CustomStringConvertible {
         for (i, b) in code.utf8.prefix(4).enumerated() { v |= UInt32(b) << (8 * UInt32(i)) }
         rawValue = v
     }
+    /// The four characters, trailing spaces removed.
     public var description: String {
         String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> (8 * $0)) }, as: UTF8.self)
             .trimmingSuffix(" ")
     }
 
+    /// V4L2_PIX_FMT_YUYV: packed 4:2:2, Y0 U Y1 V.
     public static let yuyv = FourCC("YUYV")
+    /// V4L2_PIX_FMT_NV12: 4:2:0, a Y plane then interleaved CbCr.
     public static let nv12 = FourCC("NV12")
+    /// V4L2_PIX_FMT_YUV420 ("YU12"): planar 4:2:0, Y then Cb then Cr (I420).
     public static let yuv420 = FourCC("YU12")
+    /// V4L2_PIX_FMT_MJPEG: Motion JPEG.
     public static let mjpeg = FourCC("MJPG")
+    /// V4L2_PIX_FMT_JPEG: JPEG frames.
     public static let jpeg = FourCC("JPEG")
+    /// V4L2_PIX_FMT_H264: H.264 elementary stream.
     public static let h264 = FourCC("H264")
 
     /// The config's names (`source.video.pixelFormat`) for the formats vcap takes.
@@ -69,6 +78,7 @@ public enum OfferedRates: Sendable, Equatable {
 public struct OfferedSize: Sendable, Equatable {
     public var minWidth: Int, maxWidth: Int, stepWidth: Int
     public var minHeight: Int, maxHeight: Int, stepHeight: Int
+    /// The frame rates offered at these sizes.
     public var rates: OfferedRates
 
     /// One discrete size.
@@ -99,12 +109,16 @@ public struct OfferedSize: Sendable, Equatable {
 
 /// One pixel format a capture device offers, with its sizes.
 public struct OfferedFormat: Sendable, Equatable {
+    /// The pixel format.
     public var fourcc: FourCC
+    /// The driver's name for it (`v4l2_fmtdesc.description`).
     public var description: String
     /// Compressed (MJPEG, H.264) rather than raw pixels.
     public var compressed: Bool
+    /// The frame sizes it offers; empty: the driver enumerates none (any size).
     public var sizes: [OfferedSize]
 
+    /// A format as the device enumerates it (VIDIOC_ENUM_FMT).
     public init(fourcc: FourCC, description: String = "", compressed: Bool = false, sizes: [OfferedSize]) {
         self.fourcc = fourcc; self.description = description; self.compressed = compressed; self.sizes = sizes
     }
@@ -112,23 +126,34 @@ public struct OfferedFormat: Sendable, Equatable {
 
 /// What the config asks of a capture device.
 public struct CaptureRequest: Sendable, Equatable {
+    /// `source.video.pixelFormat`, as a FOURCC.
     public var fourcc: FourCC
+    /// `source.video.width`, pixels.
     public var width: Int
+    /// `source.video.height`, pixels.
     public var height: Int
+    /// `source.video.fps`, frames per second.
     public var fps: FrameRate
+    /// A request for `fourcc` at `width`×`height` pixels and `fps`.
     public init(fourcc: FourCC, width: Int, height: Int, fps: FrameRate) {
         self.fourcc = fourcc; self.width = width; self.height = height; self.fps = fps
     }
+    /// "FORMAT WxH@FPS", for messages.
     public var summary: String { "\(fourcc.configName) \(width)x\(height)@\(fps)" }
 }
 
 /// A request the device cannot meet; the message names the device, the request and the offers.
 public struct UnsupportedFormat: Error, CustomStringConvertible, Sendable {
+    /// The device node (`/dev/video0`).
     public var device: String
+    /// What the config asked for.
     public var request: CaptureRequest
+    /// Why the device cannot meet it.
     public var reason: String
+    /// What the device offers (VIDIOC_ENUM_FMT and its sizes and rates).
     public var offered: [OfferedFormat]
 
+    /// The device, request and reason, then the offers: the requested format in full, the usable ones by name.
     public var description: String {
         // The requested format in full (sizes and rates), the others by name: enough to fix the config.
         let same = offered.first { $0.fourcc == request.fourcc }

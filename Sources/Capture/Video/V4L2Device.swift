@@ -7,13 +7,17 @@ import MediaTime
 
 /// A V4L2 call that failed on a capture device.
 public struct V4L2Error: Error, CustomStringConvertible, Sendable {
+    /// The device node (`/dev/video0`).
     public var device: String
+    /// The call that failed (the ioctl's name or the step).
     public var operation: String
+    /// The errno.
     public var code: Int32
 
     /// The device went away (unplugged, vivid's "Disconnect"): close and reopen later.
     public var isDeviceGone: Bool { code == ENODEV || code == ENXIO || code == ENOENT || code == EIO }
 
+    /// "device: operation: strerror (errno N)".
     public var description: String { "\(device): \(operation): \(String(cString: strerror(code))) (errno \(code))" }
 }
 

@@ -40,8 +40,11 @@ public final class VideoCapture {
     public var onSignal: (Bool) -> Void = { _ in }
     /// Kernel buffer timestamp → record published, ns.
     public private(set) var latency = LatencyHistogram()
+    /// Frames captured from the device and written to the ring.
     public private(set) var liveFrames: Int64 = 0
+    /// NO SIGNAL slate frames written while the device delivered none.
     public private(set) var slateFrames: Int64 = 0
+    /// Frames lost: gaps in the driver's sequence numbers plus frames that could not be converted.
     public private(set) var droppedFrames: Int64 = 0
 
     private var signalPresent: Bool? = nil
@@ -51,6 +54,7 @@ public final class VideoCapture {
     /// PTS of the newest record (live or slate): slate frames never go back before it.
     private var lastPTS = Int64.min
 
+    /// Opens the raw video ring of `instance` for `config` (`source.video.*`); the device opens in `run()`.
     public init(config: SourceSection, instance: String) throws {
         self.config = config
         device = config.videoDevice ?? "/dev/video0"

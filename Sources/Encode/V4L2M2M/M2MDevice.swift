@@ -5,8 +5,11 @@ import CV4L2
 
 /// A V4L2 call on a mem2mem device that failed: the device, the step, the kernel's errno.
 public struct M2MError: Error, CustomStringConvertible, Sendable {
+    /// The device node (`/dev/video11`).
     public var device: String
+    /// The step that failed (the ioctl or what it was for).
     public var operation: String
+    /// The errno.
     public var code: Int32
 
     /// The CAPTURE queue has handed out its last buffer after a drain (V4L2 stateful encoder
@@ -15,6 +18,7 @@ public struct M2MError: Error, CustomStringConvertible, Sendable {
     /// The device went away (a USB encoder unplugged, a driver unbound).
     public var isDeviceGone: Bool { code == ENODEV || code == ENXIO || code == EIO }
 
+    /// "device: operation: strerror (errno N)".
     public var description: String { "\(device): \(operation): \(String(cString: strerror(code))) (errno \(code))" }
 }
 

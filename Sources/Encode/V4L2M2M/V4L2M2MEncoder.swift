@@ -15,22 +15,32 @@ import MediaTime
 /// One copy per frame: ring slot → the driver's OUTPUT buffer. Timestamps are a frame index
 /// (the "cookie"), mapped back to the frame's PTS and capture time when its coded buffer returns.
 public final class V4L2M2MEncoder: VideoEncoder {
+    /// What to open and how to encode (from `encoders.video` and the ring's frame format).
     public struct Settings: Sendable {
+        /// `encoders.video.device`: the mem2mem encoder node (`/dev/video11`).
         public var device: String
         /// "h264", "hevc" or "fwht" (vicodec; not muxable, for checking a board's plumbing).
         public var codec: String
+        /// Frame width, pixels (the ring's).
         public var width: Int
+        /// Frame height, pixels (the ring's).
         public var height: Int
+        /// Frame rate (VIDIOC_S_PARM on OUTPUT).
         public var fps: FrameRate
+        /// The raw frames are NV12 (else I420, V4L2 "YU12").
         public var nv12: Bool
+        /// `encoders.video.bitrate`, b/s (V4L2_CID_MPEG_VIDEO_BITRATE).
         public var bitrate: Int64
+        /// `encoders.video.keyint`: GOP length, frames (V4L2_CID_MPEG_VIDEO_GOP_SIZE, H.264 I-period).
         public var gop: Int64
         /// H.264 profile name ("baseline", "main", "high"), nil to leave the driver's default.
         public var profile: String?
+        /// Constant rather than variable bitrate (V4L2_CID_MPEG_VIDEO_BITRATE_MODE).
         public var cbr: Bool
         /// Buffers per queue: enough for the driver's pipeline without adding latency.
         public var buffers = 4
 
+        /// Settings for `device`; `profile` nil keeps the driver's default.
         public init(
             device: String, codec: String, width: Int, height: Int, fps: FrameRate, nv12: Bool = false,
             bitrate: Int64, gop: Int64, profile: String? = nil, cbr: Bool = false
@@ -63,7 +73,9 @@ public final class V4L2M2MEncoder: VideoEncoder {
     let settings: Settings
     let device: M2MDevice
     let raw: M2MDevice.Format
+    /// The driver's name (VIDIOC_QUERYCAP `driver`, e.g. "bcm2835-codec", "vicodec").
     public let driver: String
+    /// Whether the device uses the multi-planar API (V4L2_CAP_VIDEO_M2M_MPLANE).
     public var multiplanar: Bool { device.multiplanar }
     /// Controls the driver refused (name: errno text), for the log and the check command.
     public private(set) var refusedControls: [String] = []
@@ -78,14 +90,23 @@ public final class V4L2M2MEncoder: VideoEncoder {
     public private(set) var drained = false
     private var closed = false
 
+    /// Raw frames queued to the driver.
     public private(set) var framesIn: Int64 = 0
+    /// Coded access units handed to `output`.
     public private(set) var accessUnits: Int64 = 0
+    /// Of those, keyframes (V4L2_BUF_FLAG_KEYFRAME).
     public private(set) var keyframes: Int64 = 0
+    /// Coded buffers the driver flagged V4L2_BUF_FLAG_ERROR (dropped).
     public private(set) var corruptBuffers: Int64 = 0
+    /// Completed drains (V4L2_ENC_CMD_STOP until LAST).
     public private(set) var drains: Int64 = 0
+    /// Always empty: the parameter sets come in-band with every keyframe (REPEAT_SEQ_HEADER).
     public let headers: [UInt8] = []
+    /// Frames queued to the driver whose coded buffer has not come back yet.
     public var delayedFrames: Int32 { inFlight }
 
+    /// Opens `settings.device`: formats, rate, controls, buffers, STREAMON (dev-encoder.rst "Initialization");
+    /// throws `EncoderError.rejected` naming the field when the device cannot encode as configured.
     public init(settings: Settings) throws {
         self.settings = settings
         guard let coded = Self.codedFormats[settings.codec] else {
@@ -164,8 +185,11 @@ public final class V4L2M2MEncoder: VideoEncoder {
         }
     }
 
+    /// Asks the driver for a keyframe with the next frame (V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME).
     public func forceKeyframe() { keyframeRequested = true }
 
+    /// Copies `frame` into a free OUTPUT buffer and queues it; calls `output` with every coded buffer
+    /// that returns within half a frame period (`ptsNs`, `captureNs`: ns, CLOCK_MONOTONIC).
     public func encode(
         frame: UnsafeRawBufferPointer, ptsNs: Int64, captureNs: Int64, output: (VideoAccessUnit) throws -> Void
     ) throws {
