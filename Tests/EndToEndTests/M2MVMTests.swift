@@ -16,7 +16,7 @@ struct M2MVMTests {
 
         init() throws {
             share = makeTemporaryDirectory("m2m")
-            try FileManager.default.copyItem(atPath: rillBinary(), toPath: "\(share)/rill")
+            try FileManager.default.copyItem(atPath: VirtualBoard.binary, toPath: "\(share)/rill")
             try "/tmp/out/rill".write(toFile: "\(share)/rill-path", atomically: true, encoding: .utf8)
             let frames = try runProcess([
                 "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=30", "-frames:v", "30",

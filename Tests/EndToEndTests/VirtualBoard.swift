@@ -7,6 +7,11 @@ enum VirtualBoard {
     /// on its own prepares them here, outside the boot's deadline (minutes on a fresh machine).
     static let prepareTimeout: Double = 1200
 
+    /// The `rill` the guest runs: `RILL_VM_BINARY` (Tests/run.sh builds a release binary for it: the
+    /// product as shipped, and about half the CPU of a debug build under emulation), else the one
+    /// the tests were built with.
+    static var binary: String { ProcessInfo.processInfo.environment["RILL_VM_BINARY"] ?? rillBinary() }
+
     /// Runs `guest` (a script under Tests/vm) with `share` as its /tmp/out. `vmTimeout` bounds one
     /// boot (s) and is sized for TCG on 2 cores; a KVM boot that fails is run again under TCG, so
     /// the whole run may take two boots.
