@@ -13,6 +13,7 @@ import Transport
 /// validated as a whole before anything is written, and each file is replaced atomically
 /// (`AtomicFile`), so a crash leaves every file old or new.
 public final class ConfigStore: Sendable {
+    /// Why the config could not be read, validated or written.
     public enum Failure: Error, CustomStringConvertible, Sendable {
         /// A file is not valid JSON (file, position).
         case syntax(file: String, JSONError)
@@ -27,6 +28,7 @@ public final class ConfigStore: Sendable {
         /// Reading or writing failed.
         case io(String)
 
+        /// One line naming the file, section or JSON path where known.
         public var description: String {
             switch self {
             case .syntax(let f, let e): "\(f): \(e)"

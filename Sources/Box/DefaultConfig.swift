@@ -9,6 +9,7 @@ import Transport
 public enum DefaultConfig {
     /// The default multicast group and port.
     public static let group = "239.255.42.1"
+    /// The default destination UDP port (multicast or unicast).
     public static let port = 5000
 
     /// The default config JSON for `runDirectory`, and a sentence for the log saying which

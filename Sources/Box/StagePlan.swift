@@ -14,10 +14,12 @@ public struct StageSpec: Sendable, Equatable {
     public var ring: String? = nil
     /// The output this stage sends (send stages) and its URL as written.
     public var output: String? = nil
+    /// The output's URL as written in the config (send stages; nil otherwise).
     public var urlText: String? = nil
     /// Whether it starts with the box (disabled outputs wait for an API start).
     public var enabled = true
 
+    /// Stage `name` run with `arguments`: enabled, with no fingerprint, ring or output yet.
     public init(name: String, arguments: [String]) {
         self.name = name
         self.arguments = arguments

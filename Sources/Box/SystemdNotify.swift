@@ -15,6 +15,8 @@ public final class SystemdNotify: @unchecked Sendable {
     public let watchdogInterval: Int64?
     private var lastWatchdog: Int64 = 0
 
+    /// Reads `$NOTIFY_SOCKET` (a leading `@`: abstract namespace) and `WATCHDOG_USEC` (µs);
+    /// without the socket every call is a no-op.
     public init() {
         guard let p = getenv("NOTIFY_SOCKET") else {
             fd = -1

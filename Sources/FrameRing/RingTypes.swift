@@ -4,6 +4,7 @@ import CRillShims
 public enum TrackKind: UInt32, Sendable, CustomStringConvertible {
     case rawVideo = 1, rawAudio = 2, codedVideo = 3, codedAudio = 4, transportStream = 5
 
+    /// The name tools print (`raw-video`, `coded-audio`, `ts`, …).
     public var description: String {
         switch self {
         case .rawVideo: "raw-video"
@@ -23,7 +24,9 @@ public enum RingCodec: UInt32, Sendable {
 
 /// Record flags (rill_slot_header.flags).
 public struct RecordFlags: OptionSet, Sendable {
+    /// The bits as stored in rill_slot_header.flags.
     public let rawValue: UInt32
+    /// Flags from the bits of rill_slot_header.flags.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// A random-access point (IDR).
     public static let keyframe = RecordFlags(rawValue: 1 << 0)
@@ -37,19 +40,28 @@ public struct RecordFlags: OptionSet, Sendable {
 
 /// The format of a track, stored in the ring header.
 public struct TrackFormat: Sendable, Equatable {
+    /// Codec of the track's records (`.none` until set).
     public var codec: RingCodec = .none
+    /// Video: picture width, pixels; 0 otherwise.
     public var width: UInt32 = 0
+    /// Video: picture height, pixels; 0 otherwise.
     public var height: UInt32 = 0
+    /// Video: frame rate numerator (fps = numerator / denominator); 0 otherwise.
     public var fpsNumerator: UInt32 = 0
+    /// Video: frame rate denominator; 0 otherwise.
     public var fpsDenominator: UInt32 = 0
+    /// Audio: sample rate, Hz; 0 otherwise.
     public var sampleRate: UInt32 = 0
+    /// Audio: channel count; 0 otherwise.
     public var channels: UInt32 = 0
+    /// Audio: bits per sample (16 for `.pcmS16`); 0 otherwise.
     public var bitsPerSample: UInt32 = 0
     /// Bits/s for coded tracks.
     public var bitrate: UInt32 = 0
     /// Codec configuration (SPS/PPS, AudioSpecificConfig), ≤ 1024 bytes.
     public var config: [UInt8] = []
 
+    /// A format; the fields not given stay 0 (empty `config`).
     public init(
         codec: RingCodec = .none, width: UInt32 = 0, height: UInt32 = 0, fpsNumerator: UInt32 = 0,
         fpsDenominator: UInt32 = 0, sampleRate: UInt32 = 0, channels: UInt32 = 0, bitsPerSample: UInt32 = 0,
@@ -68,6 +80,7 @@ public struct RecordInfo: Sendable {
     public var index: UInt64 = 0
     /// Payload bytes.
     public var length: Int = 0
+    /// Keyframe, discontinuity, format-change and substitute marks (rill_slot_header.flags).
     public var flags: RecordFlags = []
     /// Presentation time (for TS chunks: the send deadline), CLOCK_MONOTONIC ns.
     public var pts: Int64 = 0
@@ -77,13 +90,16 @@ public struct RecordInfo: Sendable {
     public var captureTime: Int64 = 0
     /// Raw video: width/height; audio: 0.
     public var width: UInt32 = 0
+    /// Raw video: height, pixels; audio: 0.
     public var height: UInt32 = 0
     /// Raw video: RingCodec of the pixels; audio: sample frames in the record.
     public var aux0: UInt32 = 0
+    /// Spare field (rill_slot_header.aux1), stored and read back as is; no stage sets it.
     public var aux1: UInt32 = 0
     /// When the previous stage finished with it (encoder output time), ns; 0 = unknown.
     public var stageTime: Int64 = 0
 
+    /// A record's fields; `dts` defaults to `pts`, `index` stays 0 (the reader sets it).
     public init(
         length: Int = 0, flags: RecordFlags = [], pts: Int64 = 0, dts: Int64? = nil, captureTime: Int64 = 0,
         width: UInt32 = 0, height: UInt32 = 0, aux0: UInt32 = 0, aux1: UInt32 = 0, stageTime: Int64 = 0
@@ -111,6 +127,7 @@ public enum RingError: Error, CustomStringConvertible, Sendable {
     /// A system call failed.
     case system(SystemError)
 
+    /// One line naming the ring and what is wrong with it, for the log.
     public var description: String {
         switch self {
         case .notFound(let name): "ring \(name): no such shared-memory object"

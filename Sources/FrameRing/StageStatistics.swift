@@ -8,9 +8,13 @@ import MediaTime
 /// last interval. Written by rename, so a reader never sees half a file; not fsync'ed (run-time
 /// state, lost with the box).
 public struct StageStatistics: Sendable {
+    /// The JSON file `tick` writes (nil: counted, not written).
     public let path: String?
+    /// Frames (records) counted since the stage started; the mux counts TS packets.
     public var frames: UInt64 = 0
+    /// Payload bytes counted since the stage started.
     public var bytes: UInt64 = 0
+    /// Frames the stage dropped or lost, as the stage counts them (set by the stage).
     public var dropped: UInt64 = 0
     private var lastWrite: Int64 = 0
     private var lastFrames: UInt64 = 0

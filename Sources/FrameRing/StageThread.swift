@@ -37,6 +37,7 @@ public final class Doorbell: @unchecked Sendable {
     private var cond = pthread_cond_t()
     private var rung = false
 
+    /// A doorbell not yet rung, its condition variable on CLOCK_MONOTONIC.
     public init() {
         pthread_mutex_init(&mutex, nil)
         var attr = pthread_condattr_t()

@@ -21,6 +21,7 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
         self.errno = errno
     }
 
+    /// `call(subject): strerror(errno)`, for the log.
     public var description: String { "\(call)(\(subject)): \(String(cString: strerror(errno)))" }
 }
 

@@ -27,6 +27,7 @@ public final class MuxStage: @unchecked Sendable {
     /// Counters for the box's status (frames = TS packets).
     public var statistics = StageStatistics(path: nil)
 
+    /// A mux stage for `config`'s program, on the rings of `instance`.
     public init(config: RillConfig, instance: String) {
         self.config = config
         self.instance = instance
@@ -51,6 +52,8 @@ public final class MuxStage: @unchecked Sendable {
         return m
     }
 
+    /// Muxes on the calling thread until a stop is requested (StopRequest), with one reader thread
+    /// per coded ring; throws when the TS ring cannot be created.
     public func run() throws {
         RealtimePriority.apply(RealtimePriority.mux, log: log)
         let muxConfig = Self.muxConfiguration(config)

@@ -4,9 +4,13 @@ import MediaTime
 /// Counters of one output, written as JSON to `<runDirectory>/stats/<id>.json` once a second
 /// (the box's status and metrics read them).
 public struct OutputStatistics: Sendable {
+    /// Datagrams sent: UDP/RTP datagrams (sendmmsg), RIST data blocks.
     public var datagrams: UInt64 = 0
+    /// 188-byte TS packets sent or written.
     public var packets: UInt64 = 0
+    /// Bytes sent or written (UDP/RTP: whole datagrams, RTP header included).
     public var bytes: UInt64 = 0
+    /// Sends or writes that failed (sendmmsg, rist_sender_data_write, write(2)).
     public var sendErrors: UInt64 = 0
     /// TS ring records the output missed (it fell behind).
     public var lostChunks: UInt64 = 0
@@ -17,6 +21,7 @@ public struct OutputStatistics: Sendable {
     /// Actual send time − deadline, ns.
     public var pacing = LatencyHistogram()
 
+    /// All counters 0, histograms empty.
     public init() {}
 
     /// The JSON document; `extra` is more members (`"key":value,…`), e.g. a protocol's figures.

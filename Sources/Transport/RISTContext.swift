@@ -8,7 +8,9 @@ import Synchronization
 
 /// Why a RIST link could not be set up.
 public struct RISTError: Error, CustomStringConvertible, Sendable {
+    /// What failed (create, URL parse, peer, start), with the URL where one is involved.
     public var operation: String
+    /// `librist: <operation> failed`, for the log.
     public var description: String { "librist: \(operation) failed" }
 }
 

@@ -17,6 +17,8 @@ public final class RTPInput {
     let options: RTPOptions
     let instance: String
     let log = Log(stage: "recv")
+    /// Counters written once a second by `run` (`recv.json` when the stage sets the path first):
+    /// frames = TS ring records, dropped = RTP packets lost for good.
     public var statistics = StageStatistics(path: nil)
     /// A gap left after the stream stalls this long is given up (the sender stopped).
     static let stallNs: Int64 = 200 * MediaTime.millisecond
@@ -26,11 +28,14 @@ public final class RTPInput {
     static let defaultSkewMs: Int64 = 50
 
     private var continuity = ContinuityCheck()
+    /// TS continuity_counter errors in what went into the ring (ISO/IEC 13818-1 §2.4.3.3).
     public private(set) var ccErrors: UInt64 = 0
     /// Datagrams of a raw `udp://` input (RTP inputs count in their RecoveryBuffer).
     public private(set) var rawDatagrams: UInt64 = 0
     private var rtp: Bool { url.scheme == "rtp" }
 
+    /// An input for `url` (`udp://` or `rtp://`) writing the TS ring of `instance`; throws a
+    /// ConfigError naming `source.url` for invalid options.
     public init(url: MediaURL, instance: String) throws {
         self.url = url
         self.options = try RTPOptions.parse(url, path: "source.url")
@@ -39,6 +44,8 @@ public final class RTPInput {
 
     enum Role { case media, column, row }
 
+    /// Receives on the calling thread until a stop is requested (StopRequest); throws when the
+    /// TS ring or a socket cannot be set up.
     public func run() throws {
         let writer = try RingWriter(
             name: SharedRing.name(instance: instance, track: Track.transportStream), kind: .transportStream,

@@ -18,6 +18,7 @@ public final class SRTInput: @unchecked Sendable {
     let settings: SRTSettings
     let instance: String
     let log = Log(stage: "recv")
+    /// Records published to the TS ring: one per SRT message, more for a message larger than a slot.
     public private(set) var messages: UInt64 = 0
     let events: StageEvents?
     /// Written once a second while waiting and while receiving (set by the stage before `run`).
@@ -41,6 +42,8 @@ public final class SRTInput: @unchecked Sendable {
     private var ccErrors: UInt64 = 0
     private var cleanStart = TSCleanStart()
 
+    /// An input for `url` (`srt://`) writing the TS ring of `instance`, `events` holding the
+    /// SRT_ACCEPT handlers; throws a ConfigError naming `source.url` for invalid options.
     public init(url: MediaURL, instance: String, events: StageEvents? = nil) throws {
         settings = try SRTSettings.parse(url, path: "source.url")
         self.instance = instance
@@ -64,6 +67,8 @@ public final class SRTInput: @unchecked Sendable {
         return false
     }
 
+    /// Receives on the calling thread until a stop is requested (StopRequest), reconnecting with
+    /// backoff (1 s doubling to 10 s); throws when the TS ring cannot be created or bind/listen fails.
     public func run() throws {
         SRTLibrary.startup()
         defer { srt_cleanup() }

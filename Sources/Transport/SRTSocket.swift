@@ -8,10 +8,15 @@ import FrameRing
 /// An SRT failure: what we were doing, libsrt's message, and the rejection reason when the peer
 /// refused the connection (wrong passphrase, stream id not accepted, …).
 public struct SRTError: Error, CustomStringConvertible, Sendable {
+    /// What was being done, with its address (`listen :9000`, `caller host:port`, `send`).
     public var operation: String
+    /// libsrt's text for the last error (srt_getlasterror_str).
     public var message: String
+    /// The socket's rejection reason (srt_getrejectreason: SRT_REJ_*, SRT_REJX_*); nil without a
+    /// socket, 0 (SRT_REJ_UNKNOWN) is not shown.
     public var rejectReason: Int32?
 
+    /// `operation: message`, then the rejection reason in words when there is one.
     public var description: String {
         if let r = rejectReason, r != 0 { return "\(operation): \(message); rejected: \(Self.rejectReasonText(r))" }
         return "\(operation): \(message)"
@@ -41,16 +46,27 @@ public struct SRTError: Error, CustomStringConvertible, Sendable {
 
 /// Statistics of one SRT connection, from srt_bstats (libsrt SRT_TRACEBSTATS).
 public struct SRTConnectionStatistics: Sendable {
+    /// The receiver's address, `host:port`.
     public var peer = ""
+    /// The connection's stream id (SRTO_STREAMID); empty when none.
     public var streamID = ""
+    /// Round-trip time, ms (msRTT).
     public var rttMs = 0.0
+    /// Send rate, Mb/s (mbpsSendRate).
     public var sendRateMbps = 0.0
+    /// Data packets sent (pktSentTotal).
     public var packetsSent: Int64 = 0
+    /// Packets the receiver reported lost (pktSndLossTotal).
     public var packetsLost: Int64 = 0
+    /// Packets retransmitted (pktRetransTotal).
     public var packetsRetransmitted: Int64 = 0
+    /// Packets dropped unsent, too late for their play time (pktSndDropTotal).
     public var packetsDropped: Int64 = 0
+    /// Packets in the send buffer, not yet acknowledged (pktSndBuf).
     public var sendBufferPackets: Int64 = 0
+    /// TSBPD latency of the sending side, ms (msSndTsbPdDelay).
     public var latencyMs: Int64 = 0
+    /// Bytes sent (byteSentTotal).
     public var bytesSent: Int64 = 0
     /// TS chunks this client skipped because its send buffer was full (slow client).
     public var skippedChunks: Int64 = 0
@@ -66,7 +82,9 @@ public struct SRTConnectionStatistics: Sendable {
 
 /// Statistics of an incoming SRT link (srt_bstats, receiver side), as the gateway input reports them.
 public struct SRTReceiveStatistics: Sendable {
+    /// Round-trip time, ms (msRTT).
     public var rttMs = 0.0
+    /// Receive rate, Mb/s (mbpsRecvRate).
     public var receiveRateMbps = 0.0
     /// Data packets received (pktRecvTotal), retransmitted ones included.
     public var packetsReceived: Int64 = 0
@@ -80,7 +98,9 @@ public struct SRTReceiveStatistics: Sendable {
     public var packetsFilterRecovered: Int64 = 0
     /// Could not be decrypted (pktRcvUndecryptTotal).
     public var packetsUndecrypted: Int64 = 0
+    /// Bytes received (byteRecvTotal).
     public var bytesReceived: Int64 = 0
+    /// TSBPD latency of the receiving side, ms (msRcvTsbPdDelay).
     public var latencyMs: Int64 = 0
 
     /// Losses made good before their play time (retransmission or filter): lost − dropped.

@@ -7,6 +7,7 @@ import FrameRing
 /// A UDP receive socket bound to a port, joined to a multicast group when given one (ASM, or SSM
 /// with a source). Owns the descriptor.
 public final class UDPReceiver {
+    /// The socket's file descriptor, closed in deinit.
     public let fd: Int32
 
     /// Binds `port` (on the group address when multicast, else on `host` or any), joins the group.

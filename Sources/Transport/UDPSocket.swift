@@ -13,6 +13,7 @@ public final class UDPSocket {
     public let fd: Int32
     /// The destination.
     public let destination: IPv4Address
+    /// The destination UDP port (the URL's port + `portOffset`).
     public let port: UInt16
     /// The destination as a sockaddr_in (for sendmmsg's msg_name).
     public private(set) var address = sockaddr_in()
