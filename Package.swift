@@ -60,7 +60,7 @@ let package = Package(
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
         .target(name: "Events", dependencies: ["Config", "FrameRing", "CRillShims", "MediaTime"], swiftSettings: swift6),
         .target(
-            name: "Transport", dependencies: ["FrameRing", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST", "Events"],
+            name: "Transport", dependencies: ["FrameRing", "MPEGTS", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST", "Events"],
             swiftSettings: swift6),
         .target(
             name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport", "Events"],

@@ -6,6 +6,8 @@ import Events
 import FrameRing
 import MediaTime
 
+import struct MPEGTS.TSResume
+
 /// A `file://` output: the TS ring written to files named from a template, rotated by duration
 /// (`split=` seconds) or size (`maxsize=` MB) at the next video random access point, each new file
 /// starting with the latest PAT and PMT so it plays from its first byte. A full disk or an
@@ -59,14 +61,21 @@ public final class FileRecorder {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
         var statsFile = StatisticsFile(path: statsPath, id: output.id)
+        // After lost chunks or a restarted mux the file goes on at the next PAT and video keyframe,
+        // each PID's first packet flagged discontinuous (a new file starts at one anyway).
+        var resume = TSResume()
         while !StopRequest.isRequested {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
+                guard resume.process(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<info.length])) else { break }
                 write(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), pts: info.pts)
             case .lost(let n):
                 statistics.lostChunks &+= n
                 log.warning("fell behind: \(n) chunks lost in \(path)")
-            case .writerGone, .writerRestarted, .timeout:
+                resume.restart()
+            case .writerRestarted:
+                resume.restart()
+            case .writerGone, .timeout:
                 break
             }
             statsFile.write(statistics, state: fd >= 0 ? "recording" : "waiting")

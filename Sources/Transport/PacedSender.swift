@@ -8,6 +8,8 @@ import FrameRing
 import MediaTime
 import RTP
 
+import struct MPEGTS.TSResume
+
 /// An RTP (RFC 2250, PT 33) or raw UDP output: a dedicated thread reads the TS ring and sends
 /// each 7-packet chunk at its deadline (`clock_nanosleep` absolute, then `sendmmsg` of every chunk
 /// already due). Falls behind ⇒ skips ahead (counted), never blocks the mux. RTP may add SMPTE
@@ -74,6 +76,9 @@ public final class PacedSender: @unchecked Sendable {
             ssrc: output.url.option("ssrc").flatMap(UInt32.init) ?? UInt32.random(in: 1...UInt32.max))
         var held = false  // buffers[0] holds a chunk read earlier but not yet due
         var statsFile = StatisticsFile(path: statsPath, id: output.id)
+        // A (re)started or overrun reader resumes at the next PAT and video keyframe, each PID's
+        // first packet flagged discontinuous: the receiver saw the stream before.
+        var resume = TSResume()
 
         func slotBuffer(_ i: Int) -> UnsafeMutableRawBufferPointer {
             UnsafeMutableRawBufferPointer(rebasing: buffers[(i * (header + slot))..<((i + 1) * (header + slot))])
@@ -83,6 +88,7 @@ public final class PacedSender: @unchecked Sendable {
             let b = slotBuffer(i)
             switch reader.next(into: UnsafeMutableRawBufferPointer(rebasing: b[header...]), timeout: timeout) {
             case .record(let info):
+                guard resume.process(UnsafeMutableRawBufferPointer(rebasing: b[header..<(header + info.length)])) else { return false }
                 deadlines[i] = info.pts
                 captures[i] = info.captureTime
                 readies[i] = info.stageTime
@@ -90,10 +96,12 @@ public final class PacedSender: @unchecked Sendable {
                 return true
             case .lost(let n):
                 statistics.lostChunks &+= n
+                resume.restart()
                 log.warning("fell behind the mux: \(n) chunks skipped")
             case .writerGone:
                 log.warning("mux stopped")
             case .writerRestarted(let g):
+                resume.restart()
                 log.notice("mux restarted (generation \(g))")
             case .timeout:
                 break

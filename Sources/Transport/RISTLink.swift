@@ -7,6 +7,8 @@ import Config
 import FrameRing
 import MediaTime
 
+import struct MPEGTS.TSResume
+
 /// A `rist://` output through librist: the TS ring's chunks written at their deadlines to a RIST
 /// sender (Simple or Main profile, caller or listener), which retransmits what the receiver
 /// NACKs within its buffer. Statistics (RTT, retransmitted, sent) go to the output's stats file.
@@ -35,9 +37,12 @@ public final class RISTOutput {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
         var statsFile = StatisticsFile(path: statsPath, id: output.id)
+        // Resumes at the next PAT and video keyframe, each PID's first packet flagged discontinuous.
+        var resume = TSResume()
         while !StopRequest.isRequested {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
+                guard resume.process(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<info.length])) else { break }
                 _ = rill_sleep_until(info.pts, nil)
                 var block = rist_data_block()
                 block.payload = UnsafeRawPointer(buffer.baseAddress!)
@@ -55,7 +60,10 @@ public final class RISTOutput {
                 }
             case .lost(let n):
                 statistics.lostChunks &+= n
-            case .writerGone, .writerRestarted, .timeout:
+                resume.restart()
+            case .writerRestarted:
+                resume.restart()
+            case .writerGone, .timeout:
                 break
             }
             statsFile.write(statistics, state: "running", extra: "\"rist\":{\(link.statusExtra())}")

@@ -7,6 +7,8 @@ import Events
 import FrameRing
 import MediaTime
 
+import struct MPEGTS.TSResume
+
 /// An `srt://` output (libsrt, live mode): caller (reconnects forever with backoff 1 s → 10 s),
 /// listener (any number of clients, each fed from the TS ring by its own thread with a
 /// non-blocking send, so a stalled client skips ahead without delaying the others), or
@@ -18,7 +20,7 @@ public final class SRTOutput: @unchecked Sendable {
     let instance: String
     let statsPath: String?
     let log: Log
-    /// The video PID, to find the keyframes a new listener client starts at.
+    /// The video PID (unused by the sending itself: `TSResume` reads the video PID from the PMT).
     let videoPID: UInt16
     let lock = Doorbell()
     private var clients: [Int32: (socket: SRTSocket, stats: SRTConnectionStatistics)] = [:]
@@ -186,12 +188,12 @@ public final class SRTOutput: @unchecked Sendable {
         let payload = Int(settings.option("payloadsize") ?? "1316") ?? 1316
         let slot = Int(reader.ring.slotBytes)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: slot, alignment: 16)
-        let previous = UnsafeMutableRawBufferPointer.allocate(byteCount: slot, alignment: 16)
-        defer { buffer.deallocate(); previous.deallocate() }
-        var previousLength = 0
-        // Every connection starts at a clean point: the chunk before the first video keyframe
-        // (it carries the PAT/PMT the mux puts in front of every IDR), then the keyframe.
-        var started = blocking  // callers resume at once; listener clients wait for a keyframe
+        defer { buffer.deallocate() }
+        // Every connection, and a client that fell behind or lost a chunk to a full send buffer,
+        // (re)starts at a clean point: the next PAT, the video from its keyframe, and each PID's
+        // first packet flagged discontinuous (the receiver may have seen the stream before).
+        var resume = TSResume()
+        var skipped = false
         // A receiver that vanished (killed, restarted) stops ACKing long before libsrt declares the
         // connection broken (≈ 5 s in libsrt 1.5): with data flowing, ACKs come every 10 ms.
         var lastAcks: Int64 = -1
@@ -200,21 +202,13 @@ public final class SRTOutput: @unchecked Sendable {
         while !StopRequest.isRequested {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
-                if !started {
-                    guard RandomAccess.containsKeyframe(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), pid: videoPID) else {
-                        previous.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]))
-                        previousLength = info.length
-                        continue
-                    }
-                    started = true
-                    if previousLength > 0,
-                        !send(socket, UnsafeRawBufferPointer(rebasing: previous[0..<previousLength]), payload: payload)
-                    {
-                        return
-                    }
-                }
+                guard resume.process(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<info.length])) else { continue }
                 MonotonicClock.sleep(until: info.pts)  // absolute: returns at once when already due
-                if !send(socket, UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), payload: payload) { return }
+                if !send(socket, UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), payload: payload, skipped: &skipped) { return }
+                if skipped {
+                    skipped = false
+                    resume.restart()
+                }
                 let now = MonotonicClock.now()
                 if now - lastAckCheck >= 200 * MediaTime.millisecond {
                     lastAckCheck = now
@@ -228,16 +222,20 @@ public final class SRTOutput: @unchecked Sendable {
                     }
                 }
             case .lost(let n):
+                resume.restart()
                 log.warning("fell behind the mux: \(n) chunks skipped")
-            case .writerGone, .writerRestarted, .timeout:
+            case .writerRestarted:
+                resume.restart()
+                if srt_getsockstate(socket.handle).rawValue > SRTS_CONNECTED.rawValue { return }
+            case .writerGone, .timeout:
                 if srt_getsockstate(socket.handle).rawValue > SRTS_CONNECTED.rawValue { return }
             }
         }
     }
 
     /// Sends one chunk in `payload`-sized messages; false when the connection failed. A full send
-    /// buffer (slow client, non-blocking socket) skips the chunk and counts it.
-    private func send(_ socket: SRTSocket, _ chunk: UnsafeRawBufferPointer, payload: Int) -> Bool {
+    /// buffer (slow client, non-blocking socket) skips the chunk (or its rest), counts it and sets `skipped`.
+    private func send(_ socket: SRTSocket, _ chunk: UnsafeRawBufferPointer, payload: Int, skipped: inout Bool) -> Bool {
         var offset = 0
         while offset < chunk.count {
             let n = min(payload, chunk.count - offset)
@@ -245,6 +243,7 @@ public final class SRTOutput: @unchecked Sendable {
             if srt_sendmsg2(socket.handle, p, Int32(n), nil) == SRT_ERROR {
                 if srt_getlasterror(nil) == SRT_EASYNCSND.rawValue {
                     lock.withLock { clients[socket.handle]?.stats.skippedChunks += 1 }
+                    skipped = true
                     return true
                 }
                 log.warning("\(SRTError.last("send"))")
