@@ -120,7 +120,9 @@ public final class BoxMetrics: Sendable {
             return m[output] ?? [:]
         }
         let reset = now.contains { $0.value < (previous[$0.key] ?? 0) }
-        let recorder = Recorder(label: "rill_capture_to_wire_latency_seconds", dimensions: [("output", output)], aggregate: true, factory: factory)
+        let recorder = Recorder(
+            label: "rill_capture_to_wire_latency_seconds", dimensions: [("output", output)], aggregate: true,
+            factory: factory)
         for (ns, n) in now {
             let delta = reset ? n : n - (previous[ns] ?? 0)
             guard delta > 0 else { continue }

@@ -24,7 +24,9 @@ struct AuthMiddleware: RouterMiddleware {
     let credentials: Credentials
     let authOnLocalhost: Bool
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if request.uri.path == "/health" { return try await next(request, context) }
         if !authOnLocalhost, let ip = context.remoteAddress?.ipAddress, ip.hasPrefix("127.") || ip == "::1" {
             return try await next(request, context)
@@ -34,7 +36,10 @@ struct AuthMiddleware: RouterMiddleware {
         } else if let basic = request.headers.basic, basic.username == "admin" {
             if credentials.verifyAdmin(basic.password) { return try await next(request, context) }
         }
-        var p = Problem(.unauthorized, request.headers[.authorization] == nil ? "authentication required: a bearer token or the admin password" : "invalid credentials")
+        var p = Problem(
+            .unauthorized,
+            request.headers[.authorization] == nil
+                ? "authentication required: a bearer token or the admin password" : "invalid credentials")
         p.headers[.wwwAuthenticate] = "Bearer realm=\"rill\", Basic realm=\"rill\""
         throw p
     }

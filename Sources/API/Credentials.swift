@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Config
 import HummingbirdBcrypt
 import Synchronization
 import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The API's credentials file: the admin password and the script tokens, each stored only as a
 /// bcrypt hash. A token is `rill_<id>_<secret>`: the id finds the entry, bcrypt checks the secret.
@@ -62,7 +63,9 @@ public final class Credentials: Sendable {
     /// Checks the admin password.
     public func verifyAdmin(_ password: String) -> Bool {
         let key = "admin:" + password
-        guard let hash = state.withLock({ s -> String? in s.verified.contains(key) ? "" : s.adminHash }) else { return false }
+        guard let hash = state.withLock({ s -> String? in s.verified.contains(key) ? "" : s.adminHash }) else {
+            return false
+        }
         if hash.isEmpty { return true }
         guard Bcrypt.verify(password, hash: hash) else { return false }
         remember(key)
@@ -74,10 +77,12 @@ public final class Credentials: Sendable {
         let parts = token.split(separator: "_")
         guard parts.count == 3, parts[0] == "rill" else { return false }
         let key = "token:" + token
-        guard let hash = state.withLock({ s -> String? in
-            if s.verified.contains(key) { return "" }
-            return s.tokens.first { $0.id == parts[1] }?.hash
-        }) else { return false }
+        guard
+            let hash = state.withLock({ s -> String? in
+                if s.verified.contains(key) { return "" }
+                return s.tokens.first { $0.id == parts[1] }?.hash
+            })
+        else { return false }
         if hash.isEmpty { return true }
         guard Bcrypt.verify(String(parts[2]), hash: hash) else { return false }
         remember(key)
@@ -94,7 +99,10 @@ public final class Credentials: Sendable {
     /// Sets the admin password and saves.
     public func setAdminPassword(_ password: String) throws {
         let h = Bcrypt.hash(password, cost: Self.cost)
-        state.withLock { $0.adminHash = h; $0.verified.removeAll() }
+        state.withLock {
+            $0.adminHash = h
+            $0.verified.removeAll()
+        }
         try save()
     }
 
@@ -127,7 +135,14 @@ public final class Credentials: Sendable {
         let json: JSON = state.withLock { s in
             var m: [(String, JSON)] = []
             if let a = s.adminHash { m.append(("admin", .string(a))) }
-            m.append(("tokens", .array(s.tokens.map { .object([("name", .string($0.name)), ("id", .string($0.id)), ("bcrypt", .string($0.hash))]) })))
+            m.append(
+                (
+                    "tokens",
+                    .array(
+                        s.tokens.map {
+                            .object([("name", .string($0.name)), ("id", .string($0.id)), ("bcrypt", .string($0.hash))])
+                        })
+                ))
             return .object(m)
         }
         try AtomicFile.makeDirectories(AtomicFile.directory(of: path))

@@ -23,8 +23,11 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     /// The problem document (RFC 9457 §3), `type` "about:blank".
     public var json: JSON {
         .object(
-            [("type", .string("about:blank")), ("title", .string(status.reasonPhrase)), ("status", .number(Double(status.code))),
-             ("detail", .string(detail))] + extra)
+            [
+                ("type", .string("about:blank")), ("title", .string(status.reasonPhrase)),
+                ("status", .number(Double(status.code))),
+                ("detail", .string(detail)),
+            ] + extra)
     }
 
     /// The problem JSON as an `application/problem+json` response with `headers`.
@@ -38,6 +41,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
 extension JSON {
     /// A JSON response.
     func response(_ status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: pretty)))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: pretty)))
     }
 }

@@ -9,7 +9,9 @@ import NIOCore
 /// as problem JSON, bodies size-limited, every route but `/health` authenticated.
 public enum RillAPI {
     /// The router: `/health` (no auth), `/metrics` and `/api/v1` on `box`, authenticated against `credentials`.
-    public static func router(box: BoxController, credentials: Credentials, metrics: BoxMetrics) -> Router<RillRequestContext> {
+    public static func router(box: BoxController, credentials: Credentials, metrics: BoxMetrics) -> Router<
+        RillRequestContext
+    > {
         let api = box.store.config.api
         let maxBody = Int(api.maxBodyBytes)  // ≤ 16 MiB by the config's range: fits a 32-bit Int
         let router = Router(context: RillRequestContext.self)
@@ -28,15 +30,23 @@ public enum RillAPI {
         // Config: the whole document or one section.
         v1.get("config") { _, _ in box.store.document.response() }
         v1.get("config/files") { _, _ in
-            JSON.array(RillConfig.sections.map { name in
-                let file = box.store.file(of: name)
-                return .object([("section", .string(name)), ("file", .string(file)), ("writable", .bool(ConfigStore.isWritable(file)))])
-            }).response()
+            JSON.array(
+                RillConfig.sections.map { name in
+                    let file = box.store.file(of: name)
+                    return .object([
+                        ("section", .string(name)), ("file", .string(file)),
+                        ("writable", .bool(ConfigStore.isWritable(file))),
+                    ])
+                }
+            ).response()
         }
         v1.put("config") { request, _ in
             let doc = try await body(request, limit: maxBody)
-            guard case .object(let members) = doc else { throw Problem(.unprocessableContent, "the config must be a JSON object", [("path", .string("$"))]) }
-            var changes: [(String, JSON?)] = RillConfig.sections.map { name in (name, members.first { $0.0 == name }?.1) }
+            guard case .object(let members) = doc else {
+                throw Problem(.unprocessableContent, "the config must be a JSON object", [("path", .string("$"))])
+            }
+            var changes: [(String, JSON?)] = RillConfig.sections.map { name in (name, members.first { $0.0 == name }?.1)
+            }
             if let unknown = members.first(where: { !RillConfig.sections.contains($0.0) }) {
                 throw Problem(.unprocessableContent, "\(unknown.0): unknown section", [("path", .string(unknown.0))])
             }
@@ -45,7 +55,9 @@ public enum RillAPI {
         }
         v1.patch("config") { request, _ in
             let patch = try await body(request, limit: maxBody)
-            guard case .object(let members) = patch else { throw Problem(.unprocessableContent, "a merge patch must be a JSON object", [("path", .string("$"))]) }
+            guard case .object(let members) = patch else {
+                throw Problem(.unprocessableContent, "a merge patch must be a JSON object", [("path", .string("$"))])
+            }
             let merged = box.store.document.merged(with: patch)
             var changes: [(String, JSON?)] = []
             for (name, _) in members {
@@ -110,7 +122,9 @@ public enum RillAPI {
         do {
             return try JSONParser.parse(Array(buffer.readableBytesView))
         } catch {
-            throw Problem(.badRequest, "\(error)", [("line", .number(Double(error.line))), ("column", .number(Double(error.column)))])
+            throw Problem(
+                .badRequest, "\(error)",
+                [("line", .number(Double(error.line))), ("column", .number(Double(error.column)))])
         }
     }
 
@@ -130,13 +144,18 @@ public enum RillAPI {
     static func problem(_ f: ConfigStore.Failure) -> Problem {
         switch f {
         case .invalid(let e, let file):
-            return Problem(.unprocessableContent, e.description, [("path", .string(e.path)), ("reason", .string(e.reason))] + (file.map { [("file", .string($0))] } ?? []))
+            return Problem(
+                .unprocessableContent, e.description,
+                [("path", .string(e.path)), ("reason", .string(e.reason))]
+                    + (file.map { [("file", .string($0))] } ?? []))
         case .readOnly(let section, let file):
             return Problem(.conflict, f.description, [("section", .string(section)), ("file", .string(file))])
         case .unknownSection(let s):
             return Problem(.notFound, f.description, [("path", .string(s))])
         case .syntax(let file, let e):
-            return Problem(.badRequest, f.description, [("file", .string(file)), ("line", .number(Double(e.line))), ("column", .number(Double(e.column)))])
+            return Problem(
+                .badRequest, f.description,
+                [("file", .string(file)), ("line", .number(Double(e.line))), ("column", .number(Double(e.column)))])
         case .layout, .io:
             return Problem(.internalServerError, f.description)
         }
@@ -165,13 +184,15 @@ enum EventStream {
             try await writer.write(ByteBuffer(string: ": rill events\n\n"))
             for await e in stream {
                 if let e {
-                    try await writer.write(ByteBuffer(string: "event: \(e.kind.rawValue)\ndata: \(e.json.serialized)\n\n"))
+                    try await writer.write(
+                        ByteBuffer(string: "event: \(e.kind.rawValue)\ndata: \(e.json.serialized)\n\n"))
                 } else {
                     try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                 }
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 }

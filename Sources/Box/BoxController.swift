@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Config
 import Events
 import FrameRing
 import Synchronization
 import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// rilld's core, shared by the supervisor loop and the API: the config store, the supervisor, the
 /// event hub and the run-time files (the stages' config copy, SDP files, stage statistics).
@@ -70,7 +71,10 @@ public final class BoxController: Sendable {
     /// Submits `plan` to the supervisor; returns the stages it starts, stops or restarts.
     @discardableResult
     public func submit(_ plan: [StageSpec]) -> [String] {
-        let old = lastPlan.withLock { p in defer { p = plan }; return p }
+        let old = lastPlan.withLock { p in
+            defer { p = plan }
+            return p
+        }
         supervisor.submit(.apply(plan))
         let changed = plan.filter { s in
             guard let o = old.first(where: { $0.name == s.name }) else { return true }
@@ -81,7 +85,9 @@ public final class BoxController: Sendable {
 
     /// Writes the stages' config copy and the SDP files.
     func writeRunFiles(_ cfg: RillConfig, document: JSON) throws {
-        let system: JSON = .object([("instance", .string(startupSystem.instance)), ("runDirectory", .string(runDirectory))])
+        let system: JSON = .object([
+            ("instance", .string(startupSystem.instance)), ("runDirectory", .string(runDirectory)),
+        ])
         let doc = document.merged(with: .object([("system", system)]))
         try AtomicFile.write(doc.pretty, to: stageConfigPath, mode: 0o600)
         for o in cfg.outputs where o.sdp != nil {
@@ -116,7 +122,8 @@ public final class BoxController: Sendable {
         events.setHandlers(cfg.events)
         let restarted = submit(plan(cfg))
         events.post(Event(.configChanged, values: [changed.joined(separator: ","), restarted.joined(separator: ",")]))
-        return Change(sections: changed, restartRequired: changed.contains { $0 == "system" || $0 == "api" }, stages: restarted)
+        return Change(
+            sections: changed, restartRequired: changed.contains { $0 == "system" || $0 == "api" }, stages: restarted)
     }
 
     /// A stage's or an output's statistics file, parsed (nil when absent or unreadable).

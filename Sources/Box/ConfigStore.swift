@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Config
 import FrameRing
 import Synchronization
 import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The box's configuration on disk: a main file plus an optional directory of section files
 /// (`conf.d/NN-name.json`, each an object holding one or more whole sections, read in name order).
@@ -34,7 +35,8 @@ public final class ConfigStore: Sendable {
             case .syntax(let f, let e): "\(f): \(e)"
             case .invalid(let e, let f): (f.map { "\($0): " } ?? "") + "\(e)"
             case .readOnly(let s, let f): "section \(s) is read-only: \(f) is not writable"
-            case .unknownSection(let s): "\"\(s)\" is not a config section (\(RillConfig.sections.joined(separator: ", ")))"
+            case .unknownSection(let s):
+                "\"\(s)\" is not a config section (\(RillConfig.sections.joined(separator: ", ")))"
             case .layout(let s): s
             case .io(let s): s
             }
@@ -65,7 +67,9 @@ public final class ConfigStore: Sendable {
             do { text = try AtomicFile.read(file) } catch { throw .io("cannot read \(file): \(error)") }
             let json: JSON
             do { json = try JSONParser.parse(text) } catch { throw .syntax(file: file, error) }
-            guard case .object(let members) = json else { throw .layout("\(file): must be a JSON object of config sections") }
+            guard case .object(let members) = json else {
+                throw .layout("\(file): must be a JSON object of config sections")
+            }
             for (name, value) in members {
                 guard RillConfig.sections.contains(name) else {
                     throw .invalid(ConfigError(path: name, reason: "unknown section"), file: file)

@@ -40,7 +40,9 @@ public enum DefaultConfig {
         guard let table = routeTable, let target = IPv4Address(group) else { return false }
         for line in table.split(separator: "\n").dropFirst() {
             let f = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
-            guard f.count >= 8, let dest = UInt32(f[1], radix: 16), let mask = UInt32(f[7], radix: 16), mask != 0 else { continue }
+            guard f.count >= 8, let dest = UInt32(f[1], radix: 16), let mask = UInt32(f[7], radix: 16), mask != 0 else {
+                continue
+            }
             // /proc/net/route prints the address's network-order bytes read as a host integer.
             let d = UInt32(bigEndian: dest)
             let m = UInt32(bigEndian: mask)

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Config
 import Events
 import FrameRing
 import MediaTime
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The supervisor's event hub. Events come from the supervisor itself and from stages (over the
 /// event channel); each goes at once to the API's Server-Sent-Event subscribers and into a bounded
@@ -61,7 +62,9 @@ public final class EventDispatcher: Sendable {
             }
             return Array(s.subscribers.values)
         }
-        log.info("\(e.kind.rawValue)\(e.output.map { " [\($0)]" } ?? ""): \(e.values.map { Event.escape($0) }.joined(separator: " | "))")
+        log.info(
+            "\(e.kind.rawValue)\(e.output.map { " [\($0)]" } ?? ""): \(e.values.map { Event.escape($0) }.joined(separator: " | "))"
+        )
         for s in subscribers { s(e) }
         wake.ring()
     }

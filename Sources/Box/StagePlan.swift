@@ -47,7 +47,9 @@ extension Supervisor {
             ]
         case .capture:
             s = [
-                stage("vcap", Track.rawVideo, c.system, c.source, c.events.filter { $0.matches(.inputSignal, output: nil) }),
+                stage(
+                    "vcap", Track.rawVideo, c.system, c.source,
+                    c.events.filter { $0.matches(.inputSignal, output: nil) }),
                 stage("acap", Track.rawAudio, c.system, c.source),
                 stage("encode-video", Track.codedVideo, c.system, c.source, c.encoders.video, c.program.mode),
                 stage("encode-audio", Track.codedAudio, c.system, c.source, c.encoders.audio),
@@ -55,7 +57,11 @@ extension Supervisor {
             ]
         case .gateway:
             // The input writes the received TS straight into the TS ring that every output reads.
-            s = [stage("recv", Track.transportStream, c.system, c.source, c.events.filter { $0.matches(.srtAccept, output: nil) })]
+            s = [
+                stage(
+                    "recv", Track.transportStream, c.system, c.source,
+                    c.events.filter { $0.matches(.srtAccept, output: nil) })
+            ]
         }
         for o in c.outputs {
             let accept = c.events.filter { $0.matches(.srtAccept, output: o.id) }

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CRillShims
 import Config
 import Events
 import FrameRing
 import MediaTime
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// rilld's supervisor: runs every stage as its own process, restarts a crashed one with exponential
 /// backoff (0.25 s → 8 s, reset after 30 s of good running) and gives up loudly after
@@ -131,7 +132,10 @@ public final class Supervisor: Sendable {
         publish()
         var nextHeartbeatCheck = MonotonicClock.now()
         while !stopping {
-            let cmds = commands.withLock { c -> [Command] in defer { c = [] }; return c }
+            let cmds = commands.withLock { c -> [Command] in
+                defer { c = [] }
+                return c
+            }
             for c in cmds { handle(c) }
             reap()
             let now = MonotonicClock.now()
@@ -165,7 +169,10 @@ public final class Supervisor: Sendable {
         case .startOutput(let id):
             guard let c = childrenBox.list.first(where: { $0.spec.output == id }) else { return }
             c.spec.enabled = true
-            if c.state == .stopping { c.replacement = c.spec; return }
+            if c.state == .stopping {
+                c.replacement = c.spec
+                return
+            }
             if c.state == .stopped || c.state == .failed || c.state == .backoff {
                 c.policy.reset()
                 start(c)
@@ -320,20 +327,31 @@ public final class Supervisor: Sendable {
         case .giveUp:
             c.state = .failed
             c.restartAt = nil
-            log.error("\(c.spec.name) \(c.lastExit ?? "failed") — \(c.policy.failuresInARow) failures in a row; giving up until the config changes or the box restarts")
-            events?.post(Event(.stageRestart, output: c.spec.output, values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "failed"]))
+            log.error(
+                "\(c.spec.name) \(c.lastExit ?? "failed") — \(c.policy.failuresInARow) failures in a row; giving up until the config changes or the box restarts"
+            )
+            events?.post(
+                Event(
+                    .stageRestart, output: c.spec.output,
+                    values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "failed"]))
         case .restart(let at, let delay):
             c.state = .backoff
             c.restartAt = at
-            log.warning("\(c.spec.name) \(c.lastExit ?? "failed"); restart \(c.restarts) in \(delay / MediaTime.millisecond) ms")
-            events?.post(Event(.stageRestart, output: c.spec.output, values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "restarting"]))
+            log.warning(
+                "\(c.spec.name) \(c.lastExit ?? "failed"); restart \(c.restarts) in \(delay / MediaTime.millisecond) ms"
+            )
+            events?.post(
+                Event(
+                    .stageRestart, output: c.spec.output,
+                    values: [c.spec.name, c.lastExit ?? "failed", "\(c.restarts)", "restarting"]))
         }
     }
 
     /// Kills a stage whose ring writer heartbeat has stopped (a hung process is restarted like a
     /// crashed one).
     private func checkHeartbeats(now: Int64) {
-        for c in childrenBox.list where c.state == .running && c.pid > 0 && now - c.startedAt > RestartPolicy.heartbeatGrace {
+        for c in childrenBox.list
+        where c.state == .running && c.pid > 0 && now - c.startedAt > RestartPolicy.heartbeatGrace {
             guard let name = c.spec.ring else { continue }
             if c.heartbeatRing == nil || c.heartbeatRing?.writerProcess != UInt32(c.pid) {
                 c.heartbeatRing = try? SharedRing.open(name: name)
@@ -341,7 +359,9 @@ public final class Supervisor: Sendable {
             guard let ring = c.heartbeatRing, ring.writerProcess == UInt32(c.pid) else { continue }
             let silent = now - ring.lastHeartbeat
             if RestartPolicy.isHung(now: now, startedAt: c.startedAt, lastHeartbeat: ring.lastHeartbeat) {
-                log.error("\(c.spec.name) (pid \(c.pid)): no ring heartbeat for \(silent / MediaTime.millisecond) ms; killing it")
+                log.error(
+                    "\(c.spec.name) (pid \(c.pid)): no ring heartbeat for \(silent / MediaTime.millisecond) ms; killing it"
+                )
                 kill(c.pid, SIGKILL)
             }
         }

@@ -1,8 +1,9 @@
+import FrameRing
+import MediaTime
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import FrameRing
-import MediaTime
 
 /// sd_notify(3) without libsystemd: datagrams to `$NOTIFY_SOCKET` (`READY=1`, `WATCHDOG=1`,
 /// `STATUS=…`, `STOPPING=1`). A no-op when not started by systemd.
@@ -48,7 +49,9 @@ public final class SystemdNotify: @unchecked Sendable {
         let bytes = Array(state.utf8)
         _ = bytes.withUnsafeBytes { buf in
             withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, buf.baseAddress, buf.count, Int32(MSG_NOSIGNAL), $0, addressLength) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, buf.baseAddress, buf.count, Int32(MSG_NOSIGNAL), $0, addressLength)
+                }
             }
         }
     }

@@ -37,14 +37,17 @@ enum BitmapFont {
         let advance = (width + 1) * scale
         let boxW = text.count * advance + scale
         let boxH = (height + 2) * scale
-        fill(plane, stride: stride, planeWidth: planeWidth, planeHeight: planeHeight, x: x - scale, y: y - scale, w: boxW + scale, h: boxH, value: background)
+        fill(
+            plane, stride: stride, planeWidth: planeWidth, planeHeight: planeHeight, x: x - scale, y: y - scale,
+            w: boxW + scale, h: boxH, value: background)
         var cx = x
         for ch in text {
             if let rows = glyphs[ch] {
                 for (r, bits) in rows.enumerated() {
                     for c in 0..<width where bits & (1 << (width - 1 - c)) != 0 {
-                        fill(plane, stride: stride, planeWidth: planeWidth, planeHeight: planeHeight,
-                             x: cx + c * scale, y: y + r * scale, w: scale, h: scale, value: luma)
+                        fill(
+                            plane, stride: stride, planeWidth: planeWidth, planeHeight: planeHeight,
+                            x: cx + c * scale, y: y + r * scale, w: scale, h: scale, value: luma)
                     }
                 }
             }
@@ -56,11 +59,14 @@ enum BitmapFont {
     static func textWidth(_ count: Int, scale: Int) -> Int { count * (width + 1) * scale }
 
     static func fill(
-        _ plane: UnsafeMutablePointer<UInt8>, stride: Int, planeWidth: Int, planeHeight: Int, x: Int, y: Int, w: Int, h: Int,
+        _ plane: UnsafeMutablePointer<UInt8>, stride: Int, planeWidth: Int, planeHeight: Int, x: Int, y: Int, w: Int,
+        h: Int,
         value: UInt8
     ) {
-        let x0 = max(0, x), x1 = min(planeWidth, x + w)
-        let y0 = max(0, y), y1 = min(planeHeight, y + h)
+        let x0 = max(0, x)
+        let x1 = min(planeWidth, x + w)
+        let y0 = max(0, y)
+        let y1 = min(planeHeight, y + h)
         guard x0 < x1, y0 < y1 else { return }
         for row in y0..<y1 { (plane + row * stride + x0).update(repeating: value, count: x1 - x0) }
     }

@@ -1,8 +1,9 @@
+import CALSA
+import Config
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CALSA
-import Config
 
 /// The capture devices of this machine with what they offer, for `rill devices` and the API's
 /// `/api/v1/devices`: V4L2 capture nodes (formats, sizes, rates, inputs) and ALSA capture PCMs
@@ -17,7 +18,9 @@ public enum DeviceInventory {
         var nodes: [String] = []
         if let dir = opendir(devDirectory) {
             while let e = readdir(dir) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                let name = withUnsafeBytes(of: e.pointee.d_name) {
+                    String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
                 if name.hasPrefix("video"), Int(name.dropFirst(5)) != nil { nodes.append("\(devDirectory)/\(name)") }
             }
             closedir(dir)
@@ -35,7 +38,8 @@ public enum DeviceInventory {
                     ])
                 }
                 return .object([
-                    ("device", .string(path)), ("driver", .string(d.driver)), ("card", .string(d.card)), ("bus", .string(d.bus)),
+                    ("device", .string(path)), ("driver", .string(d.driver)), ("card", .string(d.card)),
+                    ("bus", .string(d.bus)),
                     ("inputs", .array(d.inputs().map { .string($0) })), ("formats", .array(formats)),
                 ])
             } catch let e as V4L2Error where e.code == ENOTTY {
@@ -91,16 +95,22 @@ public enum DeviceInventory {
         snd_pcm_hw_params_malloc(&hw)
         defer { snd_pcm_hw_params_free(hw) }
         guard snd_pcm_hw_params_any(pcm, hw) >= 0 else { return [("error", .string("no configuration"))] }
-        let formats = [("S16_LE", SND_PCM_FORMAT_S16_LE), ("S24_3LE", SND_PCM_FORMAT_S24_3LE), ("S32_LE", SND_PCM_FORMAT_S32_LE)]
-            .filter { snd_pcm_hw_params_test_format(pcm, hw, $0.1) == 0 }.map { JSON.string($0.0) }
-        var cmin: UInt32 = 0, cmax: UInt32 = 0, rmin: UInt32 = 0, rmax: UInt32 = 0
+        let formats = [
+            ("S16_LE", SND_PCM_FORMAT_S16_LE), ("S24_3LE", SND_PCM_FORMAT_S24_3LE), ("S32_LE", SND_PCM_FORMAT_S32_LE),
+        ]
+        .filter { snd_pcm_hw_params_test_format(pcm, hw, $0.1) == 0 }.map { JSON.string($0.0) }
+        var cmin: UInt32 = 0
+        var cmax: UInt32 = 0
+        var rmin: UInt32 = 0
+        var rmax: UInt32 = 0
         var dir: Int32 = 0
         snd_pcm_hw_params_get_channels_min(hw, &cmin)
         snd_pcm_hw_params_get_channels_max(hw, &cmax)
         snd_pcm_hw_params_get_rate_min(hw, &rmin, &dir)
         snd_pcm_hw_params_get_rate_max(hw, &rmax, &dir)
         return [
-            ("formats", .array(formats)), ("channels", .string("\(cmin)–\(min(cmax, 64))")), ("rates", .string("\(rmin)–\(rmax) Hz")),
+            ("formats", .array(formats)), ("channels", .string("\(cmin)–\(min(cmax, 64))")),
+            ("rates", .string("\(rmin)–\(rmax) Hz")),
         ]
     }
 }

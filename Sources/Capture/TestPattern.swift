@@ -61,18 +61,23 @@ public struct TestPattern: Sendable {
     /// - Parameters:
     ///   - timecode: "HH:MM:SS:FF" to burn in.
     ///   - slate: draw "NO SIGNAL" over a grey field instead of the moving parts.
-    public func render(frame index: Int64, timecode: String, slate: Bool = false, into out: UnsafeMutableRawBufferPointer) {
+    public func render(
+        frame index: Int64, timecode: String, slate: Bool = false, into out: UnsafeMutableRawBufferPointer
+    ) {
         background.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: frameBytes) }
         let y = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let s = scale
         let barsHeight = height * 2 / 3
         if slate {
-            BitmapFont.fill(y, stride: width, planeWidth: width, planeHeight: height, x: 0, y: 0, w: width, h: barsHeight, value: 64)
+            BitmapFont.fill(
+                y, stride: width, planeWidth: width, planeHeight: height, x: 0, y: 0, w: width, h: barsHeight, value: 64
+            )
             let text = "NO SIGNAL"
             let big = s * 2
-            BitmapFont.draw(text, into: y, stride: width, planeWidth: width, planeHeight: height,
-                            x: (width - BitmapFont.textWidth(text.count, scale: big)) / 2, y: barsHeight / 2 - 4 * big,
-                            scale: big, luma: 235, background: 16)
+            BitmapFont.draw(
+                text, into: y, stride: width, planeWidth: width, planeHeight: height,
+                x: (width - BitmapFont.textWidth(text.count, scale: big)) / 2, y: barsHeight / 2 - 4 * big,
+                scale: big, luma: 235, background: 16)
         } else {
             // A box crossing the picture once every 4 s at 50 fps (any rate: by frame index).
             let box = max(8, height / 10) & ~1
@@ -80,16 +85,19 @@ public struct TestPattern: Sendable {
             let period = Int64(travel * 2)
             let phase = Int(index * Int64(max(1, width / 200)) % period)
             let bx = phase < travel ? phase : Int(period) - phase
-            BitmapFont.fill(y, stride: width, planeWidth: width, planeHeight: height,
-                            x: bx, y: barsHeight + s, w: box, h: box, value: 235)
+            BitmapFont.fill(
+                y, stride: width, planeWidth: width, planeHeight: height,
+                x: bx, y: barsHeight + s, w: box, h: box, value: 235)
         }
         let counter = String(index)
         let padded = String(repeating: "0", count: max(0, 9 - counter.count)) + counter
         let textY = height - (BitmapFont.height + 3) * s
-        BitmapFont.draw(timecode, into: y, stride: width, planeWidth: width, planeHeight: height,
-                        x: 2 * s, y: textY, scale: s, luma: 235, background: 16)
-        BitmapFont.draw(padded, into: y, stride: width, planeWidth: width, planeHeight: height,
-                        x: width - BitmapFont.textWidth(9, scale: s) - 2 * s, y: textY, scale: s, luma: 235, background: 16)
+        BitmapFont.draw(
+            timecode, into: y, stride: width, planeWidth: width, planeHeight: height,
+            x: 2 * s, y: textY, scale: s, luma: 235, background: 16)
+        BitmapFont.draw(
+            padded, into: y, stride: width, planeWidth: width, planeHeight: height,
+            x: width - BitmapFont.textWidth(9, scale: s) - 2 * s, y: textY, scale: s, luma: 235, background: 16)
     }
 
     /// "HH:MM:SS:FF" for a wall-clock time in ns since the epoch (UTC) at `fps` (FF = frame within the second).

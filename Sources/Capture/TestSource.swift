@@ -27,10 +27,12 @@ public final class TestSource {
         pattern = TestPattern(width: Int(config.width), height: Int(config.height), layout: layout)
         audioFrames = Int(config.sampleRate * Self.audioPeriod / MediaTime.nanosecondsPerSecond)
         video = try RingWriter(
-            name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo, slotCount: Track.rawVideoSlots,
+            name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo,
+            slotCount: Track.rawVideoSlots,
             slotBytes: UInt32(pattern.frameBytes))
         audio = try RingWriter(
-            name: SharedRing.name(instance: instance, track: Track.rawAudio), kind: .rawAudio, slotCount: Track.rawAudioSlots,
+            name: SharedRing.name(instance: instance, track: Track.rawAudio), kind: .rawAudio,
+            slotCount: Track.rawAudioSlots,
             slotBytes: UInt32(audioFrames * Int(config.channels) * 2))
         tone = ToneGenerator(
             frequency: config.toneFrequency, level: config.toneLevel, sampleRate: Int(config.sampleRate),
@@ -40,7 +42,9 @@ public final class TestSource {
                 codec: layout == .nv12 ? .nv12 : .i420, width: UInt32(config.width), height: UInt32(config.height),
                 fpsNumerator: UInt32(config.fps.numerator), fpsDenominator: UInt32(config.fps.denominator)))
         audio.setFormat(
-            TrackFormat(codec: .pcmS16, sampleRate: UInt32(config.sampleRate), channels: UInt32(config.channels), bitsPerSample: 16))
+            TrackFormat(
+                codec: .pcmS16, sampleRate: UInt32(config.sampleRate), channels: UInt32(config.channels),
+                bitsPerSample: 16))
     }
 
     /// Frames and audio records written.
@@ -65,7 +69,10 @@ public final class TestSource {
             if StopRequest.isRequested { break }
             if audioDue <= videoDue {
                 let captured = MonotonicClock.now()
-                audio.publish(RecordInfo(pts: audioDue, captureTime: captured, aux0: UInt32(audioFrames)), log: Log(stage: "testsrc")) { out in
+                audio.publish(
+                    RecordInfo(pts: audioDue, captureTime: captured, aux0: UInt32(audioFrames)),
+                    log: Log(stage: "testsrc")
+                ) { out in
                     tone.render(frames: audioFrames, into: out)
                 }
                 audioIndex += 1
@@ -84,7 +91,9 @@ public final class TestSource {
                 framesWritten += 1
                 statistics.count(bytes: pattern.frameBytes)
                 statistics.tick(
-                    extra: "\"signal\":\"present\",\"width\":\(config.width),\"height\":\(config.height),\"fpsNominal\":\"\(config.fps)\",\"type\":\"testsrc\"")
+                    extra:
+                        "\"signal\":\"present\",\"width\":\(config.width),\"height\":\(config.height),\"fpsNominal\":\"\(config.fps)\",\"type\":\"testsrc\""
+                )
             }
         }
     }

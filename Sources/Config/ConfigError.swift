@@ -24,7 +24,9 @@ public struct ObjectReader {
 
     /// Wraps `value`, which must be an object.
     public init(_ value: JSON, path: String) throws(ConfigError) {
-        guard case .object(let m) = value else { throw ConfigError(path: path.isEmpty ? "$" : path, reason: "must be an object") }
+        guard case .object(let m) = value else {
+            throw ConfigError(path: path.isEmpty ? "$" : path, reason: "must be an object")
+        }
         self.path = path
         self.members = m
     }

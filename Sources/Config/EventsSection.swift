@@ -66,7 +66,9 @@ public struct EventHandlerSection: Sendable, Equatable {
     public var isURL: Bool { handler.hasPrefix("http://") }
 
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> EventHandlerSection {
-        guard let on = try o.array("on"), !on.isEmpty else { throw ConfigError(path: o.path("on"), reason: "required: a list of event names") }
+        guard let on = try o.array("on"), !on.isEmpty else {
+            throw ConfigError(path: o.path("on"), reason: "required: a list of event names")
+        }
         var kinds: [EventKind] = []
         for (i, v) in on.enumerated() {
             guard case .string(let s) = v, let k = EventKind(rawValue: s) else {
@@ -76,22 +78,30 @@ public struct EventHandlerSection: Sendable, Equatable {
             }
             kinds.append(k)
         }
-        guard let handler = try o.string("handler") else { throw ConfigError(path: o.path("handler"), reason: "required") }
+        guard let handler = try o.string("handler") else {
+            throw ConfigError(path: o.path("handler"), reason: "required")
+        }
         if handler.hasPrefix("http://") {
             _ = try HTTPURL.parse(handler, path: o.path("handler"))
         } else if !handler.hasPrefix("/") {
-            throw ConfigError(path: o.path("handler"), reason: "must be an absolute executable path or an http:// URL (https: use an executable such as curl)")
+            throw ConfigError(
+                path: o.path("handler"),
+                reason: "must be an absolute executable path or an http:// URL (https: use an executable such as curl)")
         }
         var h = EventHandlerSection(on: kinds, handler: handler)
         if let args = try o.array("arguments") {
             h.arguments = try args.enumerated().map { (i, v) throws(ConfigError) -> String in
-                guard case .string(let s) = v else { throw ConfigError(path: "\(o.path("arguments"))[\(i)]", reason: "must be a string") }
+                guard case .string(let s) = v else {
+                    throw ConfigError(path: "\(o.path("arguments"))[\(i)]", reason: "must be a string")
+                }
                 return s
             }
         }
         if let outs = try o.array("outputs") {
             h.outputs = try outs.enumerated().map { (i, v) throws(ConfigError) -> String in
-                guard case .string(let s) = v else { throw ConfigError(path: "\(o.path("outputs"))[\(i)]", reason: "must be an output id") }
+                guard case .string(let s) = v else {
+                    throw ConfigError(path: "\(o.path("outputs"))[\(i)]", reason: "must be an output id")
+                }
                 return s
             }
         }
@@ -126,14 +136,18 @@ public struct HTTPURL: Sendable, Equatable {
         var portPart: Substring? = nil
         if authority.hasPrefix("[") {
             // An IPv6 literal (RFC 3986 §3.2.2): the host is kept without its brackets.
-            guard let close = authority.firstIndex(of: "]") else { throw ConfigError(path: path, reason: "missing ] after the IPv6 address") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw ConfigError(path: path, reason: "missing ] after the IPv6 address")
+            }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
             if !after.isEmpty {
                 guard after.hasPrefix(":") else { throw ConfigError(path: path, reason: "expected :port after ]") }
                 portPart = after.dropFirst()
             }
-            guard hostPart.filter({ $0 == ":" }).count >= 2, hostPart.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
+            guard hostPart.filter({ $0 == ":" }).count >= 2,
+                hostPart.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." })
+            else {
                 throw ConfigError(path: path, reason: "\"\(hostPart)\" is not an IPv6 address")
             }
         } else if let colon = authority.lastIndex(of: ":") {
@@ -145,7 +159,10 @@ public struct HTTPURL: Sendable, Equatable {
             guard let p = UInt16(portPart), p > 0 else { throw ConfigError(path: path, reason: "port must be 1…65535") }
             port = p
         }
-        guard !host.isEmpty, authority.hasPrefix("[") || host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }) else {
+        guard !host.isEmpty,
+            authority.hasPrefix("[")
+                || host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") })
+        else {
             throw ConfigError(path: path, reason: "host \"\(host)\" is not a host name, IPv4 address or [IPv6 address]")
         }
         return HTTPURL(host: host, port: port, target: target)
@@ -172,13 +189,17 @@ public struct APISection: Sendable, Equatable {
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> APISection {
         var s = APISection()
         if let a = try o.string("address") {
-            guard IPv4Address(a) != nil else { throw ConfigError(path: o.path("address"), reason: "must be an IPv4 address") }
+            guard IPv4Address(a) != nil else {
+                throw ConfigError(path: o.path("address"), reason: "must be an IPv4 address")
+            }
             s.address = a
         }
         if let p = try o.int("port", in: 1...65535) { s.port = p }
         if let e = try o.bool("enabled") { s.enabled = e }
         if let c = try o.string("credentials") {
-            guard c.hasPrefix("/") else { throw ConfigError(path: o.path("credentials"), reason: "must be an absolute path") }
+            guard c.hasPrefix("/") else {
+                throw ConfigError(path: o.path("credentials"), reason: "must be an absolute path")
+            }
             s.credentials = c
         }
         if let a = try o.bool("authOnLocalhost") { s.authOnLocalhost = a }

@@ -17,7 +17,8 @@ public enum JSON: Sendable, Equatable {
         case (.number(let x), .number(let y)): x == y
         case (.string(let x), .string(let y)): x == y
         case (.array(let x), .array(let y)): x == y
-        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.object(let x), .object(let y)):
+            x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
         }
     }
@@ -71,7 +72,12 @@ public struct JSONParser {
         var line = 1
         var col = 1
         for c in b[0..<min(i, b.count)] {
-            if c == 0x0A { line += 1; col = 1 } else { col += 1 }
+            if c == 0x0A {
+                line += 1
+                col = 1
+            } else {
+                col += 1
+            }
         }
         return JSONError(line: line, column: col, offset: i, message: message)
     }
@@ -86,9 +92,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw error("unexpected character '\(Character(Unicode.Scalar(b[i])))'")
         }
@@ -115,7 +127,11 @@ public struct JSONParser {
         i += 1
         var members: [(String, JSON)] = []
         skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; depth -= 1; return .object(members) }
+        if i < b.count, b[i] == UInt8(ascii: "}") {
+            i += 1
+            depth -= 1
+            return .object(members)
+        }
         while true {
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -128,8 +144,15 @@ public struct JSONParser {
             members.append((key, try value()))
             skipSpace()
             guard i < b.count else { throw error("unterminated object") }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
-            if b[i] == UInt8(ascii: "}") { i += 1; depth -= 1; return .object(members) }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if b[i] == UInt8(ascii: "}") {
+                i += 1
+                depth -= 1
+                return .object(members)
+            }
             throw error("expected ',' or '}' in object")
         }
     }
@@ -139,14 +162,25 @@ public struct JSONParser {
         i += 1
         var items: [JSON] = []
         skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; depth -= 1; return .array(items) }
+        if i < b.count, b[i] == UInt8(ascii: "]") {
+            i += 1
+            depth -= 1
+            return .array(items)
+        }
         while true {
             skipSpace()
             items.append(try value())
             skipSpace()
             guard i < b.count else { throw error("unterminated array") }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
-            if b[i] == UInt8(ascii: "]") { i += 1; depth -= 1; return .array(items) }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if b[i] == UInt8(ascii: "]") {
+                i += 1
+                depth -= 1
+                return .array(items)
+            }
             throw error("expected ',' or ']' in array")
         }
     }
@@ -226,13 +260,17 @@ public struct JSONParser {
         }
         if i < b.count, b[i] == UInt8(ascii: ".") {
             i += 1
-            guard i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { throw error("invalid fraction") }
+            guard i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else {
+                throw error("invalid fraction")
+            }
             while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) { i += 1 }
         }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
             i += 1
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
-            guard i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { throw error("invalid exponent") }
+            guard i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else {
+                throw error("invalid exponent")
+            }
             while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) { i += 1 }
         }
         guard let d = Double(String(decoding: b[start..<i], as: UTF8.self)) else { throw error("invalid number") }

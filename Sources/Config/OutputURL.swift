@@ -12,7 +12,8 @@ public struct MediaURL: Sendable, Equatable {
 
     /// Equal when scheme, host, port and options (in order) are.
     public static func == (a: MediaURL, b: MediaURL) -> Bool {
-        a.scheme == b.scheme && a.host == b.host && a.port == b.port && a.options.elementsEqual(b.options, by: { $0 == $1 })
+        a.scheme == b.scheme && a.host == b.host && a.port == b.port
+            && a.options.elementsEqual(b.options, by: { $0 == $1 })
     }
 
     /// A URL from its parts; `options` in order of appearance.
@@ -42,13 +43,17 @@ public struct MediaURL: Sendable, Equatable {
         var host = ""
         var portText = Substring("")
         if rest.hasPrefix("[") {  // [IPv6]:port
-            guard let close = rest.firstIndex(of: "]") else { throw ConfigError(path: path, reason: "unterminated [IPv6] host") }
+            guard let close = rest.firstIndex(of: "]") else {
+                throw ConfigError(path: path, reason: "unterminated [IPv6] host")
+            }
             host = String(rest[rest.index(after: rest.startIndex)..<close])
             let after = rest[rest.index(after: close)...]
             guard after.hasPrefix(":") else { throw ConfigError(path: path, reason: "missing :port") }
             portText = after.dropFirst()
         } else {
-            guard let colon = rest.lastIndex(of: ":") else { throw ConfigError(path: path, reason: "missing :port in \"\(text)\"") }
+            guard let colon = rest.lastIndex(of: ":") else {
+                throw ConfigError(path: path, reason: "missing :port in \"\(text)\"")
+            }
             host = String(rest[..<colon])
             portText = rest[rest.index(after: colon)...]
         }
@@ -76,7 +81,9 @@ public struct MediaURL: Sendable, Equatable {
         var out: [UInt8] = []
         var it = Array(s.utf8)[...]
         while let c = it.popFirst() {
-            if c == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+            if c == UInt8(ascii: "%"), it.count >= 2,
+                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
+            {
                 out.append(v)
                 it = it.dropFirst(2)
             } else {

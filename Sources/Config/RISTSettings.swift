@@ -37,28 +37,41 @@ public struct RISTSettings: Sendable, Equatable {
                 }
                 profile = p
             } else if !libristOptions.contains(k) {
-                throw ConfigError(path: path, reason: "unknown option \"\(k)\" (allowed: profile, \(libristOptions.sorted().joined(separator: ", ")))")
+                throw ConfigError(
+                    path: path,
+                    reason:
+                        "unknown option \"\(k)\" (allowed: profile, \(libristOptions.sorted().joined(separator: ", ")))"
+                )
             }
         }
         // TR-06-1 §5.1: RTP on an even port P, RTCP on P + 1.
         if profile == .simple && url.port % 2 != 0 {
-            throw ConfigError(path: path, reason: "port \(url.port) is odd: the RIST Simple profile sends RTP to an even port and RTCP to the next (TR-06-1)")
+            throw ConfigError(
+                path: path,
+                reason:
+                    "port \(url.port) is odd: the RIST Simple profile sends RTP to an even port and RTCP to the next (TR-06-1)"
+            )
         }
         if let secret = url.option("secret") {
             guard profile == .main else {
-                throw ConfigError(path: path, reason: "secret needs profile=main (the Simple profile has no encryption)")
+                throw ConfigError(
+                    path: path, reason: "secret needs profile=main (the Simple profile has no encryption)")
             }
             guard secret.count >= minimumSecret else {
                 throw ConfigError(path: path, reason: "secret must be at least \(minimumSecret) characters")
             }
         }
         if let aes = url.option("aes-type") {
-            guard aes == "128" || aes == "256" else { throw ConfigError(path: path, reason: "aes-type=\(aes): 128 or 256") }
+            guard aes == "128" || aes == "256" else {
+                throw ConfigError(path: path, reason: "aes-type=\(aes): 128 or 256")
+            }
             guard url.option("secret") != nil else { throw ConfigError(path: path, reason: "aes-type without secret") }
         }
         var bufferMs = 1000
         if let b = url.option("buffer") {
-            guard let v = Int(b), (50...30_000).contains(v) else { throw ConfigError(path: path, reason: "buffer=\(b): 50…30000 ms") }
+            guard let v = Int(b), (50...30_000).contains(v) else {
+                throw ConfigError(path: path, reason: "buffer=\(b): 50…30000 ms")
+            }
             bufferMs = v
         }
         let afterScheme = text.dropFirst("rist://".count)
@@ -66,9 +79,11 @@ public struct RISTSettings: Sendable, Equatable {
         // librist reads the options as written (its own escaping rules): pass the query text on
         // untouched, without Rill's `profile`.
         let rawQuery = text.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
-        let query = rawQuery.split(separator: "&").filter { !$0.lowercased().hasPrefix("profile=") }.joined(separator: "&")
+        let query = rawQuery.split(separator: "&").filter { !$0.lowercased().hasPrefix("profile=") }.joined(
+            separator: "&")
         let host = url.host.isEmpty ? "0.0.0.0" : url.host
         let libristURL = "rist://\(listener ? "@" : "")\(host):\(url.port)\(query.isEmpty ? "" : "?" + query)"
-        return RISTSettings(profile: profile, listener: listener, port: url.port, libristURL: libristURL, bufferMs: bufferMs)
+        return RISTSettings(
+            profile: profile, listener: listener, port: url.port, libristURL: libristURL, bufferMs: bufferMs)
     }
 }

@@ -25,7 +25,9 @@ public struct RTPOptions: Sendable, Equatable {
     public static func parse(_ url: MediaURL, path: String) throws(ConfigError) -> RTPOptions {
         var o = RTPOptions()
         if let scheme = url.option("fec") {
-            guard url.scheme == "rtp" else { throw ConfigError(path: path, reason: "fec needs rtp:// (2022-1 protects RTP packets)") }
+            guard url.scheme == "rtp" else {
+                throw ConfigError(path: path, reason: "fec needs rtp:// (2022-1 protects RTP packets)")
+            }
             guard scheme == "2022-1" || scheme == "prompeg" else {
                 throw ConfigError(path: path, reason: "fec=\(scheme): expected 2022-1 (or prompeg)")
             }
@@ -38,7 +40,9 @@ public struct RTPOptions: Sendable, Equatable {
                 return n
             }
             let level = url.option("level")?.uppercased() ?? "B"
-            guard level == "A" || level == "B" else { throw ConfigError(path: path, reason: "level=\(level): expected A (column) or B (column + row)") }
+            guard level == "A" || level == "B" else {
+                throw ConfigError(path: path, reason: "level=\(level): expected A (column) or B (column + row)")
+            }
             let columns = try int(url.option("columns") != nil ? "columns" : "cols", 10)
             do {
                 o.fec = try FECParameters(columns: columns, rows: try int("rows", 10), rowFEC: level == "B")
@@ -58,7 +62,9 @@ public struct RTPOptions: Sendable, Equatable {
             o.duplicate = (String(text[..<colon]), port)
         }
         if let l = url.option("latency") {
-            guard let ms = Int64(l), (0...10_000).contains(ms) else { throw ConfigError(path: path, reason: "latency=\(l): 0…10000 ms") }
+            guard let ms = Int64(l), (0...10_000).contains(ms) else {
+                throw ConfigError(path: path, reason: "latency=\(l): 0…10000 ms")
+            }
             o.latencyMs = ms
         }
         if let f = o.fec, url.port > UInt16.max - FECParameters.rowPortOffset - (f.rowFEC ? 0 : 0) {

@@ -47,7 +47,10 @@ extension RillConfig {
                 throw ConfigError(path: "events[\(i)].outputs[\(j)]", reason: "no output has id \"\(id)\"")
             }
         }
-        let pids = [("program.pmtPID", program.pmtPID), ("program.videoPID", program.videoPID), ("program.audioPID", program.audioPID)]
+        let pids = [
+            ("program.pmtPID", program.pmtPID), ("program.videoPID", program.videoPID),
+            ("program.audioPID", program.audioPID),
+        ]
         for (k, (name, v)) in pids.enumerated() where pids[..<k].contains(where: { $0.1 == v }) {
             throw ConfigError(path: name, reason: "PID \(v) is used twice")
         }
@@ -59,20 +62,26 @@ extension RillConfig {
             guard muxrate >= need else {
                 throw ConfigError(
                     path: "program.muxrate",
-                    reason: "\(muxrate) b/s is below the \(need) b/s the streams need (video maxrate \(encoders.video.effectiveMaxrate) + audio \(audioBitrate) + TS/PES/PSI overhead)")
+                    reason:
+                        "\(muxrate) b/s is below the \(need) b/s the streams need (video maxrate \(encoders.video.effectiveMaxrate) + audio \(audioBitrate) + TS/PES/PSI overhead)"
+                )
             }
         }
     }
 
     /// Audio bits/s.
-    public var audioBitrate: Int64 { encoders.audio.bitsPerSecond(channels: source.channels, sampleRate: source.sampleRate) }
+    public var audioBitrate: Int64 {
+        encoders.audio.bitsPerSecond(channels: source.channels, sampleRate: source.sampleRate)
+    }
 
     /// The lowest muxrate that carries the streams: each ES grows by TS headers (188/184), PES
     /// headers and adaptation fields (≈ 2 %), plus PSI and PCR packets.
     public var requiredMuxrate: Int64 {
         let es = encoders.video.effectiveMaxrate + audioBitrate
         let withHeaders = es * 188 / 184 * 102 / 100
-        let psi = Int64(3 * 188 * 8) * 1000 / max(program.psiInterval, 1) + Int64(188 * 8) * 1000 / max(program.pcrInterval, 1)
+        let psi =
+            Int64(3 * 188 * 8) * 1000 / max(program.psiInterval, 1) + Int64(188 * 8) * 1000
+            / max(program.pcrInterval, 1)
         return withHeaders + psi
     }
 
@@ -81,7 +90,8 @@ extension RillConfig {
         if let d = program.delay { return d * MediaTime.millisecond }
         let base: Int64 = 150 * MediaTime.millisecond
         guard program.mode == "cbr" else { return base }
-        let vbv = encoders.video.effectiveBufsize * MediaTime.nanosecondsPerSecond / max(encoders.video.effectiveMaxrate, 1)
+        let vbv =
+            encoders.video.effectiveBufsize * MediaTime.nanosecondsPerSecond / max(encoders.video.effectiveMaxrate, 1)
         return base + vbv
     }
 }
@@ -90,13 +100,17 @@ extension SystemSection {
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> SystemSection {
         var s = SystemSection()
         if let v = try o.string("instance") {
-            guard !v.isEmpty, v.count <= 32, v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            guard !v.isEmpty, v.count <= 32,
+                v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+            else {
                 throw ConfigError(path: o.path("instance"), reason: "must be 1–32 characters of A–Z a–z 0–9 - _")
             }
             s.instance = v
         }
         if let v = try o.string("runDirectory") {
-            guard v.hasPrefix("/") else { throw ConfigError(path: o.path("runDirectory"), reason: "must be an absolute path") }
+            guard v.hasPrefix("/") else {
+                throw ConfigError(path: o.path("runDirectory"), reason: "must be an absolute path")
+            }
             s.runDirectory = v
         }
         try o.finish()
@@ -110,7 +124,9 @@ extension SourceSection {
         if let t = try o.choice("type", ["testsrc", "gateway", "capture"]) { s.type = Kind(rawValue: t)! }
         if s.type == .capture { s.pixelFormat = "YUYV" }
         if let text = try o.string("url") {
-            guard s.type == .gateway else { throw ConfigError(path: o.path("url"), reason: "only a gateway source has a url") }
+            guard s.type == .gateway else {
+                throw ConfigError(path: o.path("url"), reason: "only a gateway source has a url")
+            }
             let url = try MediaURL.parse(text, path: o.path("url"))
             switch url.scheme {
             case "srt":
@@ -120,23 +136,30 @@ extension SourceSection {
             case "rtp", "udp":
                 let allowed = Set(["iface", "source"]).union(url.scheme == "rtp" ? RTPOptions.names : Set<String>())
                 for (k, _) in url.options where !allowed.contains(k) {
-                    throw ConfigError(path: o.path("url"), reason: "unknown option \"\(k)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                    throw ConfigError(
+                        path: o.path("url"),
+                        reason: "unknown option \"\(k)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
                 }
                 guard url.host.isEmpty || IPv4Address(url.host) != nil else {
-                    throw ConfigError(path: o.path("url"), reason: "host \"\(url.host)\" must be an IPv4 address (or empty: any)")
+                    throw ConfigError(
+                        path: o.path("url"), reason: "host \"\(url.host)\" must be an IPv4 address (or empty: any)")
                 }
                 if let v = url.option("source"), IPv4Address(v) == nil {
                     throw ConfigError(path: o.path("url"), reason: "source \"\(v)\" is not an IPv4 address")
                 }
                 _ = try RTPOptions.parse(url, path: o.path("url"))
             default:
-                throw ConfigError(path: o.path("url"), reason: "gateway inputs are srt://, rist://, rtp:// or udp:// (or an SDP file: source.sdp)")
+                throw ConfigError(
+                    path: o.path("url"),
+                    reason: "gateway inputs are srt://, rist://, rtp:// or udp:// (or an SDP file: source.sdp)")
             }
             s.url = url
             s.urlText = text
         }
         if let sdp = try o.string("sdp") {
-            guard s.type == .gateway else { throw ConfigError(path: o.path("sdp"), reason: "only a gateway source reads an SDP file") }
+            guard s.type == .gateway else {
+                throw ConfigError(path: o.path("sdp"), reason: "only a gateway source reads an SDP file")
+            }
             guard s.url == nil else { throw ConfigError(path: o.path("sdp"), reason: "give url or sdp, not both") }
             guard sdp.hasPrefix("/") else { throw ConfigError(path: o.path("sdp"), reason: "must be an absolute path") }
             s.sdpFile = sdp
@@ -164,7 +187,9 @@ extension SourceSection {
         }
         if s.type == .capture {
             guard let d = s.videoDevice, d.hasPrefix("/dev/") else {
-                throw ConfigError(path: o.path("video") + ".device", reason: "a capture source needs a V4L2 device node (/dev/videoN)")
+                throw ConfigError(
+                    path: o.path("video") + ".device", reason: "a capture source needs a V4L2 device node (/dev/videoN)"
+                )
             }
         }
         if var a = try o.object("audio") {
@@ -172,7 +197,9 @@ extension SourceSection {
             if let c = try a.int("channels", in: 1...8) { s.channels = c }
             if s.type == .capture {
                 s.audioDevice = try a.string("device")
-                if s.audioDevice?.isEmpty == true { throw ConfigError(path: a.path("device"), reason: "must name an ALSA PCM (hw:CARD,DEV,SUB)") }
+                if s.audioDevice?.isEmpty == true {
+                    throw ConfigError(path: a.path("device"), reason: "must name an ALSA PCM (hw:CARD,DEV,SUB)")
+                }
                 if let f = try a.choice("format", ["S16_LE", "S24_3LE", "S32_LE"]) { s.audioFormat = f }
                 if let p = try a.int("periodMs", in: 1...10) { s.audioPeriodMs = p }
             }
@@ -208,7 +235,8 @@ extension EncoderSection {
             if let b = try v.choice("backend", ["x264", "v4l2m2m"]) { s.video.backend = b }
             if let d = try v.string("device") {
                 guard d.hasPrefix("/dev/") else {
-                    throw ConfigError(path: v.path("device"), reason: "a mem2mem encoder is a device node (/dev/videoN), got \(d)")
+                    throw ConfigError(
+                        path: v.path("device"), reason: "a mem2mem encoder is a device node (/dev/videoN), got \(d)")
                 }
                 s.video.device = d
             }
@@ -217,12 +245,14 @@ extension EncoderSection {
             s.video.bufsize = try v.int("bufsize", in: 10_000...400_000_000)
             if let k = try v.int("keyint", in: 1...1000) { s.video.keyint = k }
             if let p = try v.choice(
-                "preset", ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"])
+                "preset",
+                ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"])
             {
                 s.video.preset = p
             }
             if v.has("tune") {
-                s.video.tune = try v.choice("tune", ["zerolatency", "film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode"])
+                s.video.tune = try v.choice(
+                    "tune", ["zerolatency", "film", "animation", "grain", "stillimage", "psnr", "ssim", "fastdecode"])
             }
             if let p = try v.choice("profile", ["baseline", "main", "high"]) { s.video.profile = p }
             if let t = try v.int("threads", in: 0...64) { s.video.threads = t }
@@ -235,7 +265,9 @@ extension EncoderSection {
             if let c = try a.choice("codec", ["aac", "mp2", "s302m"]) { s.audio.codec = c }
             if let b = try a.int("bitrate", in: 32_000...512_000) { s.audio.bitrate = b }
             if let b = try a.int("bitsPerSample", in: 16...24) {
-                guard b == 16 || b == 24 else { throw ConfigError(path: a.path("bitsPerSample"), reason: "must be 16 or 24") }
+                guard b == 16 || b == 24 else {
+                    throw ConfigError(path: a.path("bitsPerSample"), reason: "must be 16 or 24")
+                }
                 s.audio.bitsPerSample = b
             }
             try a.finish()
@@ -283,12 +315,18 @@ extension OutputSection {
         if let q = rest.firstIndex(of: "?") {
             for part in rest[rest.index(after: q)...].split(separator: "&") {
                 let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
-                guard kv.count == 2 else { throw ConfigError(path: urlPath, reason: "option \"\(part)\" needs a value") }
+                guard kv.count == 2 else {
+                    throw ConfigError(path: urlPath, reason: "option \"\(part)\" needs a value")
+                }
                 switch kv[0] {
                 case "split":
-                    guard let v = Int64(kv[1]), (10...86_400).contains(v) else { throw ConfigError(path: urlPath, reason: "split=\(kv[1]): 10…86400 seconds") }
+                    guard let v = Int64(kv[1]), (10...86_400).contains(v) else {
+                        throw ConfigError(path: urlPath, reason: "split=\(kv[1]): 10…86400 seconds")
+                    }
                 case "maxsize":
-                    guard let v = Int64(kv[1]), (1...1_000_000).contains(v) else { throw ConfigError(path: urlPath, reason: "maxsize=\(kv[1]): 1…1000000 MB") }
+                    guard let v = Int64(kv[1]), (1...1_000_000).contains(v) else {
+                        throw ConfigError(path: urlPath, reason: "maxsize=\(kv[1]): 1…1000000 MB")
+                    }
                 default:
                     throw ConfigError(path: urlPath, reason: "unknown option \"\(kv[0])\" (allowed: maxsize, split)")
                 }
@@ -298,14 +336,21 @@ extension OutputSection {
         }
         let file = MediaURL.percentDecode(String(rest))
         guard file.hasPrefix("/"), !file.hasSuffix("/") else {
-            throw ConfigError(path: urlPath, reason: "file:// needs an absolute file path (file:///var/lib/rill/rec/$datetime.ts)")
+            throw ConfigError(
+                path: urlPath, reason: "file:// needs an absolute file path (file:///var/lib/rill/rec/$datetime.ts)")
         }
-        if file.split(separator: "/").contains("..") { throw ConfigError(path: urlPath, reason: "the path may not contain ..") }
+        if file.split(separator: "/").contains("..") {
+            throw ConfigError(path: urlPath, reason: "the path may not contain ..")
+        }
         let rotating = !options.isEmpty
         if rotating && !(file.contains("$datetime") || file.contains("$time")) {
-            throw ConfigError(path: urlPath, reason: "a rotating recording needs $datetime or $time in its name, or every file would overwrite the last")
+            throw ConfigError(
+                path: urlPath,
+                reason:
+                    "a rotating recording needs $datetime or $time in its name, or every file would overwrite the last")
         }
-        var out = OutputSection(id: id, url: MediaURL(scheme: "file", host: "", port: 0, options: options), urlText: text)
+        var out = OutputSection(
+            id: id, url: MediaURL(scheme: "file", host: "", port: 0, options: options), urlText: text)
         out.recordPath = file
         return out
     }
@@ -318,14 +363,18 @@ extension OutputSection {
 
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> OutputSection {
         guard let id = try o.string("id") else { throw ConfigError(path: o.path("id"), reason: "required") }
-        guard !id.isEmpty, id.count <= 32, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+        guard !id.isEmpty, id.count <= 32,
+            id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else {
             throw ConfigError(path: o.path("id"), reason: "must be 1–32 characters of A–Z a–z 0–9 - _")
         }
         guard let text = try o.string("url") else { throw ConfigError(path: o.path("url"), reason: "required") }
         let urlPath = o.path("url")
         if text.lowercased().hasPrefix("file://") {
             var out = try recording(text, path: urlPath, id: id)
-            if try o.string("sdp") != nil { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
+            if try o.string("sdp") != nil {
+                throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only")
+            }
             out.enabled = try o.bool("enabled") ?? true
             try o.finish()
             return out
@@ -333,32 +382,45 @@ extension OutputSection {
         let url = try MediaURL.parse(text, path: urlPath)
         if url.scheme == "rist" {
             _ = try RISTSettings.parse(text, path: urlPath)
-            if try o.string("sdp") != nil { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
+            if try o.string("sdp") != nil {
+                throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only")
+            }
             let enabled = try o.bool("enabled") ?? true
             try o.finish()
             return OutputSection(id: id, url: url, urlText: text, sdp: nil, enabled: enabled)
         }
         if url.scheme == "srt" {
             _ = try SRTSettings.parse(url, path: urlPath)
-            if try o.string("sdp") != nil { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
+            if try o.string("sdp") != nil {
+                throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only")
+            }
             let enabled = try o.bool("enabled") ?? true
             try o.finish()
             return OutputSection(id: id, url: url, urlText: text, sdp: nil, enabled: enabled)
         }
         guard let allowed = allowedOptions[url.scheme] else {
-            throw ConfigError(path: urlPath, reason: "scheme \"\(url.scheme)\" is not supported (rtp, udp, srt, rist, file)")
+            throw ConfigError(
+                path: urlPath, reason: "scheme \"\(url.scheme)\" is not supported (rtp, udp, srt, rist, file)")
         }
         for (k, v) in url.options {
             guard allowed.contains(k) else {
-                throw ConfigError(path: urlPath, reason: "unknown option \"\(k)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                throw ConfigError(
+                    path: urlPath,
+                    reason: "unknown option \"\(k)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
             }
             switch k {
             case "ttl":
-                guard let t = Int(v), (1...255).contains(t) else { throw ConfigError(path: urlPath, reason: "ttl must be 1…255") }
+                guard let t = Int(v), (1...255).contains(t) else {
+                    throw ConfigError(path: urlPath, reason: "ttl must be 1…255")
+                }
             case "tos":
-                guard let t = Int(v), (0...255).contains(t) else { throw ConfigError(path: urlPath, reason: "tos must be 0…255") }
+                guard let t = Int(v), (0...255).contains(t) else {
+                    throw ConfigError(path: urlPath, reason: "tos must be 0…255")
+                }
             case "source":
-                guard IPv4Address(v) != nil else { throw ConfigError(path: urlPath, reason: "source \"\(v)\" is not an IPv4 address") }
+                guard IPv4Address(v) != nil else {
+                    throw ConfigError(path: urlPath, reason: "source \"\(v)\" is not an IPv4 address")
+                }
             case "ssrc":
                 guard UInt32(v) != nil else { throw ConfigError(path: urlPath, reason: "ssrc must be 0…4294967295") }
             default: break
@@ -370,7 +432,9 @@ extension OutputSection {
         _ = try RTPOptions.parse(url, path: urlPath)
         let sdp = try o.string("sdp")
         if let sdp {
-            guard url.scheme == "rtp" else { throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only") }
+            guard url.scheme == "rtp" else {
+                throw ConfigError(path: o.path("sdp"), reason: "SDP files describe rtp:// outputs only")
+            }
             guard sdp.hasPrefix("/") else { throw ConfigError(path: o.path("sdp"), reason: "must be an absolute path") }
         }
         let enabled = try o.bool("enabled") ?? true

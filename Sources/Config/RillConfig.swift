@@ -191,6 +191,10 @@ public struct OutputSection: Sendable, Equatable {
 
     /// An output `id` sending to `url` (`urlText` as written), writing `sdp` if given.
     public init(id: String, url: MediaURL, urlText: String, sdp: String? = nil, enabled: Bool = true) {
-        self.id = id; self.url = url; self.urlText = urlText; self.sdp = sdp; self.enabled = enabled
+        self.id = id
+        self.url = url
+        self.urlText = urlText
+        self.sdp = sdp
+        self.enabled = enabled
     }
 }

@@ -55,17 +55,23 @@ public struct SRTSettings: Sendable, Equatable {
                 }
                 mode = m
             case "localport":
-                guard let p = UInt16(v), p > 0 else { throw ConfigError(path: path, reason: "localport \"\(v)\" must be 1…65535") }
+                guard let p = UInt16(v), p > 0 else {
+                    throw ConfigError(path: path, reason: "localport \"\(v)\" must be 1…65535")
+                }
                 localPort = p
             case "accept":
                 let list = v.split(separator: ",").map(String.init).filter { !$0.isEmpty }
-                guard !list.isEmpty else { throw ConfigError(path: path, reason: "accept must list at least one stream id") }
+                guard !list.isEmpty else {
+                    throw ConfigError(path: path, reason: "accept must list at least one stream id")
+                }
                 accept = list
             default:
                 guard let kind = optionKinds[k] else {
                     throw ConfigError(
                         path: path,
-                        reason: "unknown option \"\(k)\" (allowed: mode, accept, localport, \(optionKinds.keys.sorted().joined(separator: ", ")))")
+                        reason:
+                            "unknown option \"\(k)\" (allowed: mode, accept, localport, \(optionKinds.keys.sorted().joined(separator: ", ")))"
+                    )
                 }
                 try check(k, v, kind, path: path)
                 options.append((k, v))
@@ -83,14 +89,16 @@ public struct SRTSettings: Sendable, Equatable {
         if localPort != nil && mode != .rendezvous {
             throw ConfigError(path: path, reason: "localport applies to rendezvous only")
         }
-        return SRTSettings(mode: mode, host: url.host, port: url.port, options: options, accept: accept, localPort: localPort)
+        return SRTSettings(
+            mode: mode, host: url.host, port: url.port, options: options, accept: accept, localPort: localPort)
     }
 
     static func check(_ key: String, _ v: String, _ kind: Kind, path: String) throws(ConfigError) {
         switch kind {
         case .int(let range):
             guard let n = Int64(v), range.contains(n) else {
-                throw ConfigError(path: path, reason: "\(key)=\(v) must be an integer in \(range.lowerBound)…\(range.upperBound)")
+                throw ConfigError(
+                    path: path, reason: "\(key)=\(v) must be an integer in \(range.lowerBound)…\(range.upperBound)")
             }
         case .bool:
             guard ["0", "1", "true", "false", "yes", "no", "on", "off"].contains(v.lowercased()) else {
@@ -98,11 +106,14 @@ public struct SRTSettings: Sendable, Equatable {
             }
         case .string(let range):
             guard range.contains(v.utf8.count) else {
-                throw ConfigError(path: path, reason: "\(key) must be \(range.lowerBound)–\(range.upperBound) characters, got \(v.utf8.count)")
+                throw ConfigError(
+                    path: path,
+                    reason: "\(key) must be \(range.lowerBound)–\(range.upperBound) characters, got \(v.utf8.count)")
             }
         case .choice(let values):
             guard let n = Int64(v), values.contains(n) else {
-                throw ConfigError(path: path, reason: "\(key)=\(v) must be one of \(values.map(String.init).joined(separator: ", "))")
+                throw ConfigError(
+                    path: path, reason: "\(key)=\(v) must be one of \(values.map(String.init).joined(separator: ", "))")
             }
         }
     }

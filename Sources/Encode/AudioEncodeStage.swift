@@ -43,7 +43,8 @@ public final class AudioEncodeStage {
             encoder = S302MEncoder(channels: channels, bitsPerSample: Int(config.bitsPerSample))
             codec = .s302m
         default:
-            encoder = try LibAVAudioEncoder(codec: config.codec, bitrate: config.bitrate, sampleRate: sampleRate, channels: channels)
+            encoder = try LibAVAudioEncoder(
+                codec: config.codec, bitrate: config.bitrate, sampleRate: sampleRate, channels: channels)
             codec = config.codec == "mp2" ? .mp2 : .aac
         }
         let writer = try RingWriter(
@@ -72,8 +73,12 @@ public final class AudioEncodeStage {
             switch reader.next(into: input, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
                 let frames = min(Int(info.aux0), info.length / (2 * channels))
-                if expectedNext == nil || abs(info.pts - expectedNext!) > Self.resyncThreshold || info.flags.contains(.discontinuity) {
-                    if let e = expectedNext { log.notice("audio timeline restarted (jump of \((info.pts - e) / 1000) µs)") }
+                if expectedNext == nil || abs(info.pts - expectedNext!) > Self.resyncThreshold
+                    || info.flags.contains(.discontinuity)
+                {
+                    if let e = expectedNext {
+                        log.notice("audio timeline restarted (jump of \((info.pts - e) / 1000) µs)")
+                    }
                     captureOffset = info.captureTime - info.pts
                     filled = 0
                 }
@@ -84,7 +89,8 @@ public final class AudioEncodeStage {
                     let n = min(frames - taken, encoder.frameSize - filled)
                     if filled == 0 { blockTimes.append((blockStart, info.pts + ns(Int64(taken)))) }
                     block.withUnsafeMutableBufferPointer {
-                        ($0.baseAddress! + filled * channels).update(from: samples + taken * channels, count: n * channels)
+                        ($0.baseAddress! + filled * channels).update(
+                            from: samples + taken * channels, count: n * channels)
                     }
                     filled += n
                     taken += n
@@ -92,12 +98,16 @@ public final class AudioEncodeStage {
                         try block.withUnsafeBufferPointer { pcm in
                             try encoder.encode(pcm.baseAddress!, firstSample: blockStart) { frame in
                                 // The newest block start at or before the frame's first sample.
-                                while blockTimes.count > 1 && blockTimes[1].sample <= frame.firstSample { blockTimes.removeFirst() }
+                                while blockTimes.count > 1 && blockTimes[1].sample <= frame.firstSample {
+                                    blockTimes.removeFirst()
+                                }
                                 let base = blockTimes.first ?? (frame.firstSample, info.pts)
                                 let pts = base.pts + ns(frame.firstSample - base.sample)
                                 try writer.publish(
-                                    RecordInfo(length: frame.bytes.count, flags: .keyframe, pts: pts, captureTime: pts + captureOffset,
-                                               aux0: UInt32(encoder.frameSize), stageTime: MonotonicClock.now()),
+                                    RecordInfo(
+                                        length: frame.bytes.count, flags: .keyframe, pts: pts,
+                                        captureTime: pts + captureOffset,
+                                        aux0: UInt32(encoder.frameSize), stageTime: MonotonicClock.now()),
                                     bytes: frame.bytes)
                                 statistics.count(bytes: frame.bytes.count)
                             }

@@ -38,7 +38,9 @@ public final class LibAVAudioEncoder: AudioEncoder {
         guard rc >= 0 else {
             avcodec_free_context(&context)
             throw EncoderError.rejected(
-                field: "encoders.audio", reason: "libavcodec cannot open \(codec) at \(bitrate) b/s, \(channels) ch, \(sampleRate) Hz (error \(rc))")
+                field: "encoders.audio",
+                reason:
+                    "libavcodec cannot open \(codec) at \(bitrate) b/s, \(channels) ch, \(sampleRate) Hz (error \(rc))")
         }
         frameSize = Int(ctx.pointee.frame_size)
         if let extra = ctx.pointee.extradata, ctx.pointee.extradata_size > 0 {
@@ -62,7 +64,8 @@ public final class LibAVAudioEncoder: AudioEncoder {
 
     /// Encodes one block of `frameSize` interleaved S16 sample frames starting at sample `firstSample`;
     /// calls `output` with every coded frame libavcodec returns.
-    public func encode(_ pcm: UnsafePointer<Int16>, firstSample: Int64, output: (CodedAudioFrame) throws -> Void) throws {
+    public func encode(_ pcm: UnsafePointer<Int16>, firstSample: Int64, output: (CodedAudioFrame) throws -> Void) throws
+    {
         guard let frame, let context, let packet else { return }
         guard av_frame_make_writable(frame) >= 0 else { throw EncoderError.failed("av_frame_make_writable") }
         if planarFloat {
@@ -91,7 +94,9 @@ public final class LibAVAudioEncoder: AudioEncoder {
                     ADTSHeader.write(into: out, frameLength: size + header, sampleRate: sampleRate, channels: channels)
                 }
                 if size > 0 { (out.baseAddress! + header).copyMemory(from: packet.pointee.data, byteCount: size) }
-                try output(CodedAudioFrame(bytes: UnsafeRawBufferPointer(rebasing: out[0..<(size + header)]), firstSample: pts))
+                try output(
+                    CodedAudioFrame(bytes: UnsafeRawBufferPointer(rebasing: out[0..<(size + header)]), firstSample: pts)
+                )
             }
         }
     }
@@ -101,7 +106,9 @@ public final class LibAVAudioEncoder: AudioEncoder {
 enum ADTSHeader {
     static let size = 7
     /// sampling_frequency_index, ISO/IEC 14496-3 Table 1.18.
-    static let sampleRates = [96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000, 7_350]
+    static let sampleRates = [
+        96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000, 7_350,
+    ]
     /// Audio object type AAC LC = 2; ADTS stores it minus one.
     static let aacLC: UInt8 = 2
 

@@ -33,7 +33,8 @@ public final class S302MEncoder: AudioEncoder {
     }
 
     /// Packs one block of `frameSize` interleaved S16 sample frames into one 302M payload for `output`.
-    public func encode(_ pcm: UnsafePointer<Int16>, firstSample: Int64, output: (CodedAudioFrame) throws -> Void) throws {
+    public func encode(_ pcm: UnsafePointer<Int16>, firstSample: Int64, output: (CodedAudioFrame) throws -> Void) throws
+    {
         let bytesPerPair = bits == 24 ? 7 : 5
         let payload = frameSize * pairs * bytesPerPair
         try buffer.withUnsafeMutableBytes { out in
@@ -42,8 +43,10 @@ public final class S302MEncoder: AudioEncoder {
             let channelCode = UInt32(pairs - 1)
             let bitsCode: UInt32 = bits == 24 ? 2 : 0
             let header = UInt32(payload) << 16 | channelCode << 14 | bitsCode << 4
-            out[0] = UInt8(header >> 24); out[1] = UInt8((header >> 16) & 0xFF)
-            out[2] = UInt8((header >> 8) & 0xFF); out[3] = UInt8(header & 0xFF)
+            out[0] = UInt8(header >> 24)
+            out[1] = UInt8((header >> 16) & 0xFF)
+            out[2] = UInt8((header >> 8) & 0xFF)
+            out[3] = UInt8(header & 0xFF)
             var o = 4
             for f in 0..<frameSize {
                 for pair in 0..<pairs {

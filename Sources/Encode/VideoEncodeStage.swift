@@ -86,7 +86,8 @@ public final class VideoEncodeStage {
                     writer.setFormat(
                         TrackFormat(
                             codec: .h264, width: UInt32(w), height: UInt32(h), fpsNumerator: f.fpsNumerator,
-                            fpsDenominator: f.fpsDenominator, bitrate: UInt32(config.bitrate), config: encoder!.headers))
+                            fpsDenominator: f.fpsDenominator, bitrate: UInt32(config.bitrate), config: encoder!.headers)
+                    )
                 }
                 guard info.length >= w * h * 3 / 2 else {
                     log.warning("short frame of \(info.length) bytes for \(w)x\(h), skipped")
@@ -117,7 +118,8 @@ public final class VideoEncodeStage {
             }
             writer.beat()
             statistics.tick(
-                extra: "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"h264\",\"backend\":\"\(self.config.backend)\","
+                extra:
+                    "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"h264\",\"backend\":\"\(self.config.backend)\","
                     + "\"targetBitrate\":\(self.config.bitrate)")
         }
         try encoder?.flush(output: publish)
@@ -130,12 +132,18 @@ public final class VideoEncodeStage {
                 settings: .init(
                     device: config.device, codec: config.codec, width: w, height: h, fps: fps, nv12: nv12,
                     bitrate: config.bitrate, gop: config.keyint, profile: config.profile, cbr: cbr))
-            log.info("\(config.device) (\(e.driver), mem2mem\(e.multiplanar ? " mplane" : "")) \(w)x\(h)@\(fps) \(config.bitrate) b/s keyint \(config.keyint)")
-            if !e.refusedControls.isEmpty { log.warning("the driver kept its defaults for: \(e.refusedControls.joined(separator: "; "))") }
+            log.info(
+                "\(config.device) (\(e.driver), mem2mem\(e.multiplanar ? " mplane" : "")) \(w)x\(h)@\(fps) \(config.bitrate) b/s keyint \(config.keyint)"
+            )
+            if !e.refusedControls.isEmpty {
+                log.warning("the driver kept its defaults for: \(e.refusedControls.joined(separator: "; "))")
+            }
             return e
         }
         let e = try X264Encoder(config: config, width: w, height: h, fps: fps, nv12: nv12, cbr: cbr)
-        log.info("x264 \(w)x\(h)@\(fps) \(config.bitrate) b/s keyint \(config.keyint) \(config.preset)/\(config.tune ?? "-") \(cbr ? "CBR nal-hrd" : "VBV")")
+        log.info(
+            "x264 \(w)x\(h)@\(fps) \(config.bitrate) b/s keyint \(config.keyint) \(config.preset)/\(config.tune ?? "-") \(cbr ? "CBR nal-hrd" : "VBV")"
+        )
         return e
     }
 }

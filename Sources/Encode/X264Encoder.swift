@@ -48,7 +48,9 @@ public final class X264Encoder: VideoEncoder {
         self.frameDuration = fps.frameDuration
         var p = x264_param_t()
         guard x264_param_default_preset(&p, config.preset, config.tune) == 0 else {
-            throw EncoderError.rejected(field: "encoders.video.preset", reason: "x264 rejected preset \(config.preset) / tune \(config.tune ?? "none")")
+            throw EncoderError.rejected(
+                field: "encoders.video.preset",
+                reason: "x264 rejected preset \(config.preset) / tune \(config.tune ?? "none")")
         }
         p.i_width = Int32(width)
         p.i_height = Int32(height)
@@ -74,10 +76,13 @@ public final class X264Encoder: VideoEncoder {
         p.b_annexb = 1
         p.i_log_level = X264_LOG_WARNING
         guard x264_param_apply_profile(&p, config.profile) == 0 else {
-            throw EncoderError.rejected(field: "encoders.video.profile", reason: "x264 cannot apply profile \(config.profile) to these settings")
+            throw EncoderError.rejected(
+                field: "encoders.video.profile", reason: "x264 cannot apply profile \(config.profile) to these settings"
+            )
         }
         guard let h = rill_x264_encoder_open(&p) else {
-            throw EncoderError.rejected(field: "encoders.video", reason: "x264_encoder_open failed for \(width)x\(height)@\(fps)")
+            throw EncoderError.rejected(
+                field: "encoders.video", reason: "x264_encoder_open failed for \(width)x\(height)@\(fps)")
         }
         handle = h
         x264_picture_init(&picture)
@@ -142,6 +147,7 @@ public final class X264Encoder: VideoEncoder {
         let bytes = UnsafeRawBufferPointer(start: nals[0].p_payload, count: Int(size))
         let t = times[Int(out.i_pts % Int64(times.count))]
         let dts = t.pts - (out.i_pts - out.i_dts) * frameDuration
-        try output(AccessUnit(bytes: bytes, ptsNs: t.pts, dtsNs: dts, captureNs: t.capture, keyframe: out.b_keyframe != 0))
+        try output(
+            AccessUnit(bytes: bytes, ptsNs: t.pts, dtsNs: dts, captureNs: t.capture, keyframe: out.b_keyframe != 0))
     }
 }

@@ -65,7 +65,9 @@ public struct Event: Sendable, Equatable {
     public var json: JSON {
         var fields: [(String, JSON)] = []
         for (i, name) in kind.fields.enumerated() where i < values.count { fields.append((name, .string(values[i]))) }
-        var members: [(String, JSON)] = [("event", .string(kind.rawValue)), ("time", .number(Double(time / 1_000_000) / 1000))]
+        var members: [(String, JSON)] = [
+            ("event", .string(kind.rawValue)), ("time", .number(Double(time / 1_000_000) / 1000)),
+        ]
         if let output { members.append(("output", .string(output))) }
         members.append(("payload", .object(fields)))
         return .object(members)

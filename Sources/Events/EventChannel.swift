@@ -1,7 +1,8 @@
+import FrameRing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import FrameRing
 
 /// Stages tell the supervisor about their events over a Unix datagram socket in the instance's
 /// run directory (`events.sock`). Sending never blocks: when the supervisor is busy or gone the
@@ -18,7 +19,8 @@ public final class EventChannel: @unchecked Sendable {
 
     /// A sending end (stages).
     public init(sendingTo path: String) {
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        fd = socket(
+            AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         self.path = path
         bound = false
     }
@@ -32,7 +34,9 @@ public final class EventChannel: @unchecked Sendable {
         unlink(path)
         var addr = try Self.address(path)
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else {
             let e = SystemError("bind", path)
@@ -52,7 +56,9 @@ public final class EventChannel: @unchecked Sendable {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw SystemError("socket path", path, errno: ENAMETOOLONG) }
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw SystemError("socket path", path, errno: ENAMETOOLONG)
+        }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
         }
@@ -68,7 +74,9 @@ public final class EventChannel: @unchecked Sendable {
         let n = d.withUnsafeBytes { buf in
             withUnsafePointer(to: &addr) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, buf.baseAddress, buf.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    sendto(
+                        fd, buf.baseAddress, buf.count, Int32(MSG_DONTWAIT), $0,
+                        socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
             }
         }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CRillShims
 import Config
 import FrameRing
 import MediaTime
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The handler processes one owner (rilld's event worker) has running, so that a stop can kill
 /// them instead of waiting: a hung handler never holds the box's shutdown up.
@@ -67,7 +68,9 @@ public enum HandlerRunner {
                     headers: [("X-Rill-Event", event.kind.rawValue), ("Content-Type", "text/plain; charset=utf-8")]
                         + (event.output.map { [("X-Rill-Output", Event.escape($0))] } ?? []),
                     body: Array(event.payload.utf8), timeoutMs: timeout)
-                guard (200..<300).contains(r.status) else { return Outcome(answer: nil, failure: "HTTP status \(r.status)") }
+                guard (200..<300).contains(r.status) else {
+                    return Outcome(answer: nil, failure: "HTTP status \(r.status)")
+                }
                 return Outcome(answer: firstLine(r.body), failure: nil)
             } catch {
                 return Outcome(answer: nil, failure: "\(error)")
@@ -81,22 +84,29 @@ public enum HandlerRunner {
         return String(decoding: line, as: UTF8.self).trimmingSpaces.filter { $0 != "\r" }
     }
 
-    static func runExecutable(_ h: EventHandlerSection, _ event: Event, timeoutMs: Int64, processes: HandlerProcesses?) -> Outcome {
+    static func runExecutable(_ h: EventHandlerSection, _ event: Event, timeoutMs: Int64, processes: HandlerProcesses?)
+        -> Outcome
+    {
         var input: [Int32] = [0, 0]
         var output: [Int32] = [0, 0]
-        guard rill_pipe_cloexec(&input) == 0 else { return Outcome(answer: nil, failure: "pipe: \(String(cString: strerror(errno)))") }
-        guard rill_pipe_cloexec(&output) == 0 else {
-            close(input[0]); close(input[1])
+        guard rill_pipe_cloexec(&input) == 0 else {
             return Outcome(answer: nil, failure: "pipe: \(String(cString: strerror(errno)))")
         }
-        var argv: [UnsafeMutablePointer<CChar>?] = ([h.handler, event.kind.rawValue] + h.arguments).map { strdup($0) } + [nil]
+        guard rill_pipe_cloexec(&output) == 0 else {
+            close(input[0])
+            close(input[1])
+            return Outcome(answer: nil, failure: "pipe: \(String(cString: strerror(errno)))")
+        }
+        var argv: [UnsafeMutablePointer<CChar>?] =
+            ([h.handler, event.kind.rawValue] + h.arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: Int32 = 0
         let rc = rill_spawn_io(&pid, h.handler, &argv, input[0], output[1])
         close(input[0])
         close(output[1])
         guard rc == 0 else {
-            close(input[1]); close(output[0])
+            close(input[1])
+            close(output[0])
             return Outcome(answer: nil, failure: "cannot run \(h.handler): \(String(cString: strerror(rc)))")
         }
         processes?.add(pid)
@@ -111,11 +121,17 @@ public enum HandlerRunner {
         var timedOut = false
         while answer.count < maxAnswer {
             let left = (deadline - MonotonicClock.now()) / MediaTime.millisecond
-            if left <= 0 { timedOut = true; break }
+            if left <= 0 {
+                timedOut = true
+                break
+            }
             var p = pollfd(fd: output[0], events: Int16(POLLIN), revents: 0)
             let r = poll(&p, 1, Int32(clamping: left))
             if r < 0 && errno == EINTR { continue }
-            if r <= 0 { timedOut = r == 0; break }
+            if r <= 0 {
+                timedOut = r == 0
+                break
+            }
             var tmp = [UInt8](repeating: 0, count: 1024)
             let n = tmp.withUnsafeMutableBytes { read(output[0], $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
@@ -131,7 +147,8 @@ public enum HandlerRunner {
             if r < 0 && errno == EINTR { continue }
             if r < 0 {
                 // Only this run waits for `pid`; ECHILD means its status is lost, not that it succeeded.
-                return Outcome(answer: nil, failure: "\(h.handler): exit status lost (\(String(cString: strerror(errno))))")
+                return Outcome(
+                    answer: nil, failure: "\(h.handler): exit status lost (\(String(cString: strerror(errno))))")
             }
             if timedOut || MonotonicClock.now() >= deadline {
                 kill(-pid, SIGKILL)
@@ -144,7 +161,10 @@ public enum HandlerRunner {
         let exited = status & 0x7F == 0
         let code = (status >> 8) & 0xFF
         guard exited, code == 0 else {
-            return Outcome(answer: nil, failure: exited ? "\(h.handler) exited with status \(code)" : "\(h.handler) killed by signal \(status & 0x7F)")
+            return Outcome(
+                answer: nil,
+                failure: exited
+                    ? "\(h.handler) exited with status \(code)" : "\(h.handler) killed by signal \(status & 0x7F)")
         }
         return Outcome(answer: firstLine(answer), failure: nil)
     }

@@ -1,8 +1,9 @@
+import FrameRing
+import MediaTime
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import FrameRing
-import MediaTime
 
 extension PlainHTTP {
     /// Buffered reading of one response from a non-blocking socket, every wait bounded by
@@ -36,8 +37,11 @@ extension PlainHTTP {
             var until = deadline
             if let idleMs { until = min(until, MonotonicClock.now() + idleMs * MediaTime.millisecond) }
             guard PlainHTTP.wait(fd, POLLIN, deadline: until) else {
-                if let idleMs, until < deadline { throw fail("nothing received for \(idleMs) ms while reading the \(phase)") }
-                throw fail("timed out after \(timeoutMs) ms while reading the \(phase) (\(bodyBytes) body bytes so far)")
+                if let idleMs, until < deadline {
+                    throw fail("nothing received for \(idleMs) ms while reading the \(phase)")
+                }
+                throw fail(
+                    "timed out after \(timeoutMs) ms while reading the \(phase) (\(bodyBytes) body bytes so far)")
             }
             var tmp = [UInt8](repeating: 0, count: 16384)
             let n = tmp.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -83,7 +87,9 @@ extension PlainHTTP {
                 if l.isEmpty { break }
                 if l.first == " " || l.first == "\t" {
                     // obs-fold: a user agent replaces it with a space (RFC 9112 §5.2).
-                    guard let last = fields.popLast() else { throw fail("response head starts with a continuation line") }
+                    guard let last = fields.popLast() else {
+                        throw fail("response head starts with a continuation line")
+                    }
                     fields.append((last.0, last.1 + " " + l.trimmingSpaces))
                     continue
                 }
@@ -153,24 +159,32 @@ extension PlainHTTP {
             while true {
                 phase = "size line of chunk \(index)"
                 let sizeLine = try line(limit: 1024)
-                let digits = (sizeLine.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+                let digits =
+                    (sizeLine.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
                     .trimmingSpaces
-                guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy(\.isHexDigit), let size = Int64(digits, radix: 16)
+                guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy(\.isHexDigit),
+                    let size = Int64(digits, radix: 16)
                 else {
-                    throw fail("bad chunk size line \"\(sizeLine.prefix(40))\" (chunk \(index), after \(bodyBytes) body bytes)")
+                    throw fail(
+                        "bad chunk size line \"\(sizeLine.prefix(40))\" (chunk \(index), after \(bodyBytes) body bytes)"
+                    )
                 }
                 if size == 0 { break }
-                guard bodyBytes + size <= Int64(maxBody) else { throw fail("response body larger than \(maxBody) bytes") }
+                guard bodyBytes + size <= Int64(maxBody) else {
+                    throw fail("response body larger than \(maxBody) bytes")
+                }
                 phase = "data of chunk \(index)"
                 let need = Int(size) + 2
                 while buf.count < need {
                     if eof {
-                        throw fail("connection closed inside chunk \(index) (\(min(buf.count, Int(size))) of \(size) bytes)")
+                        throw fail(
+                            "connection closed inside chunk \(index) (\(min(buf.count, Int(size))) of \(size) bytes)")
                     }
                     try fill()
                 }
                 guard buf[Int(size)] == 13, buf[Int(size) + 1] == 10 else {
-                    let got = buf[Int(size)..<need].map { String($0, radix: 16, uppercase: true) }.joined(separator: " ")
+                    let got = buf[Int(size)..<need].map { String($0, radix: 16, uppercase: true) }.joined(
+                        separator: " ")
                     throw fail("chunk \(index) of \(size) bytes is not followed by CRLF (got bytes \(got))")
                 }
                 let piece = Array(buf[..<Int(size)])

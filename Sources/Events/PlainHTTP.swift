@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Config
 import FrameRing
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A small blocking HTTP/1.1 client for plain `http://` on the local network: event handler URLs
 /// and `rill ctl`. One request per connection (`Connection: close`), IPv4 or IPv6 (`[::1]`), a
@@ -77,7 +78,8 @@ public enum PlainHTTP {
         let deadline = MonotonicClock.now() + connectTimeoutMs * MediaTime.millisecond
         let fd = try connect(url, deadline: deadline, timeoutMs: connectTimeoutMs)
         defer { close(fd) }
-        var head = "GET \(url.target) HTTP/1.1\r\nHost: \(authority(url))\r\nConnection: close\r\nAccept: text/event-stream\r\n"
+        var head =
+            "GET \(url.target) HTTP/1.1\r\nHost: \(authority(url))\r\nConnection: close\r\nAccept: text/event-stream\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "\r\n"
         try sendAll(fd, Array(head.utf8), deadline: deadline, timeoutMs: connectTimeoutMs)
@@ -86,7 +88,9 @@ public enum PlainHTTP {
         onHead(status)
         reader.deadline = .max
         reader.idleMs = idleTimeoutMs
-        try reader.body(try framing(method: "GET", status: status, headers: fields)) { piece throws(Failure) in onData(piece) }
+        try reader.body(try framing(method: "GET", status: status, headers: fields)) { piece throws(Failure) in
+            onData(piece)
+        }
     }
 
     /// `host:port`, with an IPv6 literal in brackets (RFC 9110 §7.2, RFC 3986 §3.2.2).
@@ -105,7 +109,9 @@ public enum PlainHTTP {
     static func framing(method: String, status: Int, headers: [(String, String)]) throws(Failure) -> Framing {
         if method == "HEAD" || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
         let values = { (name: String) in
-            headers.filter { $0.0.lowercased() == name }.flatMap { $0.1.split(separator: ",").map { $0.trimmingSpaces } }
+            headers.filter { $0.0.lowercased() == name }.flatMap {
+                $0.1.split(separator: ",").map { $0.trimmingSpaces }
+            }
         }
         let codings = values("transfer-encoding")
         if !codings.isEmpty {
@@ -117,9 +123,12 @@ public enum PlainHTTP {
             throw Failure(description: "response has an invalid Content-Length \"\(first.prefix(40))\"")
         }
         guard lengths.allSatisfy({ $0 == first }) else {
-            throw Failure(description: "response has conflicting Content-Length values \(lengths.joined(separator: ", "))")
+            throw Failure(
+                description: "response has conflicting Content-Length values \(lengths.joined(separator: ", "))")
         }
-        guard n <= Int64(maxBody) else { throw Failure(description: "response body of \(n) bytes is larger than \(maxBody)") }
+        guard n <= Int64(maxBody) else {
+            throw Failure(description: "response body of \(n) bytes is larger than \(maxBody)")
+        }
         return .length(n)
     }
 
@@ -178,7 +187,8 @@ public enum PlainHTTP {
     /// `1.2.3.4:80` or `[::1]:80`.
     static func numeric(_ address: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t, port: UInt16) -> String {
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        guard let address, getnameinfo(address, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else {
+        guard let address, getnameinfo(address, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0
+        else {
             return "?:\(port)"
         }
         let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -188,7 +198,9 @@ public enum PlainHTTP {
     /// Polls `fd` for `events` until `deadline` (monotonic ns, `.max` for ever); false on timeout.
     static func wait(_ fd: Int32, _ events: Int32, deadline: Int64) -> Bool {
         while true {
-            let left = deadline == .max ? -1 : Int32(clamping: max(0, (deadline - MonotonicClock.now() + 999_999) / MediaTime.millisecond))
+            let left =
+                deadline == .max
+                ? -1 : Int32(clamping: max(0, (deadline - MonotonicClock.now() + 999_999) / MediaTime.millisecond))
             var p = pollfd(fd: fd, events: Int16(events), revents: 0)
             let r = poll(&p, 1, left)
             if r > 0 { return true }

@@ -37,8 +37,10 @@ public struct FECEncoder {
         self.parameters = parameters
         columns = (0..<parameters.columns).map { _ in ParityAccumulator(capacity: Self.maxPayload) }
         row = ParityAccumulator(capacity: Self.maxPayload)
-        columnHeader = RTPHeader(payloadType: FECParameters.payloadType, sequenceNumber: UInt16.random(in: 0...UInt16.max), ssrc: ssrc)
-        rowHeader = RTPHeader(payloadType: FECParameters.payloadType, sequenceNumber: UInt16.random(in: 0...UInt16.max), ssrc: ssrc)
+        columnHeader = RTPHeader(
+            payloadType: FECParameters.payloadType, sequenceNumber: UInt16.random(in: 0...UInt16.max), ssrc: ssrc)
+        rowHeader = RTPHeader(
+            payloadType: FECParameters.payloadType, sequenceNumber: UInt16.random(in: 0...UInt16.max), ssrc: ssrc)
         packet = [UInt8](repeating: 0, count: RTPHeader.size + FECHeader.size + Self.maxPayload)
     }
 
@@ -80,8 +82,10 @@ public struct FECEncoder {
     /// Writes the FEC packet for `acc` into `packet`; returns its length.
     private mutating func build(_ acc: ParityAccumulator, isRow: Bool, header: RTPHeader) -> Int {
         let fec = FECHeader(
-            snBase: acc.snBase, lengthRecovery: acc.lengthRecovery, ptRecovery: acc.ptRecovery, tsRecovery: acc.tsRecovery,
-            isRow: isRow, offset: isRow ? 1 : UInt8(parameters.columns), count: UInt8(isRow ? parameters.columns : parameters.rows))
+            snBase: acc.snBase, lengthRecovery: acc.lengthRecovery, ptRecovery: acc.ptRecovery,
+            tsRecovery: acc.tsRecovery,
+            isRow: isRow, offset: isRow ? 1 : UInt8(parameters.columns),
+            count: UInt8(isRow ? parameters.columns : parameters.rows))
         let total = RTPHeader.size + FECHeader.size + acc.length
         packet.withUnsafeMutableBytes { out in
             header.write(into: out)

@@ -25,7 +25,10 @@ public struct FECHeader: Sendable, Equatable {
     public var count: UInt8
 
     /// A header with these fields; `write` adds E = 1 and mask, N, index and SNBase ext = 0.
-    public init(snBase: UInt16, lengthRecovery: UInt16, ptRecovery: UInt8, tsRecovery: UInt32, isRow: Bool, offset: UInt8, count: UInt8) {
+    public init(
+        snBase: UInt16, lengthRecovery: UInt16, ptRecovery: UInt8, tsRecovery: UInt32, isRow: Bool, offset: UInt8,
+        count: UInt8
+    ) {
         self.snBase = snBase
         self.lengthRecovery = lengthRecovery
         self.ptRecovery = ptRecovery
@@ -62,7 +65,8 @@ public struct FECHeader: Sendable, Equatable {
         guard type == typeXOR else { throw .unsupportedType(type) }
         let h = FECHeader(
             snBase: UInt16(p[0]) << 8 | UInt16(p[1]), lengthRecovery: UInt16(p[2]) << 8 | UInt16(p[3]),
-            ptRecovery: p[4] & 0x7F, tsRecovery: UInt32(p[8]) << 24 | UInt32(p[9]) << 16 | UInt32(p[10]) << 8 | UInt32(p[11]),
+            ptRecovery: p[4] & 0x7F,
+            tsRecovery: UInt32(p[8]) << 24 | UInt32(p[9]) << 16 | UInt32(p[10]) << 8 | UInt32(p[11]),
             isRow: p[12] & 0x40 != 0, offset: p[13], count: p[14])
         guard h.offset > 0, h.count > 0 else { throw .emptyMatrix(offset: h.offset, count: h.count) }
         guard !h.isRow || h.offset == 1 else { throw .rowOffset(h.offset) }

@@ -29,13 +29,19 @@ public struct FECParameters: Sendable, Equatable, CustomStringConvertible {
     public init(columns: Int, rows: Int, rowFEC: Bool) throws(FECParameterError) {
         let cols = rowFEC ? Self.columnRangeWithRows : Self.columnRange
         guard cols.contains(columns) else {
-            throw FECParameterError(option: "cols", reason: "L = \(columns) is outside \(cols.lowerBound)…\(cols.upperBound)\(rowFEC ? " (with row FEC)" : "")")
+            throw FECParameterError(
+                option: "cols",
+                reason:
+                    "L = \(columns) is outside \(cols.lowerBound)…\(cols.upperBound)\(rowFEC ? " (with row FEC)" : "")")
         }
         guard Self.rowRange.contains(rows) else {
-            throw FECParameterError(option: "rows", reason: "D = \(rows) is outside \(Self.rowRange.lowerBound)…\(Self.rowRange.upperBound)")
+            throw FECParameterError(
+                option: "rows", reason: "D = \(rows) is outside \(Self.rowRange.lowerBound)…\(Self.rowRange.upperBound)"
+            )
         }
         guard columns * rows <= Self.maxMatrix else {
-            throw FECParameterError(option: "cols", reason: "L × D = \(columns) × \(rows) = \(columns * rows) exceeds \(Self.maxMatrix)")
+            throw FECParameterError(
+                option: "cols", reason: "L × D = \(columns) × \(rows) = \(columns * rows) exceeds \(Self.maxMatrix)")
         }
         self.columns = columns
         self.rows = rows

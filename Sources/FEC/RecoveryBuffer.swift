@@ -208,8 +208,11 @@ public struct RecoveryBuffer {
             for j in 0..<slot.length { bytes[j] ^= slot.bytes[j] }
         }
         let n = min(Int(length), Self.maxPayload)
-        let header = RTPHeader(payloadType: pt & 0x7F, sequenceNumber: UInt16(truncatingIfNeeded: seq), timestamp: ts, ssrc: ssrc)
-        bytes.withUnsafeBytes { store(seq: seq, header: header, payload: UnsafeRawBufferPointer(rebasing: $0[0..<n]), arrival: arrival) }
+        let header = RTPHeader(
+            payloadType: pt & 0x7F, sequenceNumber: UInt16(truncatingIfNeeded: seq), timestamp: ts, ssrc: ssrc)
+        bytes.withUnsafeBytes {
+            store(seq: seq, header: header, payload: UnsafeRawBufferPointer(rebasing: $0[0..<n]), arrival: arrival)
+        }
         if seq > highest { highest = seq }
         statistics.recovered += 1
     }
@@ -223,7 +226,9 @@ public struct RecoveryBuffer {
             let i = index(n)
             if slots[i].seq == n {
                 // Released packets stay in their slot: later FEC groups still need them.
-                slots[i].bytes.withUnsafeBytes { emit(slots[i].header, UnsafeRawBufferPointer(rebasing: $0[0..<slots[i].length])) }
+                slots[i].bytes.withUnsafeBytes {
+                    emit(slots[i].header, UnsafeRawBufferPointer(rebasing: $0[0..<slots[i].length]))
+                }
                 n += 1
                 continue
             }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Atomics
 import CRillShims
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `RingReader.next` found.
 public enum RingEvent: Sendable {
@@ -62,7 +63,8 @@ public final class RingReader: @unchecked Sendable {
                 at: (e + Int(RILL_OFF_READER_PID)).assumingMemoryBound(to: UInt32.AtomicRepresentation.self))
             let owner = slotPID.load(ordering: .relaxed)
             let free = owner == 0 || !Self.isAlive(owner)
-            if free, slotPID.compareExchange(expected: owner, desired: pid, ordering: .acquiringAndReleasing).exchanged {
+            if free, slotPID.compareExchange(expected: owner, desired: pid, ordering: .acquiringAndReleasing).exchanged
+            {
                 e.storeBytes(of: 0, toByteOffset: Int(RILL_OFF_READER_LOST), as: UInt32.self)
                 entry = e
                 updateEntry()
@@ -74,16 +76,19 @@ public final class RingReader: @unchecked Sendable {
 
     private func unregister() {
         guard let e = entry else { return }
-        UnsafeAtomic<UInt32>(at: (e + Int(RILL_OFF_READER_PID)).assumingMemoryBound(to: UInt32.AtomicRepresentation.self))
-            .store(0, ordering: .releasing)
+        UnsafeAtomic<UInt32>(
+            at: (e + Int(RILL_OFF_READER_PID)).assumingMemoryBound(to: UInt32.AtomicRepresentation.self)
+        )
+        .store(0, ordering: .releasing)
         entry = nil
     }
 
     private func updateEntry() {
         guard let e = entry else { return }
         e.storeBytes(of: cursor, toByteOffset: Int(RILL_OFF_READER_CURSOR), as: UInt64.self)
-        e.storeBytes(of: UInt32(truncatingIfNeeded: min(lostTotal, UInt64(UInt32.max))),
-                     toByteOffset: Int(RILL_OFF_READER_LOST), as: UInt32.self)
+        e.storeBytes(
+            of: UInt32(truncatingIfNeeded: min(lostTotal, UInt64(UInt32.max))),
+            toByteOffset: Int(RILL_OFF_READER_LOST), as: UInt32.self)
         e.storeBytes(of: MonotonicClock.now(), toByteOffset: Int(RILL_OFF_READER_SEEN), as: Int64.self)
     }
 

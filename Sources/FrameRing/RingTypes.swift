@@ -67,10 +67,16 @@ public struct TrackFormat: Sendable, Equatable {
         fpsDenominator: UInt32 = 0, sampleRate: UInt32 = 0, channels: UInt32 = 0, bitsPerSample: UInt32 = 0,
         bitrate: UInt32 = 0, config: [UInt8] = []
     ) {
-        self.codec = codec; self.width = width; self.height = height
-        self.fpsNumerator = fpsNumerator; self.fpsDenominator = fpsDenominator
-        self.sampleRate = sampleRate; self.channels = channels; self.bitsPerSample = bitsPerSample
-        self.bitrate = bitrate; self.config = config
+        self.codec = codec
+        self.width = width
+        self.height = height
+        self.fpsNumerator = fpsNumerator
+        self.fpsDenominator = fpsDenominator
+        self.sampleRate = sampleRate
+        self.channels = channels
+        self.bitsPerSample = bitsPerSample
+        self.bitrate = bitrate
+        self.config = config
     }
 }
 
@@ -105,8 +111,15 @@ public struct RecordInfo: Sendable {
         width: UInt32 = 0, height: UInt32 = 0, aux0: UInt32 = 0, aux1: UInt32 = 0, stageTime: Int64 = 0
     ) {
         self.stageTime = stageTime
-        self.length = length; self.flags = flags; self.pts = pts; self.dts = dts ?? pts
-        self.captureTime = captureTime; self.width = width; self.height = height; self.aux0 = aux0; self.aux1 = aux1
+        self.length = length
+        self.flags = flags
+        self.pts = pts
+        self.dts = dts ?? pts
+        self.captureTime = captureTime
+        self.width = width
+        self.height = height
+        self.aux0 = aux0
+        self.aux1 = aux1
     }
 }
 

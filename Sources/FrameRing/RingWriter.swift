@@ -1,8 +1,9 @@
+import Atomics
+import CRillShims
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Atomics
-import CRillShims
 
 /// The one writer of a ring. Creates the shm object (or takes over an existing one of the same
 /// geometry, starting a new generation that readers follow), publishes records under a per-slot
@@ -46,7 +47,8 @@ public final class RingWriter: @unchecked Sendable {
 
     private var pendingDiscontinuity: Bool
 
-    private static func create(name: String, kind: TrackKind, slotCount: UInt32, slotBytes: UInt32) throws -> SharedRing {
+    private static func create(name: String, kind: TrackKind, slotCount: UInt32, slotBytes: UInt32) throws -> SharedRing
+    {
         let fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0o660)
         guard fd >= 0 else { throw RingError.system(SystemError("shm_open", name)) }
         defer { close(fd) }
@@ -82,7 +84,8 @@ public final class RingWriter: @unchecked Sendable {
         (ring.base + Int(RILL_OFF_CODEC)).initializeMemory(
             as: UInt8.self, repeating: 0, count: Int(RILL_OFF_FORMAT_SEQ) - Int(RILL_OFF_CODEC))
         ring.base.storeBytes(of: 0, toByteOffset: Int(RILL_OFF_CONFIG_BYTES), as: UInt32.self)
-        (ring.base + Int(RILL_OFF_CONFIG)).initializeMemory(as: UInt8.self, repeating: 0, count: Int(RILL_RING_CONFIG_BYTES))
+        (ring.base + Int(RILL_OFF_CONFIG)).initializeMemory(
+            as: UInt8.self, repeating: 0, count: Int(RILL_RING_CONFIG_BYTES))
     }
 
     /// Sets the track format (codec, geometry, codec configuration) under the header's seqlock.
@@ -92,10 +95,15 @@ public final class RingWriter: @unchecked Sendable {
         ring.formatSeq.store(s & 1 == 1 ? s &+ 2 : s &+ 1, ordering: .relaxed)
         atomicMemoryFence(ordering: .releasing)
         func put(_ v: UInt32, _ o: Int) { b.storeBytes(of: v, toByteOffset: Int(o), as: UInt32.self) }
-        put(f.codec.rawValue, RILL_OFF_CODEC); put(f.width, RILL_OFF_WIDTH); put(f.height, RILL_OFF_HEIGHT)
-        put(f.fpsNumerator, RILL_OFF_FPS_NUM); put(f.fpsDenominator, RILL_OFF_FPS_DEN)
-        put(f.sampleRate, RILL_OFF_SAMPLE_RATE); put(f.channels, RILL_OFF_CHANNELS)
-        put(f.bitsPerSample, RILL_OFF_BITS); put(f.bitrate, RILL_OFF_BITRATE)
+        put(f.codec.rawValue, RILL_OFF_CODEC)
+        put(f.width, RILL_OFF_WIDTH)
+        put(f.height, RILL_OFF_HEIGHT)
+        put(f.fpsNumerator, RILL_OFF_FPS_NUM)
+        put(f.fpsDenominator, RILL_OFF_FPS_DEN)
+        put(f.sampleRate, RILL_OFF_SAMPLE_RATE)
+        put(f.channels, RILL_OFF_CHANNELS)
+        put(f.bitsPerSample, RILL_OFF_BITS)
+        put(f.bitrate, RILL_OFF_BITRATE)
         let n = min(f.config.count, Int(RILL_RING_CONFIG_BYTES))
         put(UInt32(n), RILL_OFF_CONFIG_BYTES)
         f.config.withUnsafeBytes { src in
@@ -123,7 +131,8 @@ public final class RingWriter: @unchecked Sendable {
         let seq = ring.slotSeq(slot)
         seq.store(2 * n + 1, ordering: .relaxed)
         atomicMemoryFence(ordering: .releasing)
-        let payload = UnsafeMutableRawBufferPointer(start: slot + SharedRing.slotHeaderBytes, count: Int(ring.slotBytes))
+        let payload = UnsafeMutableRawBufferPointer(
+            start: slot + SharedRing.slotHeaderBytes, count: Int(ring.slotBytes))
         let length = try fill(payload)
         guard length >= 0, length <= payload.count else {
             refusedRecords &+= 1
@@ -178,7 +187,9 @@ public final class RingWriter: @unchecked Sendable {
             throw RingError.recordTooLarge(name: ring.name, length: bytes.count, slotBytes: slotBytes)
         }
         return try publish(info) { out in
-            if let src = bytes.baseAddress, bytes.count > 0 { out.baseAddress!.copyMemory(from: src, byteCount: bytes.count) }
+            if let src = bytes.baseAddress, bytes.count > 0 {
+                out.baseAddress!.copyMemory(from: src, byteCount: bytes.count)
+            }
             return bytes.count
         }
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Atomics
 import CRillShims
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A mapped ring: the shm object, its geometry and typed access to the header fields the C header
 /// defines. Shared by `RingWriter` and `RingReader`.
@@ -135,8 +136,10 @@ public final class SharedRing: @unchecked Sendable {
             let configBytes = Int(min(u32(RILL_OFF_CONFIG_BYTES), RILL_RING_CONFIG_BYTES))
             let f = TrackFormat(
                 codec: RingCodec(rawValue: u32(RILL_OFF_CODEC)) ?? .none, width: u32(RILL_OFF_WIDTH),
-                height: u32(RILL_OFF_HEIGHT), fpsNumerator: u32(RILL_OFF_FPS_NUM), fpsDenominator: u32(RILL_OFF_FPS_DEN),
-                sampleRate: u32(RILL_OFF_SAMPLE_RATE), channels: u32(RILL_OFF_CHANNELS), bitsPerSample: u32(RILL_OFF_BITS),
+                height: u32(RILL_OFF_HEIGHT), fpsNumerator: u32(RILL_OFF_FPS_NUM),
+                fpsDenominator: u32(RILL_OFF_FPS_DEN),
+                sampleRate: u32(RILL_OFF_SAMPLE_RATE), channels: u32(RILL_OFF_CHANNELS),
+                bitsPerSample: u32(RILL_OFF_BITS),
                 bitrate: u32(RILL_OFF_BITRATE),
                 config: Array(UnsafeRawBufferPointer(start: base + Int(RILL_OFF_CONFIG), count: configBytes)))
             atomicMemoryFence(ordering: .acquiring)
@@ -195,7 +198,8 @@ public final class SharedRing: @unchecked Sendable {
             }
             got += n
         }
-        let geometry = try RingGeometry.validate(header: UnsafeRawPointer(header.baseAddress!), objectBytes: objectBytes, name: name)
+        let geometry = try RingGeometry.validate(
+            header: UnsafeRawPointer(header.baseAddress!), objectBytes: objectBytes, name: name)
         guard let p = mmap(nil, geometry.totalBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else {
             throw RingError.system(SystemError("mmap", name))
         }
@@ -224,7 +228,9 @@ public final class SharedRing: @unchecked Sendable {
         var names: [String] = []
         let prefix = instance.map { "rill.\($0)." } ?? "rill."
         while let entry = readdir(dir) {
-            let n = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let n = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
             if n.hasPrefix(prefix) { names.append("/" + n) }
         }
         return names.sorted()

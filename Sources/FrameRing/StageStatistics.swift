@@ -1,7 +1,8 @@
+import MediaTime
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import MediaTime
 
 /// A stage's counters, written once a second as JSON to `<run>/<instance>/stats/<stage>.json`
 /// (the supervisor's status and metrics read them): frames, bytes, drops, and the rates over the
@@ -37,7 +38,10 @@ public struct StageStatistics: Sendable {
     /// Writes the file when a second has passed; `extra` is more members, `"key":value,…`.
     public mutating func tick(extra: @autoclosure () -> String = "") {
         let now = MonotonicClock.now()
-        if lastWrite == 0 { lastWrite = now; return }
+        if lastWrite == 0 {
+            lastWrite = now
+            return
+        }
         let dt = now - lastWrite
         guard dt >= MediaTime.nanosecondsPerSecond, let path else { return }
         let fps = Double(frames - lastFrames) * 1e9 / Double(dt)
@@ -46,7 +50,8 @@ public struct StageStatistics: Sendable {
         lastFrames = frames
         lastBytes = bytes
         let more = extra()
-        let text = "{\"frames\":\(frames),\"bytes\":\(bytes),\"dropped\":\(dropped),\"fps\":\((fps * 100).rounded() / 100),"
+        let text =
+            "{\"frames\":\(frames),\"bytes\":\(bytes),\"dropped\":\(dropped),\"fps\":\((fps * 100).rounded() / 100),"
             + "\"bitrate\":\(Int64(bps))\(more.isEmpty ? "" : "," + more)}\n"
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -1,8 +1,9 @@
+import CRillShims
+import MediaTime
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CRillShims
-import MediaTime
 
 /// A plain POSIX thread for a stage's blocking loops (ring readers, the paced sender): no actors or
 /// executors on per-packet paths (STYLE.md §7).
@@ -17,12 +18,14 @@ public final class StageThread: @unchecked Sendable {
         self.body = body
         self.name = name
         let unmanaged = Unmanaged.passRetained(self)
-        let rc = pthread_create(&thread, nil, { arg in
-            let me = Unmanaged<StageThread>.fromOpaque(arg!).takeRetainedValue()
-            _ = rill_set_thread_name(String(me.name.prefix(15)))
-            me.body()
-            return nil
-        }, unmanaged.toOpaque())
+        let rc = pthread_create(
+            &thread, nil,
+            { arg in
+                let me = Unmanaged<StageThread>.fromOpaque(arg!).takeRetainedValue()
+                _ = rill_set_thread_name(String(me.name.prefix(15)))
+                me.body()
+                return nil
+            }, unmanaged.toOpaque())
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }
 

@@ -1,9 +1,10 @@
+import CRillShims
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CRillShims
 
 /// A failed system call: which call, on what, and errno.
 public struct SystemError: Error, CustomStringConvertible, Sendable {

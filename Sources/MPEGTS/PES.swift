@@ -19,10 +19,14 @@ public enum PESHeader {
     ) -> Int {
         let hasDTS = dts != nil && dts != pts
         let headerDataLength = hasDTS ? 10 : 5
-        out[0] = 0; out[1] = 0; out[2] = 1; out[3] = streamID
+        out[0] = 0
+        out[1] = 0
+        out[2] = 1
+        out[3] = streamID
         let pesLength = 3 + headerDataLength + payloadLength
         let lengthField = (unbounded || pesLength > 0xFFFF) ? 0 : pesLength
-        out[4] = UInt8(lengthField >> 8); out[5] = UInt8(lengthField & 0xFF)
+        out[4] = UInt8(lengthField >> 8)
+        out[5] = UInt8(lengthField & 0xFF)
         out[6] = 0x84  // '10' marker, not scrambled, no priority, data_alignment_indicator 1
         out[7] = hasDTS ? 0xC0 : 0x80
         out[8] = UInt8(headerDataLength)

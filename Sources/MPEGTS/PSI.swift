@@ -68,8 +68,10 @@ public enum PSISection {
         let service = dvbText(serviceName, maxBytes: 156 - provider.count)
         var descriptor: [UInt8] = [serviceDescriptorTag, UInt8(3 + provider.count + service.count)]
         descriptor.append(digitalTelevisionService)
-        descriptor.append(UInt8(provider.count)); descriptor += provider
-        descriptor.append(UInt8(service.count)); descriptor += service
+        descriptor.append(UInt8(provider.count))
+        descriptor += provider
+        descriptor.append(UInt8(service.count))
+        descriptor += service
         var body: [UInt8] = []
         body.append16(originalNetworkID)
         body.append(0xFF)  // reserved_future_use
@@ -106,7 +108,8 @@ public enum PSISection {
         s.append(0)  // last_section_number
         s += body
         let crc = CRC32MPEG2.checksum(s)
-        s.append16(UInt16(crc >> 16)); s.append16(UInt16(crc & 0xFFFF))
+        s.append16(UInt16(crc >> 16))
+        s.append16(UInt16(crc & 0xFFFF))
         return s
     }
 }
@@ -114,6 +117,7 @@ public enum PSISection {
 extension Array where Element == UInt8 {
     @inlinable
     mutating func append16(_ v: UInt16) {
-        append(UInt8(v >> 8)); append(UInt8(v & 0xFF))
+        append(UInt8(v >> 8))
+        append(UInt8(v & 0xFF))
     }
 }

@@ -146,7 +146,10 @@ public struct TSAnalyzer: Sendable {
             if cc != last { recordCCError(pid) }
             return
         }
-        if cc == (last + 1) & 0x0F { lastWasDuplicateCandidate[pid] = false; return }
+        if cc == (last + 1) & 0x0F {
+            lastWasDuplicateCandidate[pid] = false
+            return
+        }
         if cc == last, lastWasDuplicateCandidate[pid] != true {
             lastWasDuplicateCandidate[pid] = true  // one duplicate is allowed (§2.4.3.3)
             return
@@ -209,7 +212,8 @@ public struct TSAnalyzer: Sendable {
                 let tag = b[d]
                 let len = Int(b[d + 1])
                 if tag == 0x05, len >= 4, d + 6 <= end {
-                    registration = String(decoding: UnsafeRawBufferPointer(rebasing: b[(d + 2)..<(d + 6)]), as: UTF8.self)
+                    registration = String(
+                        decoding: UnsafeRawBufferPointer(rebasing: b[(d + 2)..<(d + 6)]), as: UTF8.self)
                 }
                 d += 2 + len
             }
@@ -231,11 +235,13 @@ public struct TSAnalyzer: Sendable {
                 if tag == 0x48, d + 2 + len <= end, len >= 3 {
                     let pl = Int(b[d + 3])
                     if d + 4 + pl < end {
-                        providerName = String(decoding: UnsafeRawBufferPointer(rebasing: b[(d + 4)..<(d + 4 + pl)]), as: UTF8.self)
+                        providerName = String(
+                            decoding: UnsafeRawBufferPointer(rebasing: b[(d + 4)..<(d + 4 + pl)]), as: UTF8.self)
                         let sl = Int(b[d + 4 + pl])
                         let s0 = d + 5 + pl
                         if s0 + sl <= end {
-                            serviceName = String(decoding: UnsafeRawBufferPointer(rebasing: b[s0..<(s0 + sl)]), as: UTF8.self)
+                            serviceName = String(
+                                decoding: UnsafeRawBufferPointer(rebasing: b[s0..<(s0 + sl)]), as: UTF8.self)
                         }
                     }
                 }

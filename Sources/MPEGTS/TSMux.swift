@@ -108,7 +108,8 @@ public final class TSMux {
             }
         } else {
             ok = q.enqueue(
-                payload, prefix: nil, ptsNs: ptsNs, dtsNs: dtsNs, captureNs: captureNs, readyNs: readyNs, keyframe: keyframe,
+                payload, prefix: nil, ptsNs: ptsNs, dtsNs: dtsNs, captureNs: captureNs, readyNs: readyNs,
+                keyframe: keyframe,
                 discontinuity: discontinuity, delay: configuration.delay)
         }
         if !ok { statistics.droppedAccessUnits &+= 1 }
@@ -282,7 +283,10 @@ public final class TSMux {
     }
 
     private func writeNull(into packet: UnsafeMutableRawBufferPointer) {
-        packet[0] = TS.syncByte; packet[1] = 0x1F; packet[2] = 0xFF; packet[3] = 0x10
+        packet[0] = TS.syncByte
+        packet[1] = 0x1F
+        packet[2] = 0xFF
+        packet[3] = 0x10
         for i in 4..<TS.packetSize { packet[i] = 0xFF }
     }
 
@@ -308,10 +312,16 @@ public final class TSMux {
         } else {
             cc = pcrContinuity
         }
-        p[0] = TS.syncByte; p[1] = UInt8(pid >> 8); p[2] = UInt8(pid & 0xFF); p[3] = 0x20 | cc
+        p[0] = TS.syncByte
+        p[1] = UInt8(pid >> 8)
+        p[2] = UInt8(pid & 0xFF)
+        p[3] = 0x20 | cc
         p[4] = 183
         var flags: UInt8 = 0x10
-        if pcrSignalDiscontinuity { flags |= 0x80; pcrSignalDiscontinuity = false }
+        if pcrSignalDiscontinuity {
+            flags |= 0x80
+            pcrSignalDiscontinuity = false
+        }
         p[5] = flags
         writePCR(pcr27, into: p, at: 6)
         for i in 12..<TS.packetSize { p[i] = 0xFF }

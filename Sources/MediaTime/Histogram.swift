@@ -83,6 +83,9 @@ public struct LatencyHistogram: Sendable {
     /// Forgets every value.
     public mutating func reset() {
         for i in counts.indices { counts[i] = 0 }
-        count = 0; max = 0; min = .max; sum = 0
+        count = 0
+        max = 0
+        min = .max
+        sum = 0
     }
 }

@@ -62,7 +62,9 @@ public final class MuxStage: @unchecked Sendable {
             name: SharedRing.name(instance: instance, track: Track.transportStream), kind: .transportStream,
             slotCount: Track.tsSlots, slotBytes: Track.tsSlotBytes)
         writer.setFormat(TrackFormat(codec: .mpegts, bitrate: UInt32(config.program.muxrate ?? 0)))
-        log.info("\(config.program.mode.uppercased()) \(config.program.muxrate.map { "\($0) b/s " } ?? "")delay \(muxConfig.delay / MediaTime.millisecond) ms, PCR every \(config.program.pcrInterval) ms on PID \(muxConfig.pcrPID)")
+        log.info(
+            "\(config.program.mode.uppercased()) \(config.program.muxrate.map { "\($0) b/s " } ?? "")delay \(muxConfig.delay / MediaTime.millisecond) ms, PCR every \(config.program.pcrInterval) ms on PID \(muxConfig.pcrPID)"
+        )
 
         let readers = [(0, Track.codedVideo), (1, Track.codedAudio)].map { stream, track in
             StageThread(name: "mux-\(track)") { [self] in self.readLoop(stream: stream, track: track) }
@@ -79,8 +81,10 @@ public final class MuxStage: @unchecked Sendable {
                 // A unit the mux cannot queue is counted in its statistics (droppedAccessUnits).
                 _ = p.bytes.withUnsafeBytes {
                     mux.enqueue(
-                        stream: p.stream, payload: $0, ptsNs: p.info.pts, dtsNs: p.info.dts, captureNs: p.info.captureTime,
-                        readyNs: p.info.stageTime, keyframe: p.info.flags.contains(.keyframe), discontinuity: p.info.flags.contains(.discontinuity),
+                        stream: p.stream, payload: $0, ptsNs: p.info.pts, dtsNs: p.info.dts,
+                        captureNs: p.info.captureTime,
+                        readyNs: p.info.stageTime, keyframe: p.info.flags.contains(.keyframe),
+                        discontinuity: p.info.flags.contains(.discontinuity),
                         now: now)
                 }
             }
@@ -100,11 +104,14 @@ public final class MuxStage: @unchecked Sendable {
             statistics.bytes = s.packets &* 188
             statistics.dropped = s.droppedAccessUnits
             statistics.tick(
-                extra: "\"mode\":\"\(cbr ? "cbr" : "vbr")\",\"muxrate\":\(self.config.program.muxrate ?? 0),\"nullPackets\":\(s.nullPackets),"
+                extra:
+                    "\"mode\":\"\(cbr ? "cbr" : "vbr")\",\"muxrate\":\(self.config.program.muxrate ?? 0),\"nullPackets\":\(s.nullPackets),"
                     + "\"pcrIntervalMs\":\(self.config.program.pcrInterval),\"lateAccessUnits\":\(s.lateAccessUnits)")
             if now - lastReport >= 10 * MediaTime.nanosecondsPerSecond {
                 let s = mux.statistics
-                log.info("packets \(s.packets) null \(s.nullPackets) pcr \(s.pcrs) late AUs \(s.lateAccessUnits) dropped AUs \(s.droppedAccessUnits)")
+                log.info(
+                    "packets \(s.packets) null \(s.nullPackets) pcr \(s.pcrs) late AUs \(s.lateAccessUnits) dropped AUs \(s.droppedAccessUnits)"
+                )
                 lastReport = now
             }
             let next = cbr ? now + Self.cbrTick : min(max(mux.nextWakeup, now), now + 100 * MediaTime.millisecond)

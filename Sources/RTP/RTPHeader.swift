@@ -25,9 +25,15 @@ public struct RTPHeader: Sendable, Equatable {
     public var hasPadding = false
 
     /// A header to write; the defaults are PT 33, sequence number, timestamp and SSRC 0.
-    public init(marker: Bool = false, payloadType: UInt8 = mp2tPayloadType, sequenceNumber: UInt16 = 0, timestamp: UInt32 = 0, ssrc: UInt32 = 0) {
-        self.marker = marker; self.payloadType = payloadType; self.sequenceNumber = sequenceNumber
-        self.timestamp = timestamp; self.ssrc = ssrc
+    public init(
+        marker: Bool = false, payloadType: UInt8 = mp2tPayloadType, sequenceNumber: UInt16 = 0, timestamp: UInt32 = 0,
+        ssrc: UInt32 = 0
+    ) {
+        self.marker = marker
+        self.payloadType = payloadType
+        self.sequenceNumber = sequenceNumber
+        self.timestamp = timestamp
+        self.ssrc = ssrc
     }
 
     /// Writes the 12-byte header into `out`.
@@ -35,11 +41,16 @@ public struct RTPHeader: Sendable, Equatable {
     public func write(into out: UnsafeMutableRawBufferPointer) {
         out[0] = Self.version << 6
         out[1] = (marker ? 0x80 : 0) | (payloadType & 0x7F)
-        out[2] = UInt8(sequenceNumber >> 8); out[3] = UInt8(sequenceNumber & 0xFF)
-        out[4] = UInt8(timestamp >> 24); out[5] = UInt8((timestamp >> 16) & 0xFF)
-        out[6] = UInt8((timestamp >> 8) & 0xFF); out[7] = UInt8(timestamp & 0xFF)
-        out[8] = UInt8(ssrc >> 24); out[9] = UInt8((ssrc >> 16) & 0xFF)
-        out[10] = UInt8((ssrc >> 8) & 0xFF); out[11] = UInt8(ssrc & 0xFF)
+        out[2] = UInt8(sequenceNumber >> 8)
+        out[3] = UInt8(sequenceNumber & 0xFF)
+        out[4] = UInt8(timestamp >> 24)
+        out[5] = UInt8((timestamp >> 16) & 0xFF)
+        out[6] = UInt8((timestamp >> 8) & 0xFF)
+        out[7] = UInt8(timestamp & 0xFF)
+        out[8] = UInt8(ssrc >> 24)
+        out[9] = UInt8((ssrc >> 16) & 0xFF)
+        out[10] = UInt8((ssrc >> 8) & 0xFF)
+        out[11] = UInt8(ssrc & 0xFF)
     }
 }
 

@@ -45,7 +45,10 @@ public struct SessionDescription: Sendable, Equatable {
         public var rows: Int?
         /// FEC streams on `columnPort` (and `rowPort`), with L = `columns` and D = `rows` when known.
         public init(columnPort: UInt16, rowPort: UInt16?, columns: Int?, rows: Int?) {
-            self.columnPort = columnPort; self.rowPort = rowPort; self.columns = columns; self.rows = rows
+            self.columnPort = columnPort
+            self.rowPort = rowPort
+            self.columns = columns
+            self.rows = rows
         }
     }
 
@@ -55,9 +58,16 @@ public struct SessionDescription: Sendable, Equatable {
 
     /// A one-stream description of `connectionAddress`:`port` (`ttl` for multicast, `sourceFilter`:
     /// the sender's address).
-    public init(originAddress: String, name: String, connectionAddress: String, ttl: UInt8? = nil, port: UInt16, sourceFilter: String? = nil) {
-        self.originAddress = originAddress; self.name = name; self.connectionAddress = connectionAddress
-        self.ttl = ttl; self.port = port; self.sourceFilter = sourceFilter
+    public init(
+        originAddress: String, name: String, connectionAddress: String, ttl: UInt8? = nil, port: UInt16,
+        sourceFilter: String? = nil
+    ) {
+        self.originAddress = originAddress
+        self.name = name
+        self.connectionAddress = connectionAddress
+        self.ttl = ttl
+        self.port = port
+        self.sourceFilter = sourceFilter
     }
 
     /// The SDP text, CRLF line endings (RFC 8866 §5), in the line order RFC 8866 requires
@@ -149,13 +159,20 @@ extension SessionDescription {
             let fields = value.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             switch type {
             case "o":
-                guard fields.count == 6, fields[3] == "IN" else { throw SDPError(line: lineNo, reason: "o= needs 6 fields: username sess-id sess-version IN IP4 address") }
+                guard fields.count == 6, fields[3] == "IN" else {
+                    throw SDPError(
+                        line: lineNo, reason: "o= needs 6 fields: username sess-id sess-version IN IP4 address")
+                }
                 origin = fields[5]
             case "s": name = value
             case "i": if media == nil { info = value }
             case "c":
-                guard fields.count == 3, fields[0] == "IN" else { throw SDPError(line: lineNo, reason: "c= must be IN IP4 <address>[/ttl]") }
-                guard fields[1] == "IP4" else { throw SDPError(line: lineNo, reason: "only IP4 connections are supported, got \(fields[1])") }
+                guard fields.count == 3, fields[0] == "IN" else {
+                    throw SDPError(line: lineNo, reason: "c= must be IN IP4 <address>[/ttl]")
+                }
+                guard fields[1] == "IP4" else {
+                    throw SDPError(line: lineNo, reason: "only IP4 connections are supported, got \(fields[1])")
+                }
                 let parts = fields[2].split(separator: "/")
                 guard let addr = parts.first, Self.isIPv4(String(addr)) else {
                     throw SDPError(line: lineNo, reason: "\(fields[2]) is not an IPv4 address")
@@ -176,7 +193,9 @@ extension SessionDescription {
                 }
                 guard fields.count >= 4 else { throw SDPError(line: lineNo, reason: "m= needs media port proto fmt") }
                 let portField = fields[1].split(separator: "/").first.map(String.init) ?? ""
-                guard let port = UInt16(portField), port > 0 else { throw SDPError(line: lineNo, reason: "bad port \(fields[1])") }
+                guard let port = UInt16(portField), port > 0 else {
+                    throw SDPError(line: lineNo, reason: "bad port \(fields[1])")
+                }
                 guard ["RTP/AVP", "udp", "RTP/AVPF", "UDP"].contains(fields[2]) else {
                     throw SDPError(line: lineNo, reason: "unsupported transport \(fields[2])")
                 }
@@ -200,7 +219,8 @@ extension SessionDescription {
                 } else if !extra.isEmpty {
                     let pt = extra[extra.count - 1].1
                     if value.hasPrefix("rtpmap:\(pt) ") {
-                        extra[extra.count - 1].2 = value.split(separator: " ").dropFirst().first?.split(separator: "/").first.map { $0.lowercased() }
+                        extra[extra.count - 1].2 = value.split(separator: " ").dropFirst().first?.split(separator: "/")
+                            .first.map { $0.lowercased() }
                     } else if value.hasPrefix("fmtp:\(pt) ") {
                         for p in value.dropFirst("fmtp:\(pt) ".count).split(separator: ";") {
                             let kv = p.split(separator: "=").map { String($0.filter { $0 != " " }) }
@@ -221,9 +241,12 @@ extension SessionDescription {
         }
         guard sawVersion else { throw SDPError(line: 1, reason: "empty SDP") }
         guard let m = media else { throw SDPError(line: lastLine, reason: "no m= line") }
-        guard let c = conn else { throw SDPError(line: mediaLine, reason: "no c= line for this media (none at session level either)") }
+        guard let c = conn else {
+            throw SDPError(line: mediaLine, reason: "no c= line for this media (none at session level either)")
+        }
         var d = SessionDescription(
-            originAddress: origin ?? c.0, name: name ?? "-", connectionAddress: c.0, ttl: c.1, port: m.1, sourceFilter: filter)
+            originAddress: origin ?? c.0, name: name ?? "-", connectionAddress: c.0, ttl: c.1, port: m.1,
+            sourceFilter: filter)
         d.information = info
         d.media = m.0
         d.transport = m.2

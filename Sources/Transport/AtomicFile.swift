@@ -1,7 +1,8 @@
+import FrameRing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import FrameRing
 
 /// Writes files so that a reader (or a power cut) sees the old content or the new, never a part:
 /// temp file in the same directory, fsync, rename, fsync of the directory.
@@ -19,14 +20,16 @@ public enum AtomicFile {
             if n < 0 {
                 if errno == EINTR { continue }
                 let e = SystemError("write", tmp)
-                close(fd); unlink(tmp)
+                close(fd)
+                unlink(tmp)
                 throw e
             }
             off += n
         }
         if durable, fsync(fd) != 0 {
             let e = SystemError("fsync", tmp)
-            close(fd); unlink(tmp)
+            close(fd)
+            unlink(tmp)
             throw e
         }
         close(fd)
@@ -37,7 +40,10 @@ public enum AtomicFile {
         }
         if durable {
             let d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if d >= 0 { fsync(d); close(d) }
+            if d >= 0 {
+                fsync(d)
+                close(d)
+            }
         }
     }
 
@@ -59,7 +65,9 @@ public enum AtomicFile {
             guard e == EEXIST else { throw SystemError("mkdir", current, errno: e) }
             var st = stat()
             guard fstatat(base, current, &st, 0) == 0 else { throw SystemError("stat", current) }
-            guard st.st_mode & fileTypeMask == directoryType else { throw SystemError("mkdir", current, errno: ENOTDIR) }
+            guard st.st_mode & fileTypeMask == directoryType else {
+                throw SystemError("mkdir", current, errno: ENOTDIR)
+            }
         }
     }
 
@@ -78,7 +86,10 @@ public enum AtomicFile {
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw SystemError("read", path) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("read", path)
+            }
             if n == 0 { break }
             out += buf[0..<n]
         }

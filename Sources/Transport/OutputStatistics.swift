@@ -29,7 +29,8 @@ public struct OutputStatistics: Sendable {
         func h(_ x: LatencyHistogram) -> String {
             "{\"count\":\(x.count),\"p50Ns\":\(x.quantile(0.5)),\"p99Ns\":\(x.quantile(0.99)),\"maxNs\":\(x.max)}"
         }
-        return "{\"id\":\"\(id)\",\"state\":\"\(state)\",\"datagrams\":\(datagrams),\"packets\":\(packets),\"bytes\":\(bytes),"
+        return
+            "{\"id\":\"\(id)\",\"state\":\"\(state)\",\"datagrams\":\(datagrams),\"packets\":\(packets),\"bytes\":\(bytes),"
             + "\"sendErrors\":\(sendErrors),\"lostChunks\":\(lostChunks),\"captureToWire\":\(h(latency)),"
             + "\"encodedToWire\":\(h(encodedToWire)),\"pacing\":\(h(pacing)),"
             + "\"captureToWireHistogram\":[\(latency.nonEmptyBuckets.map { "[\($0.ns),\($0.count)]" }.joined(separator: ","))]"
@@ -48,7 +49,9 @@ struct StatisticsFile {
         self.id = id
     }
 
-    mutating func write(_ s: OutputStatistics, state: String, extra: @autoclosure () -> String = "", force: Bool = false) {
+    mutating func write(
+        _ s: OutputStatistics, state: String, extra: @autoclosure () -> String = "", force: Bool = false
+    ) {
         let now = MonotonicClock.now()
         guard force || now - last >= MediaTime.nanosecondsPerSecond, let path else { return }
         last = now

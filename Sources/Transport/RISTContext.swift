@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CRIST
 import Config
 import FrameRing
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why a RIST link could not be set up.
 public struct RISTError: Error, CustomStringConvertible, Sendable {
@@ -36,12 +37,15 @@ final class RISTContext: @unchecked Sendable {
         var created: OpaquePointer? = nil
         // Log callback first: creation itself logs.
         let me = Unmanaged.passUnretained(observer).toOpaque()
-        _ = rist_logging_set(&logging, RIST_LOG_WARN, { arg, level, message in
-            guard let arg, let message else { return 0 }
-            Unmanaged<RISTObserver>.fromOpaque(arg).takeUnretainedValue().librist(level, String(cString: message))
-            return 0
-        }, me, nil, nil)
-        let rc = role == .sender
+        _ = rist_logging_set(
+            &logging, RIST_LOG_WARN,
+            { arg, level, message in
+                guard let arg, let message else { return 0 }
+                Unmanaged<RISTObserver>.fromOpaque(arg).takeUnretainedValue().librist(level, String(cString: message))
+                return 0
+            }, me, nil, nil)
+        let rc =
+            role == .sender
             ? rist_sender_create(&created, profile, 0, logging)
             : rist_receiver_create(&created, profile, logging)
         guard rc == 0, let created else { throw RISTError(operation: "\(role) create") }
@@ -56,32 +60,36 @@ final class RISTContext: @unchecked Sendable {
             rist_destroy(ctx)
             throw RISTError(operation: "peer \(settings.libristURL) (address in use, or unreachable)")
         }
-        _ = rist_connection_status_callback_set(ctx, { arg, _, status in
-            guard let arg else { return }
-            let me = Unmanaged<RISTObserver>.fromOpaque(arg).takeUnretainedValue()
-            let up = status == RIST_CONNECTION_ESTABLISHED || status == RIST_CLIENT_CONNECTED
-            me.shared.withLock { $0.connected = up }
-            me.log.notice(up ? "RIST peer connected" : "RIST peer timed out")
-        }, me)
-        _ = rist_stats_callback_set(ctx, 1000, { arg, stats in
-            guard let arg, let stats else { return 0 }
-            let me = Unmanaged<RISTObserver>.fromOpaque(arg).takeUnretainedValue()
-            let s = stats.pointee
-            me.shared.withLock {
-                if s.stats_type == RIST_STATS_SENDER_PEER {
-                    $0.sender = s.stats.sender_peer
-                    $0.sentTotal &+= s.stats.sender_peer.sent
-                    $0.retransmittedTotal &+= s.stats.sender_peer.retransmitted
-                } else {
-                    $0.receiver = s.stats.receiver_flow
-                    $0.receivedTotal &+= s.stats.receiver_flow.received
-                    $0.lostTotal &+= UInt64(s.stats.receiver_flow.lost)
-                    $0.recoveredTotal &+= UInt64(s.stats.receiver_flow.recovered)
+        _ = rist_connection_status_callback_set(
+            ctx,
+            { arg, _, status in
+                guard let arg else { return }
+                let me = Unmanaged<RISTObserver>.fromOpaque(arg).takeUnretainedValue()
+                let up = status == RIST_CONNECTION_ESTABLISHED || status == RIST_CLIENT_CONNECTED
+                me.shared.withLock { $0.connected = up }
+                me.log.notice(up ? "RIST peer connected" : "RIST peer timed out")
+            }, me)
+        _ = rist_stats_callback_set(
+            ctx, 1000,
+            { arg, stats in
+                guard let arg, let stats else { return 0 }
+                let me = Unmanaged<RISTObserver>.fromOpaque(arg).takeUnretainedValue()
+                let s = stats.pointee
+                me.shared.withLock {
+                    if s.stats_type == RIST_STATS_SENDER_PEER {
+                        $0.sender = s.stats.sender_peer
+                        $0.sentTotal &+= s.stats.sender_peer.sent
+                        $0.retransmittedTotal &+= s.stats.sender_peer.retransmitted
+                    } else {
+                        $0.receiver = s.stats.receiver_flow
+                        $0.receivedTotal &+= s.stats.receiver_flow.received
+                        $0.lostTotal &+= UInt64(s.stats.receiver_flow.lost)
+                        $0.recoveredTotal &+= UInt64(s.stats.receiver_flow.recovered)
+                    }
                 }
-            }
-            _ = rist_stats_free(stats)
-            return 0
-        }, me)
+                _ = rist_stats_free(stats)
+                return 0
+            }, me)
     }
 
     func start() throws {
@@ -130,11 +138,16 @@ final class RISTObserver: Sendable {
                 return s.decryptFailures == 1
             }
             if first {
-                log.error("RIST: the peer's packets do not decrypt: wrong secret or aes-type (librist: \(text)); no stream")
+                log.error(
+                    "RIST: the peer's packets do not decrypt: wrong secret or aes-type (librist: \(text)); no stream")
             }
             return
         }
-        if level.rawValue <= RIST_LOG_ERROR.rawValue { log.error("librist: \(text)") } else { log.warning("librist: \(text)") }
+        if level.rawValue <= RIST_LOG_ERROR.rawValue {
+            log.error("librist: \(text)")
+        } else {
+            log.warning("librist: \(text)")
+        }
     }
 
     /// Status members for the stats file: RTT, retransmits, loss, recovery (as SRT's).
@@ -143,7 +156,8 @@ final class RISTObserver: Sendable {
 
     func statusExtra() -> String {
         shared.withLock { s in
-            let r = s.receiver, t = s.sender
+            let r = s.receiver
+            let t = s.sender
             return "\"protocol\":\"rist\",\"profile\":\"\(settings.profile.rawValue)\",\"connected\":\(s.connected),"
                 + "\"rttMs\":\(max(t.rtt, r.rtt)),\"retransmitted\":\(s.retransmittedTotal),\"sent\":\(s.sentTotal),"
                 + "\"received\":\(s.receivedTotal),\"lost\":\(s.lostTotal),\"recovered\":\(s.recoveredTotal),\"missing\":\(r.missing),"

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Config
 import FEC
 import FrameRing
 import MediaTime
 import RTP
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A gateway `udp://` (raw TS) or `rtp://` (MP2T, RFC 2250) input, unicast or multicast (`iface=`,
 /// SSM `source=`). RTP goes through a `RecoveryBuffer`: SMPTE 2022-1 FEC from the column and row
@@ -51,15 +52,30 @@ public final class RTPInput {
             name: SharedRing.name(instance: instance, track: Track.transportStream), kind: .transportStream,
             slotCount: Track.tsSlots, slotBytes: Track.tsSlotBytes)
         writer.setFormat(TrackFormat(codec: .mpegts))
-        let source = url.option("source"), iface = url.option("iface")
-        var sockets: [(UDPReceiver, Role)] = [(try UDPReceiver(host: url.host, port: url.port, source: source, interface: iface), .media)]
+        let source = url.option("source")
+        let iface = url.option("iface")
+        var sockets: [(UDPReceiver, Role)] = [
+            (try UDPReceiver(host: url.host, port: url.port, source: source, interface: iface), .media)
+        ]
         var endpoints = [(url.host, url.port)]
         if let d = options.duplicate { endpoints.append((d.host, d.port)) }
-        if let d = options.duplicate { sockets.append((try UDPReceiver(host: d.host, port: d.port, source: source, interface: iface), .media)) }
+        if let d = options.duplicate {
+            sockets.append((try UDPReceiver(host: d.host, port: d.port, source: source, interface: iface), .media))
+        }
         if options.fec != nil {
             for (host, port) in endpoints {
-                sockets.append((try UDPReceiver(host: host, port: port + FECParameters.columnPortOffset, source: source, interface: iface), .column))
-                sockets.append((try UDPReceiver(host: host, port: port + FECParameters.rowPortOffset, source: source, interface: iface), .row))
+                sockets.append(
+                    (
+                        try UDPReceiver(
+                            host: host, port: port + FECParameters.columnPortOffset, source: source, interface: iface),
+                        .column
+                    ))
+                sockets.append(
+                    (
+                        try UDPReceiver(
+                            host: host, port: port + FECParameters.rowPortOffset, source: source, interface: iface),
+                        .row
+                    ))
             }
         }
         let holdPackets = options.fec.map { 2 * $0.matrix } ?? Self.reorderPackets
@@ -82,7 +98,8 @@ public final class RTPInput {
             ccErrors &+= UInt64(continuity.check(UnsafeRawBufferPointer(rebasing: payload[0..<usable])))
             let now = MonotonicClock.now()
             _ = try? writer.publish(
-                RecordInfo(flags: discontinuity ? .discontinuity : [], pts: now, captureTime: now, aux0: UInt32(usable / 188)),
+                RecordInfo(
+                    flags: discontinuity ? .discontinuity : [], pts: now, captureTime: now, aux0: UInt32(usable / 188)),
                 bytes: UnsafeRawBufferPointer(rebasing: payload[0..<usable]))
             discontinuity = false
             statistics.count(bytes: usable)
@@ -108,8 +125,11 @@ public final class RTPInput {
                                 return
                             }
                             switch sockets[k].1 {
-                            case .media: buffer.insert(header: h, payload: UnsafeRawBufferPointer(rebasing: datagram[range]), arrival: now)
-                            case .column, .row: try? buffer.insertFEC(UnsafeRawBufferPointer(rebasing: datagram[range]), arrival: now)
+                            case .media:
+                                buffer.insert(
+                                    header: h, payload: UnsafeRawBufferPointer(rebasing: datagram[range]), arrival: now)
+                            case .column, .row:
+                                try? buffer.insertFEC(UnsafeRawBufferPointer(rebasing: datagram[range]), arrival: now)
                             }
                         }
                     }
@@ -124,11 +144,15 @@ public final class RTPInput {
             if now - lastLog > 10 * MediaTime.nanosecondsPerSecond {
                 lastLog = now
                 let s = buffer.statistics
-                log.info("received \(received(s)) (duplicates \(s.duplicates)), FEC \(s.fecPackets), recovered \(s.recovered), lost \(s.lost), CC errors \(ccErrors)")
+                log.info(
+                    "received \(received(s)) (duplicates \(s.duplicates)), FEC \(s.fecPackets), recovered \(s.recovered), lost \(s.lost), CC errors \(ccErrors)"
+                )
             }
         }
         let s = buffer.statistics
-        log.notice("stopped: received \(received(s)) (duplicates \(s.duplicates)), FEC \(s.fecPackets), recovered \(s.recovered), lost \(s.lost), CC errors \(ccErrors)")
+        log.notice(
+            "stopped: received \(received(s)) (duplicates \(s.duplicates)), FEC \(s.fecPackets), recovered \(s.recovered), lost \(s.lost), CC errors \(ccErrors)"
+        )
     }
 
     /// Datagrams received: RTP packets on the media path(s), or raw UDP datagrams.

@@ -28,7 +28,10 @@ struct TSCutPoints {
                 var i = 8
                 while i + 4 <= section.count - 4 {
                     let program = Int(section[i]) << 8 | Int(section[i + 1])
-                    if program != 0 { pmtPID = Int(section[i + 2] & 0x1F) << 8 | Int(section[i + 3]); break }
+                    if program != 0 {
+                        pmtPID = Int(section[i + 2] & 0x1F) << 8 | Int(section[i + 3])
+                        break
+                    }
                     i += 4
                 }
             }
@@ -38,8 +41,12 @@ struct TSCutPoints {
                 let infoLength = Int(s[10] & 0x0F) << 8 | Int(s[11])
                 var i = 12 + infoLength
                 while i + 5 <= s.count - 4 {
-                    let type = s[i], es = Int(s[i + 1] & 0x1F) << 8 | Int(s[i + 2])
-                    if Self.videoStreamTypes.contains(type) { videoPID = es; break }
+                    let type = s[i]
+                    let es = Int(s[i + 1] & 0x1F) << 8 | Int(s[i + 2])
+                    if Self.videoStreamTypes.contains(type) {
+                        videoPID = es
+                        break
+                    }
                     i += 5 + (Int(s[i + 3] & 0x0F) << 8 | Int(s[i + 4]))
                 }
             }
@@ -67,12 +74,15 @@ enum RecordingName {
         var t = time_t(epochSeconds)
         var tm = tm()
         gmtime_r(&t, &tm)
-        func pad(_ v: Int32, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
+        func pad(_ v: Int32, _ n: Int) -> String {
+            String(repeating: "0", count: max(0, n - String(v).count)) + String(v)
+        }
         let date = pad(tm.tm_year + 1900, 4) + pad(tm.tm_mon + 1, 2) + pad(tm.tm_mday, 2)
         let clock = pad(tm.tm_hour, 2) + pad(tm.tm_min, 2) + pad(tm.tm_sec, 2)
         let safeService = String(service.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
         return template.replacingAll("$datetime", with: "\(date)-\(clock)").replacingAll("$date", with: date)
-            .replacingAll("$time", with: clock).replacingAll("$output", with: output).replacingAll("$service", with: safeService)
+            .replacingAll("$time", with: clock).replacingAll("$output", with: output).replacingAll(
+                "$service", with: safeService)
     }
 }
 

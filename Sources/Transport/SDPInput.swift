@@ -13,11 +13,17 @@ public enum SDPInput {
         if let s = d.sourceFilter { options.append(("source", s)) }
         let rtp = d.transport.hasPrefix("RTP")
         if let f = d.fec {
-            guard rtp else { throw SDPError(line: 1, reason: "FEC streams need an RTP media stream, not \(d.transport)") }
+            guard rtp else {
+                throw SDPError(line: 1, reason: "FEC streams need an RTP media stream, not \(d.transport)")
+            }
             guard f.columnPort == d.port &+ FECParameters.columnPortOffset,
                 f.rowPort.map({ $0 == d.port &+ FECParameters.rowPortOffset }) ?? true
             else {
-                throw SDPError(line: 1, reason: "2022-1 FEC streams must be on the media port + 2 (column) and + 4 (row), found \(f.columnPort)\(f.rowPort.map { ", \($0)" } ?? "")")
+                throw SDPError(
+                    line: 1,
+                    reason:
+                        "2022-1 FEC streams must be on the media port + 2 (column) and + 4 (row), found \(f.columnPort)\(f.rowPort.map { ", \($0)" } ?? "")"
+                )
             }
             options += [("fec", "2022-1"), ("level", f.rowPort != nil ? "B" : "A")]
             if let l = f.columns, let r = f.rows { options += [("cols", "\(l)"), ("rows", "\(r)")] }
@@ -30,7 +36,11 @@ public enum SDPInput {
     /// Reads `path` and returns the URL; errors name the file and the line.
     public static func url(fromFile path: String) throws -> MediaURL {
         let text: String
-        do { text = try AtomicFile.read(path) } catch { throw ConfigError(path: "source.sdp", reason: "cannot read \(path): \(error)") }
-        do { return try url(fromSDP: text) } catch { throw ConfigError(path: "source.sdp", reason: "\(path): \(error)") }
+        do { text = try AtomicFile.read(path) } catch {
+            throw ConfigError(path: "source.sdp", reason: "cannot read \(path): \(error)")
+        }
+        do { return try url(fromSDP: text) } catch {
+            throw ConfigError(path: "source.sdp", reason: "\(path): \(error)")
+        }
     }
 }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSRT
 import Config
 import Events
 import FrameRing
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A gateway `srt://` input: listener (one publisher at a time; `accept=` filters stream ids as
 /// MistServer does) or caller (reconnecting with backoff). Each connection's TS is relayed from a
@@ -55,7 +56,8 @@ public final class SRTInput: @unchecked Sendable {
     func admits(peer: String, streamID: String) -> Bool {
         var reason: String? = nil
         if !settings.admits(streamID: streamID) {
-            reason = "streamid \"\(streamID)\" is not accepted (accept=\(settings.accept?.joined(separator: ",") ?? ""))"
+            reason =
+                "streamid \"\(streamID)\" is not accepted (accept=\(settings.accept?.joined(separator: ",") ?? ""))"
         } else if let events, events.hasAcceptHandler(output: nil),
             case .reject(let why) = events.decideAccept(output: nil, peer: peer, streamID: streamID)
         {
@@ -80,7 +82,12 @@ public final class SRTInput: @unchecked Sendable {
         var backoff = Self.minBackoff
         while !StopRequest.isRequested {
             guard let socket = try connectOrAccept(writer: writer, backoff: backoff) else {
-                StopRequest.sleep(backoff, tick: { writer.beat(); self.tickStatistics() })
+                StopRequest.sleep(
+                    backoff,
+                    tick: {
+                        writer.beat()
+                        self.tickStatistics()
+                    })
                 backoff = min(backoff * 2, Self.maxBackoff)
                 continue
             }
@@ -105,7 +112,8 @@ public final class SRTInput: @unchecked Sendable {
             guard try socket.connect(settings) else {
                 // The reason libsrt gives (connection refused, timeout) and the peer's rejection
                 // code (wrong passphrase, stream id refused: SRT_REJ_*/SRT_REJX_*).
-                let e = SRTError.last("\(settings.mode.rawValue) \(settings.host):\(settings.port)", socket: socket.handle)
+                let e = SRTError.last(
+                    "\(settings.mode.rawValue) \(settings.host):\(settings.port)", socket: socket.handle)
                 log.warning("\(e); retrying in \(backoff / MediaTime.millisecond) ms")
                 return nil
             }
@@ -118,12 +126,16 @@ public final class SRTInput: @unchecked Sendable {
                 throw SRTError.last("bind :\(settings.port)")
             }
             if settings.accept != nil || events?.hasAcceptHandler(output: nil) == true {
-                srt_listen_callback(socket.handle, { opaque, ns, _, peer, streamid in
-                    let me = Unmanaged<SRTInput>.fromOpaque(opaque!).takeUnretainedValue()
-                    if me.admits(peer: describe(peer), streamID: streamid.map { String(cString: $0) } ?? "") { return 0 }
-                    srt_setrejectreason(ns, SRT_REJX_FORBIDDEN)  // 1403, access-control.md
-                    return -1
-                }, Unmanaged.passUnretained(self).toOpaque())
+                srt_listen_callback(
+                    socket.handle,
+                    { opaque, ns, _, peer, streamid in
+                        let me = Unmanaged<SRTInput>.fromOpaque(opaque!).takeUnretainedValue()
+                        if me.admits(peer: describe(peer), streamID: streamid.map { String(cString: $0) } ?? "") {
+                            return 0
+                        }
+                        srt_setrejectreason(ns, SRT_REJX_FORBIDDEN)  // 1403, access-control.md
+                        return -1
+                    }, Unmanaged.passUnretained(self).toOpaque())
             }
             guard srt_listen(socket.handle, 1) != SRT_ERROR else { throw SRTError.last("listen :\(settings.port)") }
             log.notice("listening for a publisher on :\(settings.port)")
@@ -153,7 +165,8 @@ public final class SRTInput: @unchecked Sendable {
             writer.beat()
             tickStatistics()
             guard n > 0 else {
-                if n < 0 { StopRequest.sleep(Int64(Self.waitMs) * MediaTime.millisecond) }  // not a busy loop on an epoll error
+                // Not a busy loop on an epoll error.
+                if n < 0 { StopRequest.sleep(Int64(Self.waitMs) * MediaTime.millisecond) }
                 continue
             }
             var addr = sockaddr_in()
@@ -168,7 +181,9 @@ public final class SRTInput: @unchecked Sendable {
             let client = SRTSocket(accepted: ns)
             var blocking = true
             _ = srt_setsockflag(client.handle, SRTO_RCVSYN, &blocking, Int32(MemoryLayout<Bool>.size))
-            let peer = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { describe($0) } }
+            let peer = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { describe($0) }
+            }
             let id = client.streamID
             log.notice("publisher \(peer) connected\(id.isEmpty ? "" : " (streamid \"\(id)\")")")
             began(peer: peer, streamID: id)
@@ -191,8 +206,12 @@ public final class SRTInput: @unchecked Sendable {
         _ = srt_setsockflag(socket.handle, SRTO_RCVTIMEO, &timeout, 4)
         // A message holds at most 7 packets (1316 bytes); the clean start puts PAT and PMT in front.
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1500, alignment: 16)
-        let filtered = UnsafeMutableRawBufferPointer.allocate(byteCount: 1500 + 2 * RandomAccess.packetSize, alignment: 16)
-        defer { buffer.deallocate(); filtered.deallocate() }
+        let filtered = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: 1500 + 2 * RandomAccess.packetSize, alignment: 16)
+        defer {
+            buffer.deallocate()
+            filtered.deallocate()
+        }
         var discontinuity = true
         var lastStats = MonotonicClock.now()
         while !StopRequest.isRequested {
@@ -202,7 +221,8 @@ public final class SRTInput: @unchecked Sendable {
                 if let s = socket.receiveStatistics() { link = s }
             }
             tickStatistics()
-            let n = srt_recvmsg(socket.handle, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count))
+            let n = srt_recvmsg(
+                socket.handle, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count))
             if n == SRT_ERROR {
                 if srt_getlasterror(nil) == SRT_ETIMEOUT.rawValue {
                     writer.beat()
@@ -223,18 +243,22 @@ public final class SRTInput: @unchecked Sendable {
                     log.notice(
                         "relaying from a clean point: PAT, PMT (PID \(cleanStart.pmtPID)), then "
                             + (cleanStart.videoPID.map { "a random access point on video PID \($0)" } ?? "no video")
-                            + "; \(cleanStart.skippedPackets) packets (\(cleanStart.skippedVideoUnits) video PES starts) held back")
+                            + "; \(cleanStart.skippedPackets) packets (\(cleanStart.skippedVideoUnits) video PES starts) held back"
+                    )
                 }
                 ts = UnsafeRawBufferPointer(rebasing: filtered[0..<kept])
             }
             var offset = 0
             while offset < ts.count {
-                let piece = UnsafeRawBufferPointer(rebasing: ts[offset..<min(ts.count, offset + Int(Track.tsSlotBytes))])
+                let piece = UnsafeRawBufferPointer(
+                    rebasing: ts[offset..<min(ts.count, offset + Int(Track.tsSlotBytes))])
                 offset += piece.count
                 ccErrors &+= UInt64(continuity.check(piece))
                 let at = MonotonicClock.now()
                 _ = try? writer.publish(
-                    RecordInfo(flags: discontinuity ? .discontinuity : [], pts: at, captureTime: at, aux0: UInt32(piece.count / 188)),
+                    RecordInfo(
+                        flags: discontinuity ? .discontinuity : [], pts: at, captureTime: at,
+                        aux0: UInt32(piece.count / 188)),
                     bytes: piece)
                 discontinuity = false
                 statistics.count(bytes: piece.count)
@@ -266,7 +290,8 @@ public final class SRTInput: @unchecked Sendable {
         let t = totals
         func q(_ s: String) -> String { JSON.string(s).serialized }
         let rejected = lock.withLock { rejectedCount }
-        return "\"type\":\"gateway\",\"url\":\(q("srt://\(settings.host):\(settings.port)")),\"mode\":\(q(settings.mode.rawValue)),"
+        return
+            "\"type\":\"gateway\",\"url\":\(q("srt://\(settings.host):\(settings.port)")),\"mode\":\(q(settings.mode.rawValue)),"
             + "\"connected\":\(connected),\"peer\":\(q(peer)),\"streamid\":\(q(streamID)),\"connects\":\(connects),"
             + "\"rejected\":\(rejected),\"rttMs\":\(link.rttMs),\"receiveRateMbps\":\(link.receiveRateMbps),"
             + "\"latencyMs\":\(link.latencyMs),\"received\":\(t.packetsReceived),\"lost\":\(t.packetsLost),"

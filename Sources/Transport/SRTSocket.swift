@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSRT
 import Config
 import FrameRing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An SRT failure: what we were doing, libsrt's message, and the rejection reason when the peer
 /// refused the connection (wrong passphrase, stream id not accepted, …).
@@ -28,7 +29,8 @@ public struct SRTError: Error, CustomStringConvertible, Sendable {
     static func rejectReasonText(_ code: Int32) -> String {
         if code < SRT_REJC_PREDEFINED { return "\(String(cString: srt_rejectreason_str(code))) (\(code))" }
         let names: [Int32: String] = [
-            SRT_REJX_FALLBACK: "unspecified", SRT_REJX_BAD_REQUEST: "bad request", SRT_REJX_UNAUTHORIZED: "unauthorized",
+            SRT_REJX_FALLBACK: "unspecified", SRT_REJX_BAD_REQUEST: "bad request",
+            SRT_REJX_UNAUTHORIZED: "unauthorized",
             SRT_REJX_OVERLOAD: "overloaded", SRT_REJX_FORBIDDEN: "forbidden (stream id not accepted)",
             SRT_REJX_NOTFOUND: "resource not found", SRT_REJX_BAD_MODE: "mode not supported",
             SRT_REJX_UNACCEPTABLE: "unacceptable parameters", SRT_REJX_CONFLICT: "resource in use",
@@ -72,7 +74,11 @@ public struct SRTConnectionStatistics: Sendable {
     public var skippedChunks: Int64 = 0
 
     var json: String {
-        func q(_ s: String) -> String { var o = ""; JSON.quoteForStats(s, into: &o); return o }
+        func q(_ s: String) -> String {
+            var o = ""
+            JSON.quoteForStats(s, into: &o)
+            return o
+        }
         return "{\"peer\":\(q(peer)),\"streamid\":\(q(streamID)),\"rttMs\":\(rttMs),\"sendRateMbps\":\(sendRateMbps),"
             + "\"packetsSent\":\(packetsSent),\"packetsLost\":\(packetsLost),\"packetsRetransmitted\":\(packetsRetransmitted),"
             + "\"packetsDropped\":\(packetsDropped),\"sendBufferPackets\":\(sendBufferPackets),\"latencyMs\":\(latencyMs),"
@@ -204,7 +210,9 @@ final class SRTSocket: @unchecked Sendable {
     }
 
     func set(_ id: SRT_SOCKOPT, _ value: UnsafeRawPointer, _ size: Int, _ name: String) throws {
-        guard srt_setsockflag(handle, id, value, Int32(size)) != SRT_ERROR else { throw SRTError.last("option \(name)") }
+        guard srt_setsockflag(handle, id, value, Int32(size)) != SRT_ERROR else {
+            throw SRTError.last("option \(name)")
+        }
     }
 
     /// Sends without blocking when `nonBlocking` (then a full send buffer returns false, not an error).
@@ -239,7 +247,8 @@ final class SRTSocket: @unchecked Sendable {
         s.receiveRateMbps = perf.mbpsRecvRate
         s.packetsReceived = perf.pktRecvTotal
         s.packetsLost = Int64(perf.pktRcvLossTotal)
-        s.packetsRetransmitted = Int64(perf.pktRcvRetrans)  // an interval counter, never cleared here (clear = 0): the total
+        // An interval counter, never cleared here (clear = 0): the total.
+        s.packetsRetransmitted = Int64(perf.pktRcvRetrans)
         s.packetsDropped = Int64(perf.pktRcvDropTotal)
         s.packetsFilterRecovered = Int64(perf.pktRcvFilterSupplyTotal)
         s.packetsUndecrypted = Int64(perf.pktRcvUndecryptTotal)

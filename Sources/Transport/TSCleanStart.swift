@@ -20,7 +20,10 @@ enum RandomAccess {
     static func containsKeyframe(_ chunk: UnsafeRawBufferPointer, pid: UInt16) -> Bool {
         var i = 0
         while i + packetSize <= chunk.count {
-            if isRandomAccess(UnsafeRawBufferPointer(rebasing: chunk[i..<(i + packetSize)]), pid: pid, streamType: nil) { return true }
+            if isRandomAccess(UnsafeRawBufferPointer(rebasing: chunk[i..<(i + packetSize)]), pid: pid, streamType: nil)
+            {
+                return true
+            }
             i += packetSize
         }
         return false
@@ -155,8 +158,12 @@ struct TSCleanStart {
 
     private func emitTables(into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
         let size = RandomAccess.packetSize
-        pat.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + size)]).copyMemory(from: $0) }
-        pmt.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[(offset + size)..<(offset + 2 * size)]).copyMemory(from: $0) }
+        pat.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + size)]).copyMemory(from: $0)
+        }
+        pmt.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(rebasing: out[(offset + size)..<(offset + 2 * size)]).copyMemory(from: $0)
+        }
         return 2 * size
     }
 

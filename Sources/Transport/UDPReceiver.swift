@@ -1,8 +1,9 @@
+import Config
+import FrameRing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Config
-import FrameRing
 
 /// A UDP receive socket bound to a port, joined to a multicast group when given one (ASM, or SSM
 /// with a source). Owns the descriptor.
@@ -23,7 +24,9 @@ public final class UDPReceiver {
             guard let group else { throw SystemError("inet_pton", host, errno: EINVAL) }
             var a = UDPSocket.socketAddress(group, port)
             let rc = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard rc == 0 else { throw SystemError("bind", "\(host):\(port)") }
             if group.isMulticast {
@@ -33,14 +36,21 @@ public final class UDPReceiver {
                     m.imr_multiaddr.s_addr = group.value.bigEndian
                     m.imr_sourceaddr.s_addr = src.value.bigEndian
                     m.imr_interface.s_addr = ifaceAddr.bigEndian
-                    guard setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_SOURCE_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq_source>.size)) == 0 else {
+                    guard
+                        setsockopt(
+                            fd, Int32(IPPROTO_IP), IP_ADD_SOURCE_MEMBERSHIP, &m,
+                            socklen_t(MemoryLayout<ip_mreq_source>.size)) == 0
+                    else {
                         throw SystemError("setsockopt", "IP_ADD_SOURCE_MEMBERSHIP \(host) from \(source)")
                     }
                 } else {
                     var m = ip_mreq()
                     m.imr_multiaddr.s_addr = group.value.bigEndian
                     m.imr_interface.s_addr = ifaceAddr.bigEndian
-                    guard setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq>.size)) == 0 else {
+                    guard
+                        setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq>.size))
+                            == 0
+                    else {
                         throw SystemError("setsockopt", "IP_ADD_MEMBERSHIP \(host)")
                     }
                 }
@@ -59,9 +69,15 @@ public final class UDPReceiver {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let r = poll(&p, 1, timeoutMs)
         if r == 0 { return 0 }
-        if r < 0 { if errno == EINTR { return 0 }; throw SystemError("poll", "udp") }
+        if r < 0 {
+            if errno == EINTR { return 0 }
+            throw SystemError("poll", "udp")
+        }
         let n = recv(fd, buffer.baseAddress, buffer.count, 0)
-        if n < 0 { if errno == EINTR || errno == EAGAIN { return 0 }; throw SystemError("recv", "udp") }
+        if n < 0 {
+            if errno == EINTR || errno == EAGAIN { return 0 }
+            throw SystemError("recv", "udp")
+        }
         return n
     }
 }

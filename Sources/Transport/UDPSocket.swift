@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CRillShims
 import Config
 import FrameRing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A UDP socket for one output destination, set up for multicast when the destination
 /// is a group: TTL, outgoing interface, loopback on (so local receivers work), optional source
@@ -29,7 +30,9 @@ public final class UDPSocket {
         guard fd >= 0 else { throw SystemError("socket", "udp") }
         do {
             try setOption(SOL_SOCKET, SO_SNDBUF, Int32(4 << 20), "SO_SNDBUF")
-            if let tos = url.option("tos").flatMap(Int32.init) { try setOption(Int32(IPPROTO_IP), IP_TOS, tos, "IP_TOS") }
+            if let tos = url.option("tos").flatMap(Int32.init) {
+                try setOption(Int32(IPPROTO_IP), IP_TOS, tos, "IP_TOS")
+            }
             if dest.isMulticast {
                 let ttl = url.option("ttl").flatMap(Int32.init) ?? 1
                 try setOption(Int32(IPPROTO_IP), IP_MULTICAST_TTL, ttl, "IP_MULTICAST_TTL")
@@ -41,7 +44,9 @@ public final class UDPSocket {
             if let source = url.option("source"), let src = IPv4Address(source) {
                 var a = Self.socketAddress(src, 0)
                 let rc = withUnsafePointer(to: &a) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
                 }
                 guard rc == 0 else { throw SystemError("bind", source) }
             }
@@ -103,7 +108,9 @@ public final class UDPSocket {
         defer { close(probe) }
         var d = address
         let rc0 = withUnsafePointer(to: &d) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc0 == 0 else { return nil }
         let fd = probe

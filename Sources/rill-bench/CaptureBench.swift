@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Capture
 import FrameRing
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// vcap's per-frame work for one 1080p30 YUYV stream, without a device: the kernel buffer (here a
 /// YUYV frame in memory) converted by libv4lconvert straight into a ring slot and published, the
@@ -19,7 +20,9 @@ func benchCapture(frames: Int) {
     }
     let converter = FrameConverter(fourcc: .yuyv, width: w, height: h, bytesPerLine: w * 2, fd: -1)
     let name = "rill.bench-capture-\(getpid())"
-    guard let writer = try? RingWriter(name: name, kind: .rawVideo, slotCount: 8, slotBytes: UInt32(converter.frameBytes)) else {
+    guard
+        let writer = try? RingWriter(name: name, kind: .rawVideo, slotCount: 8, slotBytes: UInt32(converter.frameBytes))
+    else {
         print("capture: cannot create the ring")
         return
     }
@@ -35,7 +38,10 @@ func benchCapture(frames: Int) {
     yuyv.withUnsafeBytes { src in
         for i in 0..<(frames + 10) {
             let start = cpuNow()
-            _ = writer.publish(RecordInfo(pts: Int64(i), captureTime: MonotonicClock.now(), width: UInt32(w), height: UInt32(h)), log: Log(stage: "bench")) { slot in
+            _ = writer.publish(
+                RecordInfo(pts: Int64(i), captureTime: MonotonicClock.now(), width: UInt32(w), height: UInt32(h)),
+                log: Log(stage: "bench")
+            ) { slot in
                 guard let n = converter.convert(src, into: slot) else {
                     failed += 1
                     return 0

@@ -22,7 +22,8 @@ func benchFECRecovery() {
         var dropped = 0
         var fecIndex = 0
         for i in 0..<packets {
-            let h = RTPHeader(sequenceNumber: UInt16(truncatingIfNeeded: i), timestamp: UInt32(truncatingIfNeeded: i * 900))
+            let h = RTPHeader(
+                sequenceNumber: UInt16(truncatingIfNeeded: i), timestamp: UInt32(truncatingIfNeeded: i * 900))
             payload.withUnsafeBytes { p in
                 var fec: [[UInt8]] = []
                 enc.add(header: h, payload: p) { _, pkt in fec.append(Array(pkt[RTPHeader.size...])) }
@@ -46,14 +47,16 @@ func benchFECRecovery() {
             let r = run(l: l, d: d, rowFEC: rowFEC, packets: n) { _, _ in rng.next() < p }
             // Column only: a lost packet stays lost if its column's FEC packet or another of its
             // D − 1 neighbours is lost too.
-            let bound = rowFEC
+            let bound =
+                rowFEC
                 // Level B without iterating: lost if its column and its row both hold another loss.
                 ? p * (1 - pow1(1 - p, d)) * (1 - pow1(1 - p, l))
                 : p * (1 - pow1(1 - p, d))
             let residual = Double(r.lost) / Double(n)
-            print("  \(p * 100) % random, level \(rowFEC ? "B" : "A"): \(r.dropped) dropped, \(r.lost) lost after FEC = "
-                + "\(fmt(residual * 100)) % residual (\(fmt(100 * (1 - Double(r.lost) / Double(max(r.dropped, 1))))) % recovered); "
-                + "expected ≈ \(fmt(bound * 100)) %\(rowFEC ? " (one pass; iterating does better)" : "")")
+            print(
+                "  \(p * 100) % random, level \(rowFEC ? "B" : "A"): \(r.dropped) dropped, \(r.lost) lost after FEC = "
+                    + "\(fmt(residual * 100)) % residual (\(fmt(100 * (1 - Double(r.lost) / Double(max(r.dropped, 1))))) % recovered); "
+                    + "expected ≈ \(fmt(bound * 100)) %\(rowFEC ? " (one pass; iterating does better)" : "")")
         }
     }
     // Bursts of L consecutive media packets, one per 10 matrices; FEC packets untouched.

@@ -1,8 +1,9 @@
+import FEC
+import RTP
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import FEC
-import RTP
 
 /// The packaging an `rtp://…?fec=2022-1` output does per chunk, on a TS file, as fast as it goes:
 /// 7 TS packets per RTP packet (RFC 2250), the 2022-1 encoder (L×D, level B), every datagram
@@ -31,7 +32,9 @@ func benchRTPFEC(path: String, columns: Int, rows: Int) {
     address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
     func send(_ p: UnsafeRawBufferPointer) {
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, p.baseAddress, p.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, p.baseAddress, p.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
     }
     var header = RTPHeader(sequenceNumber: 1, ssrc: 0x5249_4C4C)
@@ -43,7 +46,10 @@ func benchRTPFEC(path: String, columns: Int, rows: Int) {
     while offset + chunkBytes <= ts.count {
         datagram.withUnsafeMutableBytes { d in
             header.write(into: d)
-            ts.withUnsafeBytes { d.baseAddress!.advanced(by: RTPHeader.size).copyMemory(from: $0.baseAddress! + offset, byteCount: chunkBytes) }
+            ts.withUnsafeBytes {
+                d.baseAddress!.advanced(by: RTPHeader.size).copyMemory(
+                    from: $0.baseAddress! + offset, byteCount: chunkBytes)
+            }
             send(UnsafeRawBufferPointer(d))
             encoder.add(header: header, payload: UnsafeRawBufferPointer(rebasing: d[RTPHeader.size...])) { _, fec in
                 send(fec)

@@ -22,11 +22,15 @@ func benchMux(mode: MuxRateMode, label: String, seconds: Int64) {
         for n in 0..<frames {
             let au = n % 50 == 0 ? idr : video
             _ = au.withUnsafeBytes {
-                mux.enqueue(stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: n % 50 == 0, discontinuity: false, now: t)
+                mux.enqueue(
+                    stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: n % 50 == 0,
+                    discontinuity: false, now: t)
             }
             while audioNext <= t {
                 _ = audio.withUnsafeBytes {
-                    mux.enqueue(stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext, keyframe: true, discontinuity: false, now: t)
+                    mux.enqueue(
+                        stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext,
+                        keyframe: true, discontinuity: false, now: t)
                 }
                 audioNext += 21_333_333
             }
@@ -47,7 +51,9 @@ func benchMux(mode: MuxRateMode, label: String, seconds: Int64) {
     let packets = mux.statistics.packets - packets0
     let mallocs = rill_malloc_count() - mallocs0
     let perPacket = Double(elapsed) / Double(packets)
-    print("mux \(label): \(packets) packets of \(seconds) s of 4 Mb/s + 128 kb/s, \(fixed(perPacket, 1)) ns/packet, \(mallocs) allocations in steady state (\(fixed(Double(mallocs) / Double(packets), 4)) per packet)")
+    print(
+        "mux \(label): \(packets) packets of \(seconds) s of 4 Mb/s + 128 kb/s, \(fixed(perPacket, 1)) ns/packet, \(mallocs) allocations in steady state (\(fixed(Double(mallocs) / Double(packets), 4)) per packet)"
+    )
 }
 
 /// `v` with `digits` decimals (no Foundation here).
@@ -74,7 +80,8 @@ case "capture":
     benchCapture(frames: 300)
 case "rtpfec":
     let a = Array(args.dropFirst())
-    benchRTPFEC(path: a.first ?? "", columns: a.count > 1 ? Int(a[1]) ?? 10 : 10, rows: a.count > 2 ? Int(a[2]) ?? 10 : 10)
+    benchRTPFEC(
+        path: a.first ?? "", columns: a.count > 1 ? Int(a[1]) ?? 10 : 10, rows: a.count > 2 ? Int(a[2]) ?? 10 : 10)
 case "fecrate":
     benchFECRecovery()
 default:

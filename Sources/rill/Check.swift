@@ -22,6 +22,8 @@ struct Check: ParsableCommand {
             printError("rill: config: \(error)")
             throw ExitCode(2)
         }
-        print("config OK: \(cfg.outputs.count) output(s), \(cfg.program.mode) mux, required muxrate \(cfg.requiredMuxrate) b/s")
+        print(
+            "config OK: \(cfg.outputs.count) output(s), \(cfg.program.mode) mux, required muxrate \(cfg.requiredMuxrate) b/s"
+        )
     }
 }

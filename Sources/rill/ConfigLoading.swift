@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Config
 import FrameRing
 import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads and validates a config file; on error prints the field path and exits 2.
 func loadConfig(_ path: String) throws -> (RillConfig, String) {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import API
 import ArgumentParser
 import Config
 import Events
 import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `rill ctl …`: the box's API from the shell. Token from `--token-file`, `$RILL_TOKEN`, or
 /// `/etc/rill/token`; human output by default, `--json` for scripts.
@@ -30,7 +31,9 @@ struct APIOptions: ParsableArguments {
     }
 
     func url(_ path: String) throws -> HTTPURL {
-        do { return try HTTPURL.parse(api.hasSuffix("/") ? String(api.dropLast()) + path : api + path, path: "--api") } catch {
+        do {
+            return try HTTPURL.parse(api.hasSuffix("/") ? String(api.dropLast()) + path : api + path, path: "--api")
+        } catch {
             printError("rill ctl: \(error)")
             throw ExitCode(2)
         }
@@ -42,7 +45,9 @@ struct APIOptions: ParsableArguments {
     func call(_ method: String, _ path: String, body: [UInt8] = []) throws -> JSON {
         let r: PlainHTTP.Response
         do {
-            r = try PlainHTTP.request(method, url(path), headers: headers + [("Content-Type", "application/json")], body: body, timeoutMs: 10_000)
+            r = try PlainHTTP.request(
+                method, url(path), headers: headers + [("Content-Type", "application/json")], body: body,
+                timeoutMs: 10_000)
         } catch {
             printError("rill ctl: \(api): \(error)")
             throw ExitCode(1)
@@ -65,7 +70,10 @@ struct CtlStatus: ParsableCommand {
 
     func run() throws {
         let s = try options.call("GET", "/api/v1/status")
-        if options.json { print(s.pretty, terminator: ""); return }
+        if options.json {
+            print(s.pretty, terminator: "")
+            return
+        }
         func str(_ v: JSON?) -> String {
             switch v ?? .null {
             case .string(let x): x
@@ -74,21 +82,28 @@ struct CtlStatus: ParsableCommand {
             default: "-"
             }
         }
-        print("box \(str(s["box"]?["instance"])) (rill \(str(s["box"]?["version"]))), up \(str(s["box"]?["uptimeSeconds"])) s")
+        print(
+            "box \(str(s["box"]?["instance"])) (rill \(str(s["box"]?["version"]))), up \(str(s["box"]?["uptimeSeconds"])) s"
+        )
         if let src = s["source"] {
-            print("source \(str(src["type"])): signal \(str(src["signal"])), \(str(src["width"]))x\(str(src["height"])) @ \(str(src["fps"])) fps, dropped \(str(src["droppedFrames"]))")
+            print(
+                "source \(str(src["type"])): signal \(str(src["signal"])), \(str(src["width"]))x\(str(src["height"])) @ \(str(src["fps"])) fps, dropped \(str(src["droppedFrames"]))"
+            )
         }
         print("\nSTAGE            STATE     PID      RESTARTS")
         if case .array(let stages) = s["stages"] ?? .null {
             for st in stages {
-                print(pad(str(st["name"]), 17) + pad(str(st["state"]), 10) + pad(str(st["pid"]), 9) + str(st["restarts"]))
+                print(
+                    pad(str(st["name"]), 17) + pad(str(st["state"]), 10) + pad(str(st["pid"]), 9) + str(st["restarts"]))
             }
         }
         print("\nOUTPUT      STATE     PACKETS      BYTES          C→W p50/p99 ms   URL")
         if case .array(let outs) = s["outputs"] ?? .null {
             for o in outs {
                 let lat = o["captureToWireMs"].map { "\(str($0["p50"]))/\(str($0["p99"]))" } ?? "-"
-                print(pad(str(o["id"]), 12) + pad(str(o["state"]), 10) + pad(str(o["packets"]), 13) + pad(str(o["bytes"]), 15) + pad(lat, 17) + str(o["url"]))
+                print(
+                    pad(str(o["id"]), 12) + pad(str(o["state"]), 10) + pad(str(o["packets"]), 13)
+                        + pad(str(o["bytes"]), 15) + pad(lat, 17) + str(o["url"]))
             }
         }
     }
@@ -118,17 +133,28 @@ struct CtlConfig: ParsableCommand {
         @Argument(help: "JSON file, or - for stdin.") var file: String = "-"
         func run() throws {
             let text = file == "-" ? readAll(0) : ((try? AtomicFile.read(file)) ?? "")
-            let r = try options.call(merge ? "PATCH" : "PUT", "/api/v1/config" + (section.map { "/\($0)" } ?? ""), body: Array(text.utf8))
-            if options.json { print(r.pretty, terminator: ""); return }
+            let r = try options.call(
+                merge ? "PATCH" : "PUT", "/api/v1/config" + (section.map { "/\($0)" } ?? ""), body: Array(text.utf8))
+            if options.json {
+                print(r.pretty, terminator: "")
+                return
+            }
             var changed: [String] = []
-            if case .array(let a) = r["changed"] ?? .null { changed = a.compactMap { if case .string(let s) = $0 { s } else { nil } } }
-            print(changed.isEmpty ? "no change" : "changed: \(changed.joined(separator: ", "))\(r["restartRequired"] == .bool(true) ? " (takes effect at the next start)" : "")")
+            if case .array(let a) = r["changed"] ?? .null {
+                changed = a.compactMap { if case .string(let s) = $0 { s } else { nil } }
+            }
+            print(
+                changed.isEmpty
+                    ? "no change"
+                    : "changed: \(changed.joined(separator: ", "))\(r["restartRequired"] == .bool(true) ? " (takes effect at the next start)" : "")"
+            )
         }
     }
 }
 
 struct CtlOutputs: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "outputs", abstract: "Start or stop an output (until the box restarts).")
+    static let configuration = CommandConfiguration(
+        commandName: "outputs", abstract: "Start or stop an output (until the box restarts).")
     @OptionGroup var options: APIOptions
     @Argument(help: "start or stop") var action: String
     @Argument(help: "Output id") var id: String
@@ -142,23 +168,33 @@ struct CtlOutputs: ParsableCommand {
 }
 
 struct CtlEvents: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "events", abstract: "Follow the box's events (Server-Sent Events).")
+    static let configuration = CommandConfiguration(
+        commandName: "events", abstract: "Follow the box's events (Server-Sent Events).")
     @OptionGroup var options: APIOptions
     func run() throws {
         var pending: [UInt8] = []
         var status = 0
         do {
-            try PlainHTTP.stream(options.url("/api/v1/events"), headers: options.headers, connectTimeoutMs: 5000, idleTimeoutMs: 3 * 15_000, onHead: { status = $0 }) { piece in
+            try PlainHTTP.stream(
+                options.url("/api/v1/events"), headers: options.headers, connectTimeoutMs: 5000,
+                idleTimeoutMs: 3 * 15_000, onHead: { status = $0 }
+            ) { piece in
                 guard status == 200 else { return false }
                 pending += piece
                 // Events end with a blank line. The API sends a keep-alive comment every 15 s, so three
                 // missed ones mean the box is gone.
-                while let end = (0..<max(pending.count - 1, 0)).first(where: { pending[$0] == 10 && pending[$0 + 1] == 10 }) {
+                while let end = (0..<max(pending.count - 1, 0)).first(where: {
+                    pending[$0] == 10 && pending[$0 + 1] == 10
+                }) {
                     let block = String(decoding: pending[..<end], as: UTF8.self)
                     pending.removeFirst(end + 2)
                     for line in block.split(separator: "\n") where line.hasPrefix("data: ") {
                         let data = String(line.dropFirst(6))
-                        if options.json { print(data) } else if let e = try? JSONParser.parse(data) { print(Self.human(e)) }
+                        if options.json {
+                            print(data)
+                        } else if let e = try? JSONParser.parse(data) {
+                            print(Self.human(e))
+                        }
                     }
                 }
                 fflush(nil)
@@ -201,7 +237,8 @@ struct Passwd: ParsableCommand {
 
 /// `rill token add|remove NAME`: bearer tokens for scripts.
 struct TokenCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Add or remove an API bearer token.")
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Add or remove an API bearer token.")
     @Option(name: .long, help: "Credentials file.") var credentials = "/etc/rill/credentials.json"
     @Argument(help: "add or remove") var action: String
     @Argument(help: "Token name") var name: String

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Capture
 import Config
 import Encode
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `rill encoder-check`: board bring-up for a V4L2 mem2mem encoder. Encodes frames through the
 /// same backend the encode stage uses, drains, resumes, drains again, then checks that a stopped
@@ -46,7 +47,9 @@ struct EncoderCheck: ParsableCommand {
         let frameBytes = w * h * 3 / 2
         let source = try FrameSource(path: input, width: w, height: h, fps: rate)
         let sink = try output.map { p -> UnsafeMutablePointer<FILE> in
-            guard let f = fopen(p, "wb") else { throw ValidationError("--output: cannot open \(p): \(String(cString: strerror(errno)))") }
+            guard let f = fopen(p, "wb") else {
+                throw ValidationError("--output: cannot open \(p): \(String(cString: strerror(errno)))")
+            }
             return f
         }
         defer { if let sink { fclose(sink) } }
@@ -71,7 +74,8 @@ struct EncoderCheck: ParsableCommand {
             for _ in 0..<frames {
                 source.read(frame: index, into: frame)
                 try encoder.encode(
-                    frame: UnsafeRawBufferPointer(frame), ptsNs: rate.nanoseconds(ofFrame: index), captureNs: 0, output: write)
+                    frame: UnsafeRawBufferPointer(frame), ptsNs: rate.nanoseconds(ofFrame: index), captureNs: 0,
+                    output: write)
                 index += 1
             }
             try encoder.flush(output: write)
@@ -80,7 +84,8 @@ struct EncoderCheck: ParsableCommand {
             out.append(
                 .object([
                     ("run", .number(Double(run))), ("framesIn", .number(Double(encoder.framesIn - before.0))),
-                    ("accessUnits", .number(Double(encoder.accessUnits - before.1))), ("drained", .bool(encoder.drained)),
+                    ("accessUnits", .number(Double(encoder.accessUnits - before.1))),
+                    ("drained", .bool(encoder.drained)),
                     ("dequeueAfterDrain", .string(afterDrain)),
                 ]))
         }
@@ -92,7 +97,8 @@ struct EncoderCheck: ParsableCommand {
             afterClose = "\(error)"
         }
         let report: JSON = .object([
-            ("device", .string(device)), ("driver", .string(encoder.driver)), ("multiplanar", .bool(encoder.multiplanar)),
+            ("device", .string(device)), ("driver", .string(encoder.driver)),
+            ("multiplanar", .bool(encoder.multiplanar)),
             ("codec", .string(codec)), ("width", .number(Double(w))), ("height", .number(Double(h))),
             ("runs", .array(out)), ("keyframes", .number(Double(encoder.keyframes))),
             ("corruptBuffers", .number(Double(encoder.corruptBuffers))), ("codedBytes", .number(Double(codedBytes))),
@@ -127,7 +133,9 @@ private final class FrameSource {
 
     func read(frame index: Int64, into buffer: UnsafeMutableRawBufferPointer) {
         if let pattern {
-            pattern.render(frame: index, timecode: TestPattern.timecode(wallClock: fps.nanoseconds(ofFrame: index), fps: fps), into: buffer)
+            pattern.render(
+                frame: index, timecode: TestPattern.timecode(wallClock: fps.nanoseconds(ofFrame: index), fps: fps),
+                into: buffer)
             return
         }
         if fread(buffer.baseAddress, 1, buffer.count, file) != buffer.count {

@@ -7,5 +7,8 @@ struct Rill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rill",
         abstract: "Rill contribution encoder: test source → x264/AAC → native TS mux → paced RTP/UDP.",
-        subcommands: [Run.self, Ctl.self, Passwd.self, TokenCommand.self, Stage.self, Check.self, Status.self, RingCommand.self, SDPCommand.self, Probe.self, Devices.self, EncoderCheck.self])
+        subcommands: [
+            Run.self, Ctl.self, Passwd.self, TokenCommand.self, Stage.self, Check.self, Status.self, RingCommand.self,
+            SDPCommand.self, Probe.self, Devices.self, EncoderCheck.self,
+        ])
 }

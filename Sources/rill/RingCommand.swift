@@ -1,13 +1,15 @@
+import ArgumentParser
+import FrameRing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import FrameRing
 
 /// `rill ring ls`: the rings in /dev/shm, their writers and readers.
 struct RingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ring", abstract: "Inspect shared-memory rings.", subcommands: [List.self, RingWrite.self, RingRead.self])
+        commandName: "ring", abstract: "Inspect shared-memory rings.",
+        subcommands: [List.self, RingWrite.self, RingRead.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List rings, writers and readers.")
@@ -22,10 +24,15 @@ struct RingCommand: ParsableCommand {
                     let r = try SharedRing.open(name: name)
                     let f = r.format
                     let age = (now &- r.lastHeartbeat) / 1_000_000
-                    let alive = pid_t(exactly: r.writerProcess).map { $0 > 0 && kill($0, 0) == 0 } ?? false  // a corrupt pid field is "gone", never a trap
-                    print("\(name)  \(r.kind)  \(f.codec)  slots \(r.slotCount)×\(r.slotBytes)  records \(r.publishedCount)  gen \(r.generation)  writer \(r.writerProcess)\(alive ? "" : " (gone)") beat \(age) ms ago")
+                    // A corrupt pid field reads as a gone writer, never a trap.
+                    let alive = pid_t(exactly: r.writerProcess).map { $0 > 0 && kill($0, 0) == 0 } ?? false
+                    print(
+                        "\(name)  \(r.kind)  \(f.codec)  slots \(r.slotCount)×\(r.slotBytes)  records \(r.publishedCount)  gen \(r.generation)  writer \(r.writerProcess)\(alive ? "" : " (gone)") beat \(age) ms ago"
+                    )
                     for rd in r.readers {
-                        print("    reader pid \(rd.pid)  cursor \(rd.cursor)  behind \(r.publishedCount &- rd.cursor)  lost \(rd.lost)  seen \((now - rd.seen) / 1_000_000) ms ago")
+                        print(
+                            "    reader pid \(rd.pid)  cursor \(rd.cursor)  behind \(r.publishedCount &- rd.cursor)  lost \(rd.lost)  seen \((now - rd.seen) / 1_000_000) ms ago"
+                        )
                     }
                 } catch {
                     print("\(name)  error: \(error)")

@@ -1,14 +1,16 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import FrameRing
 import MediaTime
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `rill ring write|read`: a standalone writer and reader of a ring, for diagnostics, the
 /// multi-process ring tests and the wake-latency benchmark. Each event is one JSON line.
 struct RingWrite: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "write", abstract: "Write numbered test records into a ring.")
+    static let configuration = CommandConfiguration(
+        commandName: "write", abstract: "Write numbered test records into a ring.")
 
     @Option(name: .long, help: "shm name, e.g. /rill.test.x") var name: String
     @Option(name: .long, help: "Records to write (0 = until stopped).") var records: Int64 = 0
@@ -33,7 +35,9 @@ struct RingWrite: ParsableCommand {
             let now = MonotonicClock.now()
             // Payload: the record number then the send time, so readers can check order and wake latency.
             try w.publish(RecordInfo(pts: now, captureTime: now)) { out in
-                if bytes > 16 { (out.baseAddress! + 16).copyMemory(from: source.baseAddress! + 16, byteCount: bytes - 16) }
+                if bytes > 16 {
+                    (out.baseAddress! + 16).copyMemory(from: source.baseAddress! + 16, byteCount: bytes - 16)
+                }
                 out.storeBytes(of: first + i, toByteOffset: 0, as: Int64.self)
                 out.storeBytes(of: now, toByteOffset: 8, as: Int64.self)
                 return bytes
@@ -46,7 +50,8 @@ struct RingWrite: ParsableCommand {
 }
 
 struct RingRead: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "read", abstract: "Read a ring and print each event as JSON.")
+    static let configuration = CommandConfiguration(
+        commandName: "read", abstract: "Read a ring and print each event as JSON.")
 
     @Option(name: .long, help: "shm name") var name: String
     @Option(name: .long, help: "Stop after this many records (0 = until stopped).") var records: Int64 = 0
@@ -87,7 +92,10 @@ struct RingRead: ParsableCommand {
                 let sent = buffer.load(fromByteOffset: 8, as: Int64.self)
                 if let l = last, n != l + 1, lost == 0 { outOfOrder += 1 }
                 last = n
-                if first == nil { first = n; firstRecordAt = now }
+                if first == nil {
+                    first = n
+                    firstRecordAt = now
+                }
                 bytes += Int64(info.length)
                 got += 1
                 lastRecordAt = now
@@ -108,7 +116,9 @@ struct RingRead: ParsableCommand {
             }
             fflushStdout()
         }
-        print("{\"event\":\"summary\",\"first\":\(first ?? -1),\"records\":\(got),\"lost\":\(lost),\"outOfOrder\":\(outOfOrder),\"wakeP50Ns\":\(wake.quantile(0.5)),\"wakeP99Ns\":\(wake.quantile(0.99)),\"wakeMaxNs\":\(wake.max),\"bytes\":\(bytes),\"elapsedNs\":\(lastRecordAt - firstRecordAt)}")
+        print(
+            "{\"event\":\"summary\",\"first\":\(first ?? -1),\"records\":\(got),\"lost\":\(lost),\"outOfOrder\":\(outOfOrder),\"wakeP50Ns\":\(wake.quantile(0.5)),\"wakeP99Ns\":\(wake.quantile(0.99)),\"wakeMaxNs\":\(wake.max),\"bytes\":\(bytes),\"elapsedNs\":\(lastRecordAt - firstRecordAt)}"
+        )
     }
 }
 

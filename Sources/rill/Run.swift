@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import API
 import ArgumentParser
 import Box
@@ -9,11 +6,15 @@ import Events
 import FrameRing
 import Hummingbird
 import Logging
-import Metrics
 import MediaTime
+import Metrics
 import Prometheus
 import ServiceLifecycle
 import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `rill run`: the box (rilld) in the foreground — config store, supervisor, events, HTTP API.
 struct Run: AsyncParsableCommand {
@@ -28,7 +29,9 @@ struct Run: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Without --config: where the default config, its SDP and statistics go (default /run/rill; if that is not writable, $XDG_RUNTIME_DIR/rill, then /tmp/rill-UID).")
+        help:
+            "Without --config: where the default config, its SDP and statistics go (default /run/rill; if that is not writable, $XDG_RUNTIME_DIR/rill, then /tmp/rill-UID)."
+    )
     var runDirectory: String = "/run/rill"
 
     func run() async throws {
@@ -64,13 +67,19 @@ struct Run: AsyncParsableCommand {
             logger.logLevel = .critical  // NIO cancellation noise at shutdown; request errors are problem JSON
             let app = Application(
                 router: router,
-                configuration: .init(address: .hostname(cfg.api.address, port: Int(cfg.api.port)), serverName: "rill/\(BoxController.version)"),
+                configuration: .init(
+                    address: .hostname(cfg.api.address, port: Int(cfg.api.port)),
+                    serverName: "rill/\(BoxController.version)"),
                 onServerRunning: { _ in log.notice("API on http://\(cfg.api.address):\(cfg.api.port)/api/v1") },
                 logger: logger)
             // An API that cannot start (port taken) is logged; the media keeps flowing without it.
-            services.append(.init(service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore))
+            services.append(
+                .init(service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore))
         }
-        services.append(.init(service: SupervisorService(box: box, systemd: systemd), successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(
+            .init(
+                service: SupervisorService(box: box, systemd: systemd),
+                successTerminationBehavior: .gracefullyShutdownGroup))
         // SIGTERM/SIGINT begin a graceful shutdown.
         var groupLogger = Logger(label: "rill.lifecycle")
         groupLogger.logLevel = .warning
@@ -138,7 +147,8 @@ struct SupervisorService: Service {
     let systemd: SystemdNotify
 
     func run() async throws {
-        let box = self.box, systemd = self.systemd
+        let box = self.box
+        let systemd = self.systemd
         let readyAt = MonotonicClock.now() + 500 * MediaTime.millisecond
         let done = AsyncStream<Void>.makeStream()
         let thread = StageThread(name: "rill-supervisor") {
@@ -148,7 +158,9 @@ struct SupervisorService: Service {
                 // READY once every enabled output's stage is up (or after 10 s, with status saying why not).
                 if !ready, MonotonicClock.now() >= readyAt {
                     let sends = box.supervisor.status.filter { $0.output != nil && $0.state != .stopped }
-                    if sends.allSatisfy({ $0.state == .running }) || MonotonicClock.now() > readyAt + 10 * MediaTime.nanosecondsPerSecond {
+                    if sends.allSatisfy({ $0.state == .running })
+                        || MonotonicClock.now() > readyAt + 10 * MediaTime.nanosecondsPerSecond
+                    {
                         ready = true
                         systemd.send("READY=1\nSTATUS=\(sends.filter { $0.state == .running }.count) outputs up")
                     }

@@ -4,7 +4,8 @@ import Transport
 
 /// `rill sdp --config FILE --output ID`: prints the SDP of an RTP output.
 struct SDPCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sdp", abstract: "Print the SDP file of an rtp:// output.")
+    static let configuration = CommandConfiguration(
+        commandName: "sdp", abstract: "Print the SDP file of an rtp:// output.")
 
     @Option(name: .long, help: "Config file (JSON).")
     var config: String

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Box
 import CRillShims
@@ -11,6 +8,10 @@ import Events
 import FrameRing
 import Packager
 import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `rill stage ROLE`: one stage process, as the supervisor spawns it.
 struct Stage: ParsableCommand {
@@ -47,14 +48,17 @@ struct Stage: ParsableCommand {
         let log = Log(stage: role.rawValue)
         let instanceDir = "\(cfg.system.runDirectory)/\(instance)"
         let stats = { (stage: String) in
-            StageStatistics(path: StageStatistics.path(runDirectory: cfg.system.runDirectory, instance: instance, stage: stage))
+            StageStatistics(
+                path: StageStatistics.path(runDirectory: cfg.system.runDirectory, instance: instance, stage: stage))
         }
         do {
             switch role {
             case .testsrc:
                 let source = try TestSource(config: cfg.source, instance: instance)
                 source.statistics = stats("source")
-                log.info("\(cfg.source.width)x\(cfg.source.height)@\(cfg.source.fps) \(cfg.source.pixelFormat), tone \(cfg.source.toneFrequency) Hz \(cfg.source.toneLevel) dBFS, \(cfg.source.channels) ch")
+                log.info(
+                    "\(cfg.source.width)x\(cfg.source.height)@\(cfg.source.fps) \(cfg.source.pixelFormat), tone \(cfg.source.toneFrequency) Hz \(cfg.source.toneLevel) dBFS, \(cfg.source.channels) ch"
+                )
                 source.run(frameLimit: frames)
             case .vcap:
                 let capture = try VideoCapture(config: cfg.source, instance: instance)
@@ -75,7 +79,8 @@ struct Stage: ParsableCommand {
                 capture.statistics = stats("audio-source")
                 capture.run()
             case .encodeVideo:
-                let stage = VideoEncodeStage(config: cfg.encoders.video, instance: instance, cbr: cfg.program.mode == "cbr")
+                let stage = VideoEncodeStage(
+                    config: cfg.encoders.video, instance: instance, cbr: cfg.program.mode == "cbr")
                 stage.statistics = stats("encode-video")
                 try stage.run()
             case .encodeAudio:
@@ -113,12 +118,18 @@ struct Stage: ParsableCommand {
                 let stats = "\(cfg.system.runDirectory)/\(instance)/stats/\(o.id).json"
                 if o.url.scheme == "file" {
                     let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
-                    try FileRecorder(output: o, instance: instance, serviceName: cfg.program.serviceName, statsPath: stats, events: events).run()
+                    try FileRecorder(
+                        output: o, instance: instance, serviceName: cfg.program.serviceName, statsPath: stats,
+                        events: events
+                    ).run()
                 } else if o.url.scheme == "rist" {
                     try RISTOutput(output: o, instance: instance, statsPath: stats).run()
                 } else if o.url.scheme == "srt" {
                     let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
-                    try SRTOutput(output: o, instance: instance, statsPath: stats, videoPID: UInt16(cfg.program.videoPID), events: events).run()
+                    try SRTOutput(
+                        output: o, instance: instance, statsPath: stats, videoPID: UInt16(cfg.program.videoPID),
+                        events: events
+                    ).run()
                 } else {
                     try PacedSender(output: o, instance: instance, statsPath: stats).run()
                 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Config
 import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `rill status --config FILE`: every output's statistics (RTP/UDP counters, latency and pacing
 /// histograms; SRT per-connection srt_bstats) as one JSON document.
@@ -16,15 +17,21 @@ struct Status: ParsableCommand {
     func run() throws {
         let (cfg, _) = try loadConfig(config)
         // The supervisor may have moved to a fallback run directory; look where it would.
-        let dirs = [cfg.system.runDirectory, getenv("XDG_RUNTIME_DIR").map { String(cString: $0) + "/rill" }, "/tmp/rill-\(getuid())"]
-            .compactMap { $0 }
+        let dirs = [
+            cfg.system.runDirectory, getenv("XDG_RUNTIME_DIR").map { String(cString: $0) + "/rill" },
+            "/tmp/rill-\(getuid())",
+        ]
+        .compactMap { $0 }
         var outputs: [String] = []
         for o in cfg.outputs {
-            let text = dirs.lazy.compactMap { try? AtomicFile.read("\($0)/\(cfg.system.instance)/stats/\(o.id).json") }.first
+            let text = dirs.lazy.compactMap { try? AtomicFile.read("\($0)/\(cfg.system.instance)/stats/\(o.id).json") }
+                .first
             var entry = text ?? "{\"id\":\(JSON.string(o.id).serialized),\"state\":\"unknown\"}"
             while entry.last == "\n" { entry.removeLast() }
             outputs.append(entry)
         }
-        print("{\"instance\":\(JSON.string(cfg.system.instance).serialized),\"outputs\":[\(outputs.joined(separator: ","))]}")
+        print(
+            "{\"instance\":\(JSON.string(cfg.system.instance).serialized),\"outputs\":[\(outputs.joined(separator: ","))]}"
+        )
     }
 }

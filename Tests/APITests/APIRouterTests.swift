@@ -57,12 +57,18 @@ struct APIRouterTests {
                 try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer rill_0000_bad"]) {
                     #expect($0.status == .unauthorized, "\(uri) with a wrong token")
                 }
-                try await client.execute(uri: uri, method: .get, headers: f.auth) { #expect($0.status == .ok, "\(uri) with the token") }
+                try await client.execute(uri: uri, method: .get, headers: f.auth) {
+                    #expect($0.status == .ok, "\(uri) with the token")
+                }
             }
             let basic = "Basic " + Data("admin:correct horse".utf8).base64EncodedString()
-            try await client.execute(uri: "/api/v1/status", method: .get, headers: [.authorization: basic]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/status", method: .get, headers: [.authorization: basic]) {
+                #expect($0.status == .ok)
+            }
             let wrong = "Basic " + Data("admin:wrong".utf8).base64EncodedString()
-            try await client.execute(uri: "/api/v1/status", method: .get, headers: [.authorization: wrong]) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/api/v1/status", method: .get, headers: [.authorization: wrong]) {
+                #expect($0.status == .unauthorized)
+            }
         }
     }
 
@@ -71,18 +77,26 @@ struct APIRouterTests {
         let f = try APIFixture()
         let before = try String(contentsOfFile: "\(f.dir)/conf.d/50-outputs.json", encoding: .utf8)
         try await f.app.test(.router) { client in
-            let bad = #"[ { "id": "mc", "url": "rtp://239.255.42.9:5000" }, { "id": "x", "url": "rtp://127.0.0.1:70000" } ]"#
-            try await client.execute(uri: "/api/v1/config/outputs", method: .put, headers: f.auth, body: ByteBuffer(string: bad)) { r in
+            let bad =
+                #"[ { "id": "mc", "url": "rtp://239.255.42.9:5000" }, { "id": "x", "url": "rtp://127.0.0.1:70000" } ]"#
+            try await client.execute(
+                uri: "/api/v1/config/outputs", method: .put, headers: f.auth, body: ByteBuffer(string: bad)
+            ) { r in
                 #expect(r.status == .unprocessableContent)
                 let p = json(r)
                 #expect(p["path"] as? String == "outputs[1].url")
                 #expect((p["detail"] as? String)?.contains("65535") == true)
             }
-            try await client.execute(uri: "/api/v1/config/program", method: .patch, headers: f.auth, body: ByteBuffer(string: #"{"pcrInterval": 80}"#)) { r in
+            try await client.execute(
+                uri: "/api/v1/config/program", method: .patch, headers: f.auth,
+                body: ByteBuffer(string: #"{"pcrInterval": 80}"#)
+            ) { r in
                 #expect(r.status == .unprocessableContent)
                 #expect(json(r)["path"] as? String == "program.pcrInterval")
             }
-            try await client.execute(uri: "/api/v1/config/nosuch", method: .get, headers: f.auth) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/config/nosuch", method: .get, headers: f.auth) {
+                #expect($0.status == .notFound)
+            }
         }
         #expect(try String(contentsOfFile: "\(f.dir)/conf.d/50-outputs.json", encoding: .utf8) == before)
         #expect(f.box.store.config.outputs.count == 2)
@@ -92,14 +106,19 @@ struct APIRouterTests {
     func malformedAndTooLarge() async throws {
         let f = try APIFixture(maxBody: 1024)
         try await f.app.test(.router) { client in
-            try await client.execute(uri: "/api/v1/config/program", method: .put, headers: f.auth, body: ByteBuffer(string: "{\n  \"mode\": cbr\n}")) { r in
+            try await client.execute(
+                uri: "/api/v1/config/program", method: .put, headers: f.auth,
+                body: ByteBuffer(string: "{\n  \"mode\": cbr\n}")
+            ) { r in
                 #expect(r.status == .badRequest)
                 let p = json(r)
                 #expect(p["line"] as? Int == 2)
                 #expect(p["column"] as? Int == 11)
             }
             let big = "{\"serviceName\": \"" + String(repeating: "x", count: 4000) + "\"}"
-            try await client.execute(uri: "/api/v1/config/program", method: .put, headers: f.auth, body: ByteBuffer(string: big)) {
+            try await client.execute(
+                uri: "/api/v1/config/program", method: .put, headers: f.auth, body: ByteBuffer(string: big)
+            ) {
                 #expect($0.status == .contentTooLarge)
             }
         }
@@ -109,12 +128,18 @@ struct APIRouterTests {
     func validChangeSaved() async throws {
         let f = try APIFixture()
         try await f.app.test(.router) { client in
-            let body = #"[ { "id": "mc", "url": "rtp://239.255.42.9:5002?ttl=1" }, { "id": "uni", "url": "udp://127.0.0.1:5010" } ]"#
-            try await client.execute(uri: "/api/v1/config/outputs", method: .put, headers: f.auth, body: ByteBuffer(string: body)) { r in
+            let body =
+                #"[ { "id": "mc", "url": "rtp://239.255.42.9:5002?ttl=1" }, { "id": "uni", "url": "udp://127.0.0.1:5010" } ]"#
+            try await client.execute(
+                uri: "/api/v1/config/outputs", method: .put, headers: f.auth, body: ByteBuffer(string: body)
+            ) { r in
                 #expect(r.status == .ok)
                 #expect(json(r)["changed"] as? [String] == ["outputs"])
             }
-            try await client.execute(uri: "/api/v1/config", method: .patch, headers: f.auth, body: ByteBuffer(string: #"{"program": {"serviceName": "Renamed"}}"#)) {
+            try await client.execute(
+                uri: "/api/v1/config", method: .patch, headers: f.auth,
+                body: ByteBuffer(string: #"{"program": {"serviceName": "Renamed"}}"#)
+            ) {
                 #expect($0.status == .ok)
             }
         }
@@ -136,16 +161,23 @@ struct APIRouterTests {
         let before = try String(contentsOfFile: file, encoding: .utf8)
         try await f.app.test(.router) { client in
             let body = #"[ { "id": "mc", "url": "rtp://239.255.42.9:5004" } ]"#
-            try await client.execute(uri: "/api/v1/config/outputs", method: .put, headers: f.auth, body: ByteBuffer(string: body)) { r in
+            try await client.execute(
+                uri: "/api/v1/config/outputs", method: .put, headers: f.auth, body: ByteBuffer(string: body)
+            ) { r in
                 #expect(r.status == .conflict)
                 #expect(json(r)["file"] as? String == file)
             }
             // Other sections stay writable.
-            try await client.execute(uri: "/api/v1/config/program", method: .patch, headers: f.auth, body: ByteBuffer(string: #"{"psiInterval": 50}"#)) {
+            try await client.execute(
+                uri: "/api/v1/config/program", method: .patch, headers: f.auth,
+                body: ByteBuffer(string: #"{"psiInterval": 50}"#)
+            ) {
                 #expect($0.status == .ok)
             }
             try await client.execute(uri: "/api/v1/config/files", method: .get, headers: f.auth) { r in
-                let files = (try? JSONSerialization.jsonObject(with: Data(String(buffer: r.body).utf8))) as? [[String: Any]] ?? []
+                let files =
+                    (try? JSONSerialization.jsonObject(with: Data(String(buffer: r.body).utf8))) as? [[String: Any]]
+                    ?? []
                 #expect(files.first { $0["section"] as? String == "outputs" }?["writable"] as? Bool == false)
             }
         }
@@ -160,11 +192,19 @@ struct APIRouterTests {
                 #expect(r.status == .ok)
                 #expect(r.headers[.contentType] == "application/sdp")
                 let text = String(buffer: r.body)
-                #expect(text.contains("c=IN IP4 239.255.42.9/1") && text.contains("m=video 5000 RTP/AVP 33") && text.contains("s=API test"))
+                #expect(
+                    text.contains("c=IN IP4 239.255.42.9/1") && text.contains("m=video 5000 RTP/AVP 33")
+                        && text.contains("s=API test"))
             }
-            try await client.execute(uri: "/api/v1/outputs/uni/sdp", method: .get, headers: f.auth) { #expect($0.status == .notFound) }
-            try await client.execute(uri: "/api/v1/outputs/nope/start", method: .post, headers: f.auth) { #expect($0.status == .notFound) }
-            try await client.execute(uri: "/api/v1/outputs/mc/stop", method: .post, headers: f.auth) { #expect($0.status == .accepted) }
+            try await client.execute(uri: "/api/v1/outputs/uni/sdp", method: .get, headers: f.auth) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/outputs/nope/start", method: .post, headers: f.auth) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/outputs/mc/stop", method: .post, headers: f.auth) {
+                #expect($0.status == .accepted)
+            }
         }
     }
 

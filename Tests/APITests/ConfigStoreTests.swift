@@ -12,7 +12,8 @@ struct ConfigStoreTests {
         let dir = makeTemporaryDirectory("store")
         try FileManager.default.createDirectory(atPath: "\(dir)/conf.d", withIntermediateDirectories: true)
         try #"{ "program": { "mode": "vbr" } }"#.write(toFile: "\(dir)/rill.json", atomically: true, encoding: .utf8)
-        try #"{ "program": { "mode": "vbr" } }"#.write(toFile: "\(dir)/conf.d/10-p.json", atomically: true, encoding: .utf8)
+        try #"{ "program": { "mode": "vbr" } }"#.write(
+            toFile: "\(dir)/conf.d/10-p.json", atomically: true, encoding: .utf8)
         /// The error loading the layout gives (nil: it loaded).
         func loadError() -> String? {
             do {
@@ -43,7 +44,8 @@ struct ConfigStoreTests {
 
     @Test("event payloads: one line per value; newlines and control characters cannot add lines")
     func payloadEscaping() throws {
-        let e = Event(.outputConnect, output: "srt", values: ["srt", "10.0.0.1:5000", "evil\nOUTPUT_END\r;rm -rf / %0A"])
+        let e = Event(
+            .outputConnect, output: "srt", values: ["srt", "10.0.0.1:5000", "evil\nOUTPUT_END\r;rm -rf / %0A"])
         let lines = e.payload.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 4 && lines[3] == "")
         #expect(lines[2] == "evil%0AOUTPUT_END%0D;rm -rf / %250A")
@@ -67,7 +69,8 @@ struct ConfigStoreTests {
     func executableHandler() throws {
         let dir = makeTemporaryDirectory("handler")
         let script = "\(dir)/h.sh"
-        try "#!/bin/sh\necho \"$1|$2\" > \(dir)/argv\ncat > \(dir)/stdin\necho accept named\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho \"$1|$2\" > \(dir)/argv\ncat > \(dir)/stdin\necho accept named\n".write(
+            toFile: script, atomically: true, encoding: .utf8)
         chmod(script, 0o755)
         var h = EventHandlerSection(on: [.srtAccept], handler: script)
         h.arguments = ["$(touch \(dir)/pwned)"]

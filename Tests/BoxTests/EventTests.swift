@@ -1,10 +1,11 @@
-@testable import Box
 import Config
 import Events
 import Foundation
 import FrameRing
 import RillTestSupport
 import Testing
+
+@testable import Box
 
 /// Events: payloads, the stage → supervisor channel, the queue, handlers (README's event table).
 @Suite("Events")
@@ -14,13 +15,17 @@ struct EventTests {
         kind.fields.enumerated().map { i, field in i == 0 ? "line\nbreak %41 ü \(field)" : "\(kind.rawValue)-\(field)" }
     }
 
-    @Test("every event type: one payload line per documented field, across the event socket and into JSON", arguments: EventKind.allCases)
+    @Test(
+        "every event type: one payload line per documented field, across the event socket and into JSON",
+        arguments: EventKind.allCases)
     func everyType(kind: EventKind) throws {
         let dir = makeTemporaryDirectory("ev-\(kind.rawValue)")
         let path = EventChannel.path(instanceDirectory: dir)
         let receiver = try EventChannel(receivingAt: path)
         let sender = EventChannel(sendingTo: path)
-        let event = Event(kind, output: kind == .systemStart ? nil : "out-1", values: Self.values(kind), time: 1_700_000_000_123_000_000)
+        let event = Event(
+            kind, output: kind == .systemStart ? nil : "out-1", values: Self.values(kind),
+            time: 1_700_000_000_123_000_000)
         #expect(event.payload.split(separator: "\n", omittingEmptySubsequences: false).count == kind.fields.count + 1)
         #expect(event.payload.hasPrefix("line%0Abreak %2541 ü "), "\(event.payload)")
         #expect(sender.send(event))
@@ -30,7 +35,9 @@ struct EventTests {
         let json = event.json
         #expect(json["event"] == .string(kind.rawValue))
         #expect(json["time"] == .number(1_700_000_000.123))
-        for (i, field) in kind.fields.enumerated() { #expect(json["payload"]?[field] == .string(event.values[i]), "\(field)") }
+        for (i, field) in kind.fields.enumerated() {
+            #expect(json["payload"]?[field] == .string(event.values[i]), "\(field)")
+        }
         // A datagram with one value too few is not an event.
         var short = event
         short.values.removeLast()
@@ -49,7 +56,8 @@ struct EventTests {
         #expect(events.counters.dropped == 6)
     }
 
-    @Test("SRT_ACCEPT: a handler that overruns its timeout counts as its default answer", arguments: ["accept", "reject"])
+    @Test(
+        "SRT_ACCEPT: a handler that overruns its timeout counts as its default answer", arguments: ["accept", "reject"])
     func acceptDefaultOnTimeout(defaultAnswer: String) throws {
         let dir = makeTemporaryDirectory("accept-timeout")
         let script = "\(dir)/slow.sh"
@@ -66,7 +74,8 @@ struct EventTests {
         #expect(seconds >= 0.28 && seconds < 1.5, "decided after \(seconds) s")
     }
 
-    @Test("HTTP handlers: POST with X-Rill-Event, X-Rill-Output and the payload; the first body line answers SRT_ACCEPT")
+    @Test(
+        "HTTP handlers: POST with X-Rill-Event, X-Rill-Output and the payload; the first body line answers SRT_ACCEPT")
     func httpHandler() throws {
         let server = try PythonHTTPServer()
         defer { server.stop() }
@@ -74,7 +83,8 @@ struct EventTests {
         accept.timeout = 2000
         let dir = makeTemporaryDirectory("http-handler")
         let stage = StageEvents(handlers: [accept], instanceDirectory: dir, log: Log(stage: "test"))
-        #expect(stage.decideAccept(output: "srt", peer: "10.0.0.1:4000", streamID: "tok\nen") == .accept(name: "studio"))
+        #expect(
+            stage.decideAccept(output: "srt", peer: "10.0.0.1:4000", streamID: "tok\nen") == .accept(name: "studio"))
 
         let events = EventDispatcher(handlers: [EventHandlerSection(on: [.outputEnd], handler: server.url("/ok"))])
         events.start(channel: nil)
@@ -84,7 +94,9 @@ struct EventTests {
 
         let requests = server.requests
         #expect(requests.count == 2)
-        let expected = [("SRT_ACCEPT", "srt\n10.0.0.1:4000\ntok%0Aen\n"), ("OUTPUT_END", "srt\nsrt://:9000\nbox stopping\n")]
+        let expected = [
+            ("SRT_ACCEPT", "srt\n10.0.0.1:4000\ntok%0Aen\n"), ("OUTPUT_END", "srt\nsrt://:9000\nbox stopping\n"),
+        ]
         for (r, (kind, body)) in zip(requests, expected) {
             let headers = r["headers"] as? [String: String] ?? [:]
             #expect(r["method"] as? String == "POST" && r["path"] as? String == "/ok")
@@ -98,7 +110,9 @@ struct EventTests {
     func httpFailure() throws {
         let server = try PythonHTTPServer()
         defer { server.stop() }
-        let o = HandlerRunner.run(EventHandlerSection(on: [.outputEnd], handler: server.url("/fail")), Event(.outputEnd, output: "o", values: ["o", "u", "r"]))
+        let o = HandlerRunner.run(
+            EventHandlerSection(on: [.outputEnd], handler: server.url("/fail")),
+            Event(.outputEnd, output: "o", values: ["o", "u", "r"]))
         #expect(o.answer == nil && o.failure == "HTTP status 500")
     }
 }

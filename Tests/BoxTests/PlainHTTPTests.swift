@@ -18,13 +18,16 @@ struct PlainHTTPTests {
         }
     }
 
-    @Test("a Content-Length body and a chunked body with a trailer arrive whole, over IPv4 and IPv6", arguments: [false, true])
+    @Test(
+        "a Content-Length body and a chunked body with a trailer arrive whole, over IPv4 and IPv6",
+        arguments: [false, true])
     func goodBodies(ipv6: Bool) throws {
         let server = try PythonHTTPServer(ipv6: ipv6)
         defer { server.stop() }
         let ok = try PlainHTTP.request("GET", try HTTPURL.parse(server.url("/ok"), path: "test"), timeoutMs: 3000)
         #expect(ok.status == 200 && ok.text == "accept studio\nsecond line\n", "\(ok.status) \(ok.text)")
-        let chunked = try PlainHTTP.request("GET", try HTTPURL.parse(server.url("/chunked"), path: "test"), timeoutMs: 3000)
+        let chunked = try PlainHTTP.request(
+            "GET", try HTTPURL.parse(server.url("/chunked"), path: "test"), timeoutMs: 3000)
         #expect(chunked.header("transfer-encoding") == "chunked", "\(chunked.headers)")
         #expect(chunked.status == 200 && chunked.text == "hello chunked world", "\(chunked.text)")
         let host = try #require(server.requests.first?["headers"] as? [String: String])["Host"]
@@ -51,7 +54,9 @@ struct PlainHTTPTests {
         defer { server.stop() }
         let r = try Self.failure(server.url("/slow"), timeoutMs: 500)
         #expect(waitFor(timeout: 2) { server.requests.count == 1 }, "the request never reached the server")
-        #expect(r.message == "timed out after 500 ms while reading the response head (0 body bytes so far)", "\(r.message ?? "no error")")
+        #expect(
+            r.message == "timed out after 500 ms while reading the response head (0 body bytes so far)",
+            "\(r.message ?? "no error")")
         #expect(r.seconds >= 0.45 && r.seconds < 1.0, "gave up after \(r.seconds) s")
     }
 
@@ -62,7 +67,9 @@ struct PlainHTTPTests {
         let port = server.port
         server.stop()
         let r = try Self.failure("http://[::1]:\(port)/")
-        #expect(r.message == "cannot connect to [::1]:\(port): [::1]:\(port): Connection refused", "\(r.message ?? "no error")")
+        #expect(
+            r.message == "cannot connect to [::1]:\(port): [::1]:\(port): Connection refused",
+            "\(r.message ?? "no error")")
     }
 
     @Test("URLs: [IPv6]:port parses; a broken one is refused naming the fault")

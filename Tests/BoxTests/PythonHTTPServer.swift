@@ -86,7 +86,9 @@ final class PythonHTTPServer: @unchecked Sendable {
     /// The requests received so far.
     var requests: [[String: Any]] {
         let text = (try? String(contentsOfFile: recordPath, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     func stop() {

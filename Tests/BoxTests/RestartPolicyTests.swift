@@ -53,9 +53,13 @@ struct RestartPolicyTests {
         var p = RestartPolicy()
         for _ in 0..<5 { _ = p.failed(now: 0) }
         #expect(p.backoff == 8 * Self.s && p.failuresInARow == 5)
-        #expect(p.exited(startedAt: 0, now: 29_900 * Self.ms) == .restart(at: 29_900 * Self.ms + 8 * Self.s, delay: 8 * Self.s))
+        #expect(
+            p.exited(startedAt: 0, now: 29_900 * Self.ms)
+                == .restart(at: 29_900 * Self.ms + 8 * Self.s, delay: 8 * Self.s))
         #expect(p.failuresInARow == 6)
-        #expect(p.exited(startedAt: 100 * Self.s, now: 130 * Self.s) == .restart(at: 130 * Self.s + 250 * Self.ms, delay: 250 * Self.ms))
+        #expect(
+            p.exited(startedAt: 100 * Self.s, now: 130 * Self.s)
+                == .restart(at: 130 * Self.s + 250 * Self.ms, delay: 250 * Self.ms))
         #expect(p.failuresInARow == 1)
     }
 
@@ -76,20 +80,27 @@ struct RestartPolicyTests {
     func restartRequired() throws {
         let dir = makeTemporaryDirectory("restart-required")
         try """
-            { "system": { "instance": "rr-\(getpid())", "runDirectory": "\(dir)/run" },
-              "outputs": [ { "id": "a", "url": "udp://127.0.0.1:5999" } ] }
-            """.write(toFile: "\(dir)/rill.json", atomically: true, encoding: .utf8)
+        { "system": { "instance": "rr-\(getpid())", "runDirectory": "\(dir)/run" },
+          "outputs": [ { "id": "a", "url": "udp://127.0.0.1:5999" } ] }
+        """.write(toFile: "\(dir)/rill.json", atomically: true, encoding: .utf8)
         let store = try ConfigStore(mainFile: "\(dir)/rill.json", directory: "\(dir)/conf.d")
         let box = try BoxController(store: store, executable: "/bin/true", runDirectory: "\(dir)/run")
         box.submit(box.plan(store.config))
 
-        let outputs = try box.change([("outputs", try JSONParser.parse(#"[ { "id": "a", "url": "udp://127.0.0.1:5998" } ]"#))])
-        #expect(outputs.sections == ["outputs"] && !outputs.restartRequired && outputs.stages == ["send-a"], "\(outputs)")
+        let outputs = try box.change([
+            ("outputs", try JSONParser.parse(#"[ { "id": "a", "url": "udp://127.0.0.1:5998" } ]"#))
+        ])
+        #expect(
+            outputs.sections == ["outputs"] && !outputs.restartRequired && outputs.stages == ["send-a"], "\(outputs)")
         let api = try box.change([("api", try JSONParser.parse(#"{ "port": 8099 }"#))])
         #expect(api.sections == ["api"] && api.restartRequired && api.stages.isEmpty, "\(api)")
-        let system = try box.change([("system", try JSONParser.parse(#"{ "instance": "rr-other", "runDirectory": "\#(dir)/run" }"#))])
+        let system = try box.change([
+            ("system", try JSONParser.parse(#"{ "instance": "rr-other", "runDirectory": "\#(dir)/run" }"#))
+        ])
         #expect(system.sections == ["system"] && system.restartRequired, "\(system)")
-        let same = try box.change([("outputs", try JSONParser.parse(#"[ { "id": "a", "url": "udp://127.0.0.1:5998" } ]"#))])
+        let same = try box.change([
+            ("outputs", try JSONParser.parse(#"[ { "id": "a", "url": "udp://127.0.0.1:5998" } ]"#))
+        ])
         #expect(same.sections.isEmpty && !same.restartRequired)
     }
 }

@@ -55,10 +55,14 @@ struct SupervisorReapTests {
         events.start(channel: nil)
         // Three stages that die at once and are restarted all the time: the loop reaps every 20 ms.
         let box = Running(
-            instance: "reap-\(getpid())", stages: [("crash-a", "exit 1"), ("crash-b", "kill -9 $$"), ("crash-c", "exit 2")], events: events)
+            instance: "reap-\(getpid())",
+            stages: [("crash-a", "exit 1"), ("crash-b", "kill -9 $$"), ("crash-c", "exit 2")], events: events)
         let runs: UInt64 = 40
         for i in 0..<runs { events.post(Event(.inputSignal, values: ["lost", "run \(i)"])) }
-        let finished = waitFor(timeout: 60) { let c = events.counters; return c.delivered + c.failed == runs }
+        let finished = waitFor(timeout: 60) {
+            let c = events.counters
+            return c.delivered + c.failed == runs
+        }
         let restarts = box.restarts("crash-a") + box.restarts("crash-b") + box.restarts("crash-c")
         let seconds = box.stop()
         events.drain(timeoutMs: 100)
@@ -70,19 +74,26 @@ struct SupervisorReapTests {
         #expect(seconds < 2, "stop took \(seconds) s")
     }
 
-    @Test("stopping takes ≤ 2 s with a stage that ignores SIGTERM and a handler that sleeps 60 s; the handler is killed")
+    @Test(
+        "stopping takes ≤ 2 s with a stage that ignores SIGTERM and a handler that sleeps 60 s; the handler is killed")
     func shutdownNeverWaitsForAHungHandler() throws {
         let dir = makeTemporaryDirectory("hung")
         let handler = try Self.script(dir, "hang.sh", "echo $$ > \(dir)/handler.pid; exec sleep 60")
         let events = EventDispatcher(handlers: [EventHandlerSection(on: [.inputSignal], handler: handler)])
         events.start(channel: nil)
         let box = Running(
-            instance: "hung-\(getpid())", stages: [("stubborn", "trap '' TERM; echo $$ > \(dir)/stage.pid; while :; do sleep 1; done")],
+            instance: "hung-\(getpid())",
+            stages: [("stubborn", "trap '' TERM; echo $$ > \(dir)/stage.pid; while :; do sleep 1; done")],
             events: events)
         events.post(Event(.inputSignal, values: ["lost", "hang"]))
         let pidFile = "\(dir)/handler.pid"
-        #expect(waitFor(timeout: 10) { FileManager.default.fileExists(atPath: pidFile) && FileManager.default.fileExists(atPath: "\(dir)/stage.pid") })
-        let handlerPID = try #require(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(
+            waitFor(timeout: 10) {
+                FileManager.default.fileExists(atPath: pidFile)
+                    && FileManager.default.fileExists(atPath: "\(dir)/stage.pid")
+            })
+        let handlerPID = try #require(
+            Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(handlerPID, 0) == 0, "the handler is not running")
 
         // rilld's order: the supervisor stops its stages, then the events drain for at most 1 s.
@@ -92,8 +103,11 @@ struct SupervisorReapTests {
         let seconds = Date().timeIntervalSince(start)
         #expect(supervisorSeconds > 1.4, "the stage should have needed SIGKILL at 1.5 s (took \(supervisorSeconds) s)")
         #expect(seconds <= 2, "stopping took \(seconds) s")
-        #expect(waitFor(timeout: 2) { kill(handlerPID, 0) != 0 }, "the hung handler (pid \(handlerPID)) is still running")
-        #expect(waitFor(timeout: 2) { events.counters.failed == 1 }, "the killed handler was not counted as failed: \(events.counters)")
+        #expect(
+            waitFor(timeout: 2) { kill(handlerPID, 0) != 0 }, "the hung handler (pid \(handlerPID)) is still running")
+        #expect(
+            waitFor(timeout: 2) { events.counters.failed == 1 },
+            "the killed handler was not counted as failed: \(events.counters)")
         #expect(events.counters.delivered == 0)
     }
 }

@@ -9,12 +9,15 @@ struct DriftEstimatorTests {
     struct Jitter {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         mutating func next(maxNs: Int64) -> Int64 {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             return Int64(state % UInt64(2 * maxNs + 1)) - maxNs
         }
     }
 
-    @Test("follows a card running at +150 ppm / −80 ppm to within 100 µs over 10 minutes", arguments: [150.0, -80.0, 0.0])
+    @Test(
+        "follows a card running at +150 ppm / −80 ppm to within 100 µs over 10 minutes", arguments: [150.0, -80.0, 0.0])
     func tracksDrift(ppm: Double) {
         var e = DriftEstimator(nominalRate: 48_000)
         var jitter = Jitter()

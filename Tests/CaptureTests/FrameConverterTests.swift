@@ -1,14 +1,19 @@
-@testable import Capture
 import FrameRing
 import Testing
+
+@testable import Capture
 
 /// The planar copies of FrameConverter against synthetic buffers with driver line padding.
 @Suite("Frame converter")
 struct FrameConverterTests {
     /// A 4x4 frame whose bytes name their plane and position, each line padded to `stride`.
-    static func padded(width: Int, height: Int, stride: Int, chromaRows: Int, chromaStride: Int, chromaPlanes: Int) -> [UInt8] {
+    static func padded(width: Int, height: Int, stride: Int, chromaRows: Int, chromaStride: Int, chromaPlanes: Int)
+        -> [UInt8]
+    {
         var out: [UInt8] = []
-        for y in 0..<height { out += (0..<width).map { UInt8(y * 16 + $0) } + [UInt8](repeating: 0xEE, count: stride - width) }
+        for y in 0..<height {
+            out += (0..<width).map { UInt8(y * 16 + $0) } + [UInt8](repeating: 0xEE, count: stride - width)
+        }
         for p in 0..<chromaPlanes {
             for y in 0..<chromaRows {
                 let row = chromaStride - (stride - width) / (chromaPlanes == 2 ? 2 : 1)
@@ -54,7 +59,9 @@ struct FrameConverterTests {
         let n = src.withUnsafeBytes { s in dst.withUnsafeMutableBytes { c.convert(s, into: $0) } }
         #expect(n == 24)
         #expect(Array(dst[16..<20]) == [0x80, 0x81, 0x88, 0x89] && Array(dst[20..<24]) == [0xA0, 0xA1, 0xA8, 0xA9])
-        let short = src.withUnsafeBytes { s in dst.withUnsafeMutableBytes { c.convert(UnsafeRawBufferPointer(rebasing: s[0..<10]), into: $0) } }
+        let short = src.withUnsafeBytes { s in
+            dst.withUnsafeMutableBytes { c.convert(UnsafeRawBufferPointer(rebasing: s[0..<10]), into: $0) }
+        }
         #expect(short == nil)
     }
 }

@@ -9,7 +9,8 @@ let minimal = """
 struct ConfigTests {
     @Test("the issue's example config decodes")
     func example() throws {
-        let c = try RillConfig.decode("""
+        let c = try RillConfig.decode(
+            """
             { "source":   { "type": "testsrc", "video": { "width": 1280, "height": 720, "fps": 50 },
                             "audio": { "sampleRate": 48000, "channels": 2 } },
               "encoders": { "video": { "codec": "h264", "bitrate": 4000000, "keyint": 50 },
@@ -30,32 +31,74 @@ struct ConfigTests {
             (#"{ "sauce": {} }"#, "sauce", "unknown key"),
             (#"{ "outputs": [ { "id": "a", "url": "rtp//1.2.3.4:5" } ] }"#, "outputs[0].url", "not a URL"),
             (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:99999" } ] }"#, "outputs[0].url", "port"),
-            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?tll=4" } ] }"#, "outputs[0].url", "unknown option \"tll\""),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?tll=4" } ] }"#, "outputs[0].url",
+                "unknown option \"tll\""
+            ),
             (#"{ "outputs": [ { "id": "a", "url": "http://1.2.3.4:5000" } ] }"#, "outputs[0].url", "scheme"),
-            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000" }, { "id": "a", "url": "rtp://1.2.3.4:5002" } ] }"#, "outputs[1].id", "duplicate"),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000" }, { "id": "a", "url": "rtp://1.2.3.4:5002" } ] }"#,
+                "outputs[1].id", "duplicate"
+            ),
             (#"{ "program": { "mode": "cbr", "muxrate": 1000000 } }"#, "program.muxrate", "below"),
             (#"{ "program": { "mode": "cbr" } }"#, "program.muxrate", "required"),
             (#"{ "program": { "pcrInterval": 100 } }"#, "program.pcrInterval", "outside"),
             (#"{ "source": { "video": { "width": 641 } } }"#, "source.video.width", "even"),
             (#"{ "source": { "video": { "fps": "abc" } } }"#, "source.video.fps", "ratio"),
             (#"{ "encoders": { "video": { "preset": "ludicrous" } } }"#, "encoders.video.preset", "not one of"),
-            (#"{ "encoders": { "audio": { "codec": "s302m", "bitsPerSample": 20 } } }"#, "encoders.audio.bitsPerSample", "16 or 24"),
+            (
+                #"{ "encoders": { "audio": { "codec": "s302m", "bitsPerSample": 20 } } }"#,
+                "encoders.audio.bitsPerSample", "16 or 24"
+            ),
             (#"{ "program": { "videoPID": 16 } }"#, "program.videoPID", "outside"),
             (#"{ "program": { "audioPID": 4096 } }"#, "program.audioPID", "used twice"),
-            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=2022-1&cols=20&rows=10" } ] }"#, "outputs[0].url", "exceeds 100"),
-            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=2022-1&cols=3&rows=4" } ] }"#, "outputs[0].url", "cols: L = 3"),
-            (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=prompeg&columns=8&rows=2" } ] }"#, "outputs[0].url", "rows: D = 2"),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=2022-1&cols=20&rows=10" } ] }"#,
+                "outputs[0].url", "exceeds 100"
+            ),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=2022-1&cols=3&rows=4" } ] }"#,
+                "outputs[0].url", "cols: L = 3"
+            ),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?fec=prompeg&columns=8&rows=2" } ] }"#,
+                "outputs[0].url", "rows: D = 2"
+            ),
             (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?rows=4" } ] }"#, "outputs[0].url", "without fec"),
             (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:5000?dup=nowhere" } ] }"#, "outputs[0].url", "2022-7"),
-            (#"{ "outputs": [ { "id": "a", "url": "udp://1.2.3.4:5000?fec=2022-1" } ] }"#, "outputs[0].url", "unknown option \"fec\""),
-            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5001?profile=simple" } ] }"#, "outputs[0].url", "odd"),
-            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?profile=simple&secret=0123456789" } ] }"#, "outputs[0].url", "profile=main"),
-            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?secret=short" } ] }"#, "outputs[0].url", "at least 10"),
-            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?profile=advanced" } ] }"#, "outputs[0].url", "simple or main"),
-            (#"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?bufer=100" } ] }"#, "outputs[0].url", "unknown option \"bufer\""),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "udp://1.2.3.4:5000?fec=2022-1" } ] }"#, "outputs[0].url",
+                "unknown option \"fec\""
+            ),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5001?profile=simple" } ] }"#, "outputs[0].url",
+                "odd"
+            ),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?profile=simple&secret=0123456789" } ] }"#,
+                "outputs[0].url", "profile=main"
+            ),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?secret=short" } ] }"#, "outputs[0].url",
+                "at least 10"
+            ),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?profile=advanced" } ] }"#, "outputs[0].url",
+                "simple or main"
+            ),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "rist://1.2.3.4:5000?bufer=100" } ] }"#, "outputs[0].url",
+                "unknown option \"bufer\""
+            ),
             (#"{ "outputs": [ { "id": "a", "url": "file://rec/$datetime.ts" } ] }"#, "outputs[0].url", "absolute"),
-            (#"{ "outputs": [ { "id": "a", "url": "file:///rec/fixed.ts?split=600" } ] }"#, "outputs[0].url", "$datetime"),
-            (#"{ "outputs": [ { "id": "a", "url": "file:///rec/$datetime.ts?split=5" } ] }"#, "outputs[0].url", "10…86400"),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "file:///rec/fixed.ts?split=600" } ] }"#, "outputs[0].url",
+                "$datetime"
+            ),
+            (
+                #"{ "outputs": [ { "id": "a", "url": "file:///rec/$datetime.ts?split=5" } ] }"#, "outputs[0].url",
+                "10…86400"
+            ),
             (#"{ "source": { "type": "gateway", "url": "rtp://:5000?fec=2022-1&cols=30" } }"#, "source.url", "L = 30"),
             (#"{ "source": { "type": "gateway", "sdp": "relative.sdp" } }"#, "source.sdp", "absolute"),
         ])
@@ -71,11 +114,13 @@ struct ConfigTests {
         }
     }
 
-    @Test("malformed JSON reports line and column", arguments: [
-        ("{\n  \"a\": 1,\n}", 3, 1),
-        ("{ \"a\": tru }", 1, 8),
-        ("[1, 2", 1, 6),
-    ])
+    @Test(
+        "malformed JSON reports line and column",
+        arguments: [
+            ("{\n  \"a\": 1,\n}", 3, 1),
+            ("{ \"a\": tru }", 1, 8),
+            ("[1, 2", 1, 6),
+        ])
     func malformed(json: String, line: Int, column: Int) {
         do {
             _ = try JSONParser.parse(json)
@@ -87,7 +132,8 @@ struct ConfigTests {
 
     @Test("URLs: options, percent-decoding, IPv6, listener form")
     func urls() throws {
-        let u = try MediaURL.parse("srt://host.example:8890?streamid=a%20b&latency=16000&packetfilter=fec,cols:4,rows:4", path: "x")
+        let u = try MediaURL.parse(
+            "srt://host.example:8890?streamid=a%20b&latency=16000&packetfilter=fec,cols:4,rows:4", path: "x")
         #expect(u.scheme == "srt" && u.host == "host.example" && u.port == 8890)
         #expect(u.option("streamid") == "a b" && u.option("packetfilter") == "fec,cols:4,rows:4")
         #expect(try MediaURL.parse("srt://:9000", path: "x").host == "")
@@ -107,7 +153,8 @@ struct ConfigTests {
 
     @Test("recording: path template, rotation options")
     func recording() throws {
-        let c = try RillConfig.decode(#"{ "outputs": [ { "id": "r", "url": "file:///var/rec/$service-$datetime.ts?split=600&maxsize=2000" } ] }"#)
+        let c = try RillConfig.decode(
+            #"{ "outputs": [ { "id": "r", "url": "file:///var/rec/$service-$datetime.ts?split=600&maxsize=2000" } ] }"#)
         #expect(c.outputs[0].recordPath == "/var/rec/$service-$datetime.ts")
         #expect(c.outputs[0].url.option("split") == "600" && c.outputs[0].url.option("maxsize") == "2000")
     }
@@ -136,7 +183,9 @@ struct FuzzRegressions {
 
 @Suite("SRT URLs")
 struct SRTURLTests {
-    func settings(_ url: String) throws -> SRTSettings { try SRTSettings.parse(try MediaURL.parse(url, path: "u"), path: "u") }
+    func settings(_ url: String) throws -> SRTSettings {
+        try SRTSettings.parse(try MediaURL.parse(url, path: "u"), path: "u")
+    }
 
     @Test("mode rules: host ⇒ caller, none ⇒ listener, mode= overrides")
     func modes() throws {
@@ -149,15 +198,17 @@ struct SRTURLTests {
         #expect(seed.option("packetfilter") == "fec,cols:4,rows:4")
     }
 
-    @Test("bad SRT options are errors naming the option", arguments: [
-        ("srt://h:1?passphrase=short", "passphrase must be 10–79"),
-        ("srt://h:1?pbkeylen=20", "pbkeylen=20 must be one of"),
-        ("srt://h:1?latencyy=100", "unknown option \"latencyy\""),
-        ("srt://h:1?mode=server", "mode \"server\""),
-        ("srt://:1?mode=caller", "needs a host"),
-        ("srt://h:1?payloadsize=1000", "multiple of 188"),
-        ("srt://h:1?accept=a", "listeners only"),
-    ])
+    @Test(
+        "bad SRT options are errors naming the option",
+        arguments: [
+            ("srt://h:1?passphrase=short", "passphrase must be 10–79"),
+            ("srt://h:1?pbkeylen=20", "pbkeylen=20 must be one of"),
+            ("srt://h:1?latencyy=100", "unknown option \"latencyy\""),
+            ("srt://h:1?mode=server", "mode \"server\""),
+            ("srt://:1?mode=caller", "needs a host"),
+            ("srt://h:1?payloadsize=1000", "multiple of 188"),
+            ("srt://h:1?accept=a", "listeners only"),
+        ])
     func bad(url: String, reason: String) {
         do {
             _ = try settings(url)

@@ -35,7 +35,9 @@ struct EncoderTests {
         arguments: [(2, 16), (4, 16), (6, 24), (8, 24), (1, 16)])
     func s302m(channels: Int, bits: Int) throws {
         let encoder = S302MEncoder(channels: channels, bitsPerSample: bits)
-        let pcm = Self.tone(frames: encoder.frameSize, channels: channels).enumerated().map { i, v in v &+ Int16(i % channels) }
+        let pcm = Self.tone(frames: encoder.frameSize, channels: channels).enumerated().map { i, v in
+            v &+ Int16(i % channels)
+        }
         var frames: [[UInt8]] = []
         try pcm.withUnsafeBufferPointer { p in
             try encoder.encode(p.baseAddress!, firstSample: 0) { frames.append(Array($0.bytes)) }
@@ -56,13 +58,17 @@ struct EncoderTests {
                 let (l, r) = Self.unpack(frame[at..<(at + bytesPerPair)], bits: bits)
                 let scale: Int32 = bits == 24 ? 256 : 1
                 let wantL = Int32(pcm[f * channels + pair * 2]) * scale
-                let wantR = pair * 2 + 1 < channels ? Int32(pcm[f * channels + pair * 2 + 1]) * scale : (channels == 1 ? wantL : 0)
+                let wantR =
+                    pair * 2 + 1 < channels
+                    ? Int32(pcm[f * channels + pair * 2 + 1]) * scale : (channels == 1 ? wantL : 0)
                 #expect(l == wantL && r == wantR, "frame \(f) pair \(pair): (\(l), \(r)) vs (\(wantL), \(wantR))")
             }
         }
     }
 
-    @Test("libavcodec AAC-LC and MP2: one coded frame per frameSize samples, first samples advancing by it", arguments: ["aac", "mp2"])
+    @Test(
+        "libavcodec AAC-LC and MP2: one coded frame per frameSize samples, first samples advancing by it",
+        arguments: ["aac", "mp2"])
     func libav(codec: String) throws {
         let encoder = try LibAVAudioEncoder(codec: codec, bitrate: 128_000, sampleRate: 48_000, channels: 2)
         #expect(encoder.frameSize == (codec == "aac" ? 1024 : 1152))
@@ -81,13 +87,16 @@ struct EncoderTests {
         }
         // The codec delay holds back at most a couple of frames; the rest are in order, one frameSize apart.
         #expect(starts.count >= 48_000 / encoder.frameSize - 2, "\(starts.count) frames")
-        #expect(zip(starts, starts.dropFirst()).allSatisfy { $1 - $0 == Int64(encoder.frameSize) }, "\(starts.prefix(5))")
+        #expect(
+            zip(starts, starts.dropFirst()).allSatisfy { $1 - $0 == Int64(encoder.frameSize) }, "\(starts.prefix(5))")
         // 128 kb/s for ≈ 1 s, within the rate control's slack.
         #expect(bytes > 12_000 && bytes < 20_000, "\(bytes) bytes for 1 s at 128 kb/s")
         if codec == "aac" { #expect(encoder.codecConfig.count >= 2, "AudioSpecificConfig") }
     }
 
-    @Test("x264: fixed GOP (an IDR every keyint frames, no scene cuts), SPS+PPS before each IDR, AUD first, PTS mapped back")
+    @Test(
+        "x264: fixed GOP (an IDR every keyint frames, no scene cuts), SPS+PPS before each IDR, AUD first, PTS mapped back"
+    )
     func x264() throws {
         var config = VideoEncoderSection()
         config.keyint = 10
@@ -117,12 +126,14 @@ struct EncoderTests {
         }
     }
 
-    @Test("x264: forceKeyframe makes the very next frame an IDR (after an upstream restart), and the GOP counts from it")
+    @Test(
+        "x264: forceKeyframe makes the very next frame an IDR (after an upstream restart), and the GOP counts from it")
     func x264ForcedIDR() throws {
         var config = VideoEncoderSection()
         config.keyint = 10
         config.preset = "ultrafast"
-        let encoder = try X264Encoder(config: config, width: 160, height: 120, fps: FrameRate(25), nv12: false, cbr: false)
+        let encoder = try X264Encoder(
+            config: config, width: 160, height: 120, fps: FrameRate(25), nv12: false, cbr: false)
         var keys: [Bool] = []
         let frame = [UInt8](repeating: 100, count: 160 * 120 * 3 / 2)
         for i in 0..<30 {

@@ -10,7 +10,8 @@ struct BackboneTests {
     static let frameTicks = Int64(90_000 / fps)
 
     func startBox(
-        _ label: String, group: String, port: Int, width: Int = 640, height: Int = 360, audio: String = "\"codec\": \"aac\", \"bitrate\": 128000",
+        _ label: String, group: String, port: Int, width: Int = 640, height: Int = 360,
+        audio: String = "\"codec\": \"aac\", \"bitrate\": 128000",
         channels: Int = 2, program: String = "\"mode\": \"vbr\"", videoBitrate: Int = 2_000_000
     ) throws -> (NetworkNamespace, BoxUnderTest, String) {
         let ns = try NetworkNamespace(label)
@@ -22,7 +23,9 @@ struct BackboneTests {
             outputs: "{ \"id\": \"mc\", \"url\": \"rtp://\(group):\(port)?ttl=4\", \"sdp\": \"\(sdp)\" }",
             runDirectory: "\(dir)/run")
         let box = try BoxUnderTest(config: config, namespace: ns, label: label)
-        let started = waitFor(timeout: 20) { FileManager.default.fileExists(atPath: sdp) && box.log.contains("send-mc: RTP") }
+        let started = waitFor(timeout: 20) {
+            FileManager.default.fileExists(atPath: sdp) && box.log.contains("send-mc: RTP")
+        }
         if !started { Issue.record("box did not start: \(box.log)") }
         return (ns, box, sdp)
     }
@@ -61,7 +64,8 @@ struct BackboneTests {
         let gst = try ns.run(
             [
                 "gst-launch-1.0", "-q", "udpsrc", "address=239.255.42.11", "port=5010",
-                "caps=application/x-rtp,media=video,clock-rate=90000,encoding-name=MP2T,payload=33", "!", "rtpmp2tdepay", "!",
+                "caps=application/x-rtp,media=video,clock-rate=90000,encoding-name=MP2T,payload=33", "!",
+                "rtpmp2tdepay", "!",
                 "tsdemux", "!", "h264parse", "!", "avdec_h264", "!", "fakesink", "num-buffers=150",
             ], timeout: 40)
         #expect(gst.status == 0 && !gst.timedOut, "gst-launch: \(gst.stderr.prefix(400))")
@@ -69,7 +73,8 @@ struct BackboneTests {
         // GStreamer opens the SDP file itself (sdpdemux) and decodes from it.
         let gstSDP = try ns.run(
             [
-                "gst-launch-1.0", "-q", "filesrc", "location=\(sdp)", "!", "sdpdemux", "!", "rtpmp2tdepay", "!", "tsdemux", "!",
+                "gst-launch-1.0", "-q", "filesrc", "location=\(sdp)", "!", "sdpdemux", "!", "rtpmp2tdepay", "!",
+                "tsdemux", "!",
                 "h264parse", "!", "avdec_h264", "!", "fakesink", "num-buffers=100",
             ], timeout: 40)
         #expect(gstSDP.status == 0 && !gstSDP.timedOut, "gst-launch sdpdemux: \(gstSDP.stderr.prefix(400))")
@@ -89,7 +94,9 @@ struct BackboneTests {
         let (status, seconds) = box.stop()
         #expect(status == 0)
         #expect(seconds <= 2.0, "stop took \(seconds) s")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix("rill.\(ns.name).") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter {
+            $0.hasPrefix("rill.\(ns.name).")
+        }
         #expect(leftovers.isEmpty, "left in /dev/shm: \(leftovers)")
     }
 
@@ -97,8 +104,12 @@ struct BackboneTests {
     func cbrWire() throws {
         let muxrate = 6_000_000
         let (ns, box, sdp) = try startBox(
-            "cbr", group: "239.255.42.12", port: 5020, program: "\"mode\": \"cbr\", \"muxrate\": \(muxrate)", videoBitrate: 3_000_000)
-        defer { ns.close(); box.stop() }
+            "cbr", group: "239.255.42.12", port: 5020, program: "\"mode\": \"cbr\", \"muxrate\": \(muxrate)",
+            videoBitrate: 3_000_000)
+        defer {
+            ns.close()
+            box.stop()
+        }
         // Let the encoder's rate control settle, then watch the wire.
         Thread.sleep(forTimeInterval: 1)
         let wire = try tsharkCapture(port: 5020, seconds: 6, prefix: ns.command([]), directory: box.directory)
@@ -116,7 +127,9 @@ struct BackboneTests {
         // The 7 packets of a datagram arrive together while their PCRs step by one packet time, so
         // the packetisation alone accounts for up to one datagram period; allow 1 ms on top.
         let datagramPeriod = 1 / expected
-        #expect(p99 < datagramPeriod + 0.001, "PCR vs arrival p99 \(p99 * 1e3) ms, datagram period \(datagramPeriod * 1e3) ms")
+        #expect(
+            p99 < datagramPeriod + 0.001,
+            "PCR vs arrival p99 \(p99 * 1e3) ms, datagram period \(datagramPeriod * 1e3) ms")
         let streams = try ffprobeStreams(sdp, prefix: ns.command([]))
         #expect(streams.contains { $0.codec == "h264" })
     }
@@ -126,17 +139,25 @@ struct BackboneTests {
         arguments: [("s302m", 2, 16), ("s302m", 4, 16), ("s302m", 2, 24), ("mp2", 2, 16)])
     func audioCodec(codec: String, channels: Int, bits: Int) throws {
         let audioConfig =
-            codec == "s302m" ? "\"codec\": \"s302m\", \"bitsPerSample\": \(bits)" : "\"codec\": \"\(codec)\", \"bitrate\": 192000"
+            codec == "s302m"
+            ? "\"codec\": \"s302m\", \"bitsPerSample\": \(bits)" : "\"codec\": \"\(codec)\", \"bitrate\": 192000"
         let (ns, box, sdp) = try startBox(
-            "\(codec)-\(channels)-\(bits)", group: "239.255.42.13", port: 5030 + channels * 10 + bits, audio: audioConfig, channels: channels)
-        defer { ns.close(); box.stop() }
+            "\(codec)-\(channels)-\(bits)", group: "239.255.42.13", port: 5030 + channels * 10 + bits,
+            audio: audioConfig, channels: channels)
+        defer {
+            ns.close()
+            box.stop()
+        }
         let streams = try ffprobeStreams(sdp, prefix: ns.command([]))
         let audio = try #require(streams.first { $0.codec == codec }, "streams: \(streams.map(\.codec))")
         if codec == "s302m" {
             // 24-bit 302M decodes to 32-bit samples with 24 significant bits (ffprobe bits_per_raw_sample).
             let raw = try runProcess(
-                ns.command(["ffprobe", "-v", "error", "-protocol_whitelist", "file,udp,rtp", "-select_streams", "a:0", "-show_entries",
-                    "stream=bits_per_raw_sample", "-of", "csv=p=0", sdp]), timeout: 30)
+                ns.command([
+                    "ffprobe", "-v", "error", "-protocol_whitelist", "file,udp,rtp", "-select_streams", "a:0",
+                    "-show_entries",
+                    "stream=bits_per_raw_sample", "-of", "csv=p=0", sdp,
+                ]), timeout: 30)
             let first = raw.stdout.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
             #expect(first.map(String.init) == "\(bits)", "bits_per_raw_sample \(raw.stdout)")
         }
@@ -147,7 +168,10 @@ struct BackboneTests {
         let rec = try ffmpegRecord(sdp: sdp, seconds: 3, to: "\(box.directory)/a.ts", prefix: ns.command([]))
         #expect(rec.status == 0)
         let stats = try runProcess(
-            ["ffmpeg", "-nostdin", "-i", "\(box.directory)/a.ts", "-map", "0:a", "-af", "astats=measure_perchannel=none", "-f", "null", "-"],
+            [
+                "ffmpeg", "-nostdin", "-i", "\(box.directory)/a.ts", "-map", "0:a", "-af",
+                "astats=measure_perchannel=none", "-f", "null", "-",
+            ],
             timeout: 30)
         let rms = stats.stderr.split(separator: "\n").first { $0.contains("RMS level dB") }
             .flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) }
@@ -158,11 +182,16 @@ struct BackboneTests {
     @Test("kill -9 of the encoder: restarted, new IDR, discontinuity flagged, TS stays decodable")
     func encoderRestart() throws {
         let (ns, box, _) = try startBox("restart", group: "239.255.42.14", port: 5060)
-        defer { ns.close(); box.stop() }
+        defer {
+            ns.close()
+            box.stop()
+        }
         let oldPID = try #require(box.stagePID("encode-video"))
         // tshark captures across the kill; its capture is also the recording that is decoded.
         let dir = box.directory
-        let capture = Task.detached { try tsharkCapture(port: 5060, seconds: 9, prefix: ns.command([]), directory: dir) }
+        let capture = Task.detached {
+            try tsharkCapture(port: 5060, seconds: 9, prefix: ns.command([]), directory: dir)
+        }
         let pcap = "\(dir)/capture-5060.pcap"
         let size = { () -> Int64 in
             var st = stat()
@@ -171,11 +200,14 @@ struct BackboneTests {
         #expect(waitFor(timeout: 10) { size() > 20_000 }, "tshark did not start capturing: \(size()) bytes")
         Thread.sleep(forTimeInterval: 2)
         kill(oldPID, SIGKILL)
-        #expect(waitFor(timeout: 5) { (box.stagePID("encode-video") ?? oldPID) != oldPID }, "supervisor did not restart: \(box.log)")
+        #expect(
+            waitFor(timeout: 5) { (box.stagePID("encode-video") ?? oldPID) != oldPID },
+            "supervisor did not restart: \(box.log)")
         let wire = try awaitResult(capture)
         #expect(wire.tsharkCCDrops == 0 && wire.continuityErrors == 0)
         #expect(wire.discontinuities >= 1, "no discontinuity_indicator after the encoder restart")
-        let payloads = try runProcess(["tshark", "-r", pcap, "-d", "udp.port==5060,rtp", "-T", "fields", "-e", "rtp.payload"], timeout: 60)
+        let payloads = try runProcess(
+            ["tshark", "-r", pcap, "-d", "udp.port==5060,rtp", "-T", "fields", "-e", "rtp.payload"], timeout: 60)
         var ts = [UInt8]()
         for line in payloads.stdout.split(separator: "\n") {
             let hex = Array(line.filter { $0 != ":" }.utf8)
@@ -192,7 +224,8 @@ struct BackboneTests {
         let frames = try ffprobeDecodedVideoFrames("\(dir)/across.ts")
         let steps = zip(frames, frames.dropFirst()).map { $1.pts - $0.pts }
         let gapIndex = try #require(steps.indices.max { steps[$0] < steps[$1] }, "\(frames.count) frames")
-        #expect(steps[gapIndex] > 2 * Self.frameTicks, "no outage in the recording: largest PTS step \(steps[gapIndex])")
+        #expect(
+            steps[gapIndex] > 2 * Self.frameTicks, "no outage in the recording: largest PTS step \(steps[gapIndex])")
         #expect(gapIndex >= Self.fps, "only \(gapIndex) frames before the kill")
         let after = frames[(gapIndex + 1)...]
         #expect(after.first?.keyFrame == true, "the first frame after the restart is not a keyframe")

@@ -7,21 +7,27 @@ final class APIBox: @unchecked Sendable {
     let box: BoxUnderTest
     let port: Int
     let namespace: NetworkNamespace?
-    var token: String { ((try? String(contentsOfFile: box.directory + "/token", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+    var token: String {
+        ((try? String(contentsOfFile: box.directory + "/token", encoding: .utf8)) ?? "").trimmingCharacters(
+            in: .whitespacesAndNewlines)
+    }
 
     init(label: String, port: Int, outputs: String, events: String = "", namespace: NetworkNamespace? = nil) throws {
         let dir = makeTemporaryDirectory("api-\(label)")
         self.port = port
         self.namespace = namespace
         let config = testConfig(
-            instance: "api-\(label)-\(UUID().uuidString.prefix(4))", width: 640, height: 360, fps: 25, videoBitrate: 1_000_000, keyint: 25,
+            instance: "api-\(label)-\(UUID().uuidString.prefix(4))", width: 640, height: 360, fps: 25,
+            videoBitrate: 1_000_000, keyint: 25,
             outputs: outputs, runDirectory: "\(dir)/run",
             api: "\"port\": \(port), \"credentials\": \"__DIR__/credentials.json\"", events: events)
         box = try BoxUnderTest(config: config, namespace: namespace, label: "api-\(label)", substitutingDirectory: true)
     }
 
     /// curl `method path` with the first-run token (or none); returns status and body.
-    func curl(_ method: String, _ path: String, body: String? = nil, auth: Bool = true) throws -> (status: Int, body: String) {
+    func curl(_ method: String, _ path: String, body: String? = nil, auth: Bool = true) throws -> (
+        status: Int, body: String
+    ) {
         var args = ["curl", "-s", "-m", "10", "-X", method, "-w", "\n%{http_code}"]
         if auth { args += ["-H", "Authorization: Bearer \(token)"] }
         if body != nil { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
@@ -45,13 +51,16 @@ final class APIBox: @unchecked Sendable {
 
     func stagePID(_ name: String) -> Int32? {
         let s = try? json("GET", "/api/v1/status")
-        return ((s?["stages"] as? [[String: Any]])?.first { $0["name"] as? String == name }?["pid"] as? Int).map(Int32.init)
+        return ((s?["stages"] as? [[String: Any]])?.first { $0["name"] as? String == name }?["pid"] as? Int).map(
+            Int32.init)
     }
 }
 
 @Suite("Box API (curl against a running box)", .serialized)
 struct BoxAPITests {
-    @Test("auth, 422 leaves the box running, hot apply moves one output while the other loses 0 packets, kill -9 of a stage")
+    @Test(
+        "auth, 422 leaves the box running, hot apply moves one output while the other loses 0 packets, kill -9 of a stage"
+    )
     func hotApply() async throws {
         let ns = try NetworkNamespace("hot")
         defer { ns.close() }
@@ -59,23 +68,31 @@ struct BoxAPITests {
         let b = #"{ "id": "b", "url": "rtp://127.0.0.1:5102" }"#
         let box = try APIBox(label: "hot", port: 18101, outputs: "\(a), \(b)", namespace: ns)
         defer { box.box.stop() }
-        #expect(waitFor(timeout: 20) { box.packets("a") > 1000 && box.packets("b") > 1000 }, "\(box.box.log.suffix(1500))")
+        #expect(
+            waitFor(timeout: 20) { box.packets("a") > 1000 && box.packets("b") > 1000 }, "\(box.box.log.suffix(1500))")
         #expect(try box.curl("GET", "/api/v1/status", auth: false).status == 401)
         #expect(try box.curl("GET", "/health", auth: false).status == 200)
 
         // tshark watches output a for 10 s while b is changed, rejected, moved and killed.
         let dir = box.box.directory
-        let capture = Task.detached { try tsharkCapture(port: 5100, seconds: 10, prefix: ns.command([]), directory: dir) }
+        let capture = Task.detached {
+            try tsharkCapture(port: 5100, seconds: 10, prefix: ns.command([]), directory: dir)
+        }
         try await Task.sleep(for: .seconds(2))
         let encoderPID = box.stagePID("encode-video")
-        let bad = try box.curl("PUT", "/api/v1/config/outputs", body: "[\(a), { \"id\": \"b\", \"url\": \"rtp://127.0.0.1:5102?ttl=999\" }]")
+        let bad = try box.curl(
+            "PUT", "/api/v1/config/outputs",
+            body: "[\(a), { \"id\": \"b\", \"url\": \"rtp://127.0.0.1:5102?ttl=999\" }]")
         #expect(bad.status == 422 && bad.body.contains("outputs[1].url"), "\(bad)")
-        let moved = try box.curl("PUT", "/api/v1/config/outputs", body: "[\(a), { \"id\": \"b\", \"url\": \"rtp://127.0.0.1:5104\" }]")
+        let moved = try box.curl(
+            "PUT", "/api/v1/config/outputs", body: "[\(a), { \"id\": \"b\", \"url\": \"rtp://127.0.0.1:5104\" }]")
         #expect(moved.status == 200 && moved.body.contains("\"send-b\"") && !moved.body.contains("send-a"), "\(moved)")
         try await Task.sleep(for: .seconds(2))
         let bPID = try #require(box.stagePID("send-b"))
         kill(bPID, SIGKILL)
-        #expect(waitFor(timeout: 3) { box.stagePID("send-b").map { $0 != bPID && $0 > 0 } ?? false }, "send-b not restarted")
+        #expect(
+            waitFor(timeout: 3) { box.stagePID("send-b").map { $0 != bPID && $0 > 0 } ?? false }, "send-b not restarted"
+        )
         let wire = try await capture.value
 
         let seqs = wire.datagrams.compactMap(\.rtpSequence)
@@ -89,13 +106,17 @@ struct BoxAPITests {
         #expect(movedWire.datagrams.count > 100)
         let status = try box.json("GET", "/api/v1/status")
         let sendB = (status["stages"] as? [[String: Any]])?.first { $0["name"] as? String == "send-b" }
-        #expect(sendB?["restarts"] as? Int == 1 && sendB?["state"] as? String == "running", "\(String(describing: sendB))")
+        #expect(
+            sendB?["restarts"] as? Int == 1 && sendB?["state"] as? String == "running", "\(String(describing: sendB))")
     }
 
-    @Test("power loss: kill -9 of the box during config saves, after hundreds completed, leaves the last saved config or the one in flight, never a broken one")
+    @Test(
+        "power loss: kill -9 of the box during config saves, after hundreds completed, leaves the last saved config or the one in flight, never a broken one"
+    )
     func powerLoss() throws {
         for round in 0..<3 {
-            let box = try APIBox(label: "pl\(round)", port: 18110 + round, outputs: #"{ "id": "a", "url": "udp://127.0.0.1:5120" }"#)
+            let box = try APIBox(
+                label: "pl\(round)", port: 18110 + round, outputs: #"{ "id": "a", "url": "udp://127.0.0.1:5120" }"#)
             defer { box.box.stop() }
             #expect(waitFor(timeout: 15) { (try? box.curl("GET", "/api/v1/status").status) == 200 })
             // Save i names the service "Name i"; each save's HTTP status is logged as "i status"
@@ -133,20 +154,25 @@ struct BoxAPITests {
             let completed = done.filter { $0.status == 200 }
             // Every save before the kill succeeded, in order: 1…c.
             #expect(completed.count >= 200, "round \(round): \(completed.count) completed saves")
-            #expect(done.map(\.index) == (0..<done.count).map { $0 + 1 } && completed.count == done.count,
-                    "round \(round): a save failed before the kill: \(done.filter { $0.status != 200 }.prefix(5))")
+            #expect(
+                done.map(\.index) == (0..<done.count).map { $0 + 1 } && completed.count == done.count,
+                "round \(round): a save failed before the kill: \(done.filter { $0.status != 200 }.prefix(5))")
             let last = completed.last?.index ?? 0
             let text = try String(contentsOfFile: box.box.configPath, encoding: .utf8)
             let doc = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
             let name = (doc?["program"] as? [String: Any])?["serviceName"] as? String
             // The last acknowledged save, or the next one that was being written when the box died.
-            #expect(["Name \(last)", "Name \(last + 1)"].contains(name), "round \(round): last saved \(last), file: \(text.prefix(400))")
+            #expect(
+                ["Name \(last)", "Name \(last + 1)"].contains(name),
+                "round \(round): last saved \(last), file: \(text.prefix(400))")
             let check = try runProcess([rillBinary(), "check", "--config", box.box.configPath], timeout: 10)
             #expect(check.status == 0, "\(check.stderr)")
         }
     }
 
-    @Test("event handlers: OUTPUT_START/END payloads; a blocking SRT_ACCEPT handler refuses a wrong token and accepts a right one")
+    @Test(
+        "event handlers: OUTPUT_START/END payloads; a blocking SRT_ACCEPT handler refuses a wrong token and accepts a right one"
+    )
     func events() throws {
         let dir = makeTemporaryDirectory("events")
         let log = "\(dir)/events.log"
@@ -155,21 +181,26 @@ struct BoxAPITests {
         // The seed's PUSH_REWRITE token example: the stream id is a token, the answer names the stream.
         let accept = "\(dir)/accept.sh"
         try """
-            #!/bin/sh
-            read output; read peer; read streamid
-            if [ "$streamid" = "token-0042" ]; then echo "accept studio-a"; else echo "reject unknown token"; fi
-            """.write(toFile: accept, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        read output; read peer; read streamid
+        if [ "$streamid" = "token-0042" ]; then echo "accept studio-a"; else echo "reject unknown token"; fi
+        """.write(toFile: accept, atomically: true, encoding: .utf8)
         chmod(recorder, 0o755)
         chmod(accept, 0o755)
         let events = """
             { "on": ["OUTPUT_START", "OUTPUT_END", "OUTPUT_CONNECT"], "handler": "\(recorder)" },
             { "on": ["SRT_ACCEPT"], "handler": "\(accept)", "outputs": ["srt"], "timeout": 2000 }
             """
-        let box = try APIBox(label: "ev", port: 18120, outputs: #"{ "id": "srt", "url": "srt://:9210?latency=120" }"#, events: events)
+        let box = try APIBox(
+            label: "ev", port: 18120, outputs: #"{ "id": "srt", "url": "srt://:9210?latency=120" }"#, events: events)
         defer { box.box.stop() }
         #expect(waitFor(timeout: 15) { box.box.log.contains("listening on *:9210") })
-        let wrong = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9210?streamid=token-9999", "file://con"], output: dir + "/wrong.ts")
-        let right = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9210?streamid=token-0042", "file://con"], output: dir + "/right.ts")
+        let wrong = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://127.0.0.1:9210?streamid=token-9999", "file://con"],
+            output: dir + "/wrong.ts")
+        let right = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://127.0.0.1:9210?streamid=token-0042", "file://con"],
+            output: dir + "/right.ts")
         Thread.sleep(forTimeInterval: 4)
         wrong.stop()
         right.stop()
@@ -177,7 +208,10 @@ struct BoxAPITests {
         #expect(right.bytes > 50_000, "the right token got \(right.bytes) bytes")
         #expect(box.box.log.contains("SRT_ACCEPT: unknown token"))
         #expect(try box.curl("POST", "/api/v1/outputs/srt/stop").status == 202)
-        #expect(waitFor(timeout: 5) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("stopped through the API") })
+        #expect(
+            waitFor(timeout: 5) {
+                ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("stopped through the API")
+            })
         let text = try String(contentsOfFile: log, encoding: .utf8)
         #expect(text.contains("== OUTPUT_START\nsrt\nsrt://:9210?latency=120\n"), "\(text)")
         #expect(text.contains("== OUTPUT_CONNECT\nsrt\n127.0.0.1:"), "\(text)")
@@ -202,11 +236,19 @@ struct BoxAPITests {
         #expect(p1 > 0 && p2 > p1 + 500, "\(p1) → \(p2)")
         #expect(try sample(second, "rill_output_bytes_sent_total") > 0)
         let samples = try parsePrometheusText(second)
-        let count = samples.first { $0.name == "rill_capture_to_wire_latency_seconds_count" && $0.labels["output"] == "m" }?.value ?? 0
+        let count =
+            samples.first { $0.name == "rill_capture_to_wire_latency_seconds_count" && $0.labels["output"] == "m" }?
+            .value ?? 0
         #expect(count > 100, "capture→wire histogram count \(count)")
         #expect(samples.contains { $0.name == "rill_stage_up" && $0.labels["stage"] == "mux" && $0.value == 1 })
         // And rill ctl reads the same API.
-        let ctl = try runProcess([rillBinary(), "ctl", "status", "--api", "http://127.0.0.1:18130", "--token-file", box.box.directory + "/token"], timeout: 10)
-        #expect(ctl.status == 0 && ctl.stdout.contains("send-m") && ctl.stdout.contains("running"), "\(ctl.stdout) \(ctl.stderr)")
+        let ctl = try runProcess(
+            [
+                rillBinary(), "ctl", "status", "--api", "http://127.0.0.1:18130", "--token-file",
+                box.box.directory + "/token",
+            ], timeout: 10)
+        #expect(
+            ctl.status == 0 && ctl.stdout.contains("send-m") && ctl.stdout.contains("running"),
+            "\(ctl.stdout) \(ctl.stderr)")
     }
 }

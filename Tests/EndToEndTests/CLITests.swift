@@ -10,7 +10,10 @@ struct CLITests {
         arguments: [
             (#"{ "source": { "type": "testsrc", "video": { "widht": 1280 } } }"#, "source.video.widht: unknown key"),
             (#"{ "outputs": [ { "id": "mc", "url": "rtp://239.255.42.1" } ] }"#, "outputs[0].url: missing :port"),
-            (#"{ "program": { "mode": "cbr", "muxrate": 3000000 }, "encoders": { "video": { "bitrate": 4000000 } } }"#, "program.muxrate: 3000000 b/s is below"),
+            (
+                #"{ "program": { "mode": "cbr", "muxrate": 3000000 }, "encoders": { "video": { "bitrate": 4000000 } } }"#,
+                "program.muxrate: 3000000 b/s is below"
+            ),
             (#"{ "outputs": [ "#, "JSON syntax error at line 1"),
         ])
     func badConfig(json: String, message: String) throws {
@@ -25,10 +28,15 @@ struct CLITests {
     }
 
     /// `rill run` without `--config` inside `ns`, until its SDP exists; returns the box and its log path.
-    func defaultBox(_ ns: NetworkNamespace, runDirectory: String, environment: [String: String] = [:], log: String) throws -> Process {
+    func defaultBox(_ ns: NetworkNamespace, runDirectory: String, environment: [String: String] = [:], log: String)
+        throws -> Process
+    {
         let box = Process()
         box.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        box.arguments = ns.command(["env"] + environment.map { "\($0)=\($1)" }.sorted() + [rillBinary(), "run", "--run-directory", runDirectory])
+        box.arguments = ns.command(
+            ["env"] + environment.map { "\($0)=\($1)" }.sorted() + [
+                rillBinary(), "run", "--run-directory", runDirectory,
+            ])
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         box.standardOutput = FileHandle(forWritingAtPath: log)
         box.standardError = box.standardOutput
@@ -41,7 +49,8 @@ struct CLITests {
     func stopDefaultBox(_ box: Process) {
         kill(box.processIdentifier, SIGINT)
         _ = reap(box, killAfter: 5)
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? [] where name.hasPrefix("rill.default.") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
+        where name.hasPrefix("rill.default.") {
             unlink("/dev/shm/\(name)")
         }
     }
@@ -59,11 +68,14 @@ struct CLITests {
         let used = variant == "fallback" ? "\(dir)/xdg/rill" : "\(dir)/run"
         try FileManager.default.createDirectory(atPath: "\(dir)/xdg", withIntermediateDirectories: true)
         let logPath = "\(dir)/box.log"
-        let box = try defaultBox(ns, runDirectory: preferred, environment: ["XDG_RUNTIME_DIR": "\(dir)/xdg"], log: logPath)
+        let box = try defaultBox(
+            ns, runDirectory: preferred, environment: ["XDG_RUNTIME_DIR": "\(dir)/xdg"], log: logPath)
         defer { stopDefaultBox(box) }
         let sdp = "\(used)/default/mc.sdp"
         let log = { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-        #expect(waitFor(timeout: 20) { FileManager.default.fileExists(atPath: sdp) }, "no SDP at \(sdp): \(log().suffix(1500))")
+        #expect(
+            waitFor(timeout: 20) { FileManager.default.fileExists(atPath: sdp) },
+            "no SDP at \(sdp): \(log().suffix(1500))")
         let text = (try? String(contentsOfFile: sdp, encoding: .utf8)) ?? ""
         if variant == "multicast" {
             #expect(log().contains("multicast to 239.255.42.1:5000"), "\(log().suffix(800))")

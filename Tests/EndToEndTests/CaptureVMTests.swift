@@ -22,7 +22,8 @@ struct CaptureVMTests {
             try fm.copyItem(atPath: VirtualBoard.binary, toPath: "\(share)/rill")
             try "/tmp/out/rill".write(toFile: "\(share)/rill-path", atomically: true, encoding: .utf8)
             let tone = try runProcess([
-                "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000:duration=240", "-ac", "2",
+                "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000:duration=240",
+                "-ac", "2",
                 "-c:a", "pcm_s16le", "-y", "\(share)/tone.wav",
             ])
             guard tone.status == 0 else { throw TestEnvironmentError("tone: \(tone.stderr)") }
@@ -30,8 +31,9 @@ struct CaptureVMTests {
                 .write(toFile: "\(share)/hd.json", atomically: true, encoding: .utf8)
             try CaptureVMTests.config(
                 instance: "long", width: CaptureVMTests.long.width, height: CaptureVMTests.long.height, port: 5001,
-                bitrate: CaptureVMTests.long.bitrate, audioCodec: CaptureVMTests.long.audio)
-                .write(toFile: "\(share)/long.json", atomically: true, encoding: .utf8)
+                bitrate: CaptureVMTests.long.bitrate, audioCodec: CaptureVMTests.long.audio
+            )
+            .write(toFile: "\(share)/long.json", atomically: true, encoding: .utf8)
             try CaptureVMTests.config(instance: "bad", width: 1280, height: 720, port: 5002, pixelFormat: "MJPEG")
                 .write(toFile: "\(share)/bad.json", atomically: true, encoding: .utf8)
             try CaptureVMTests.config(instance: "change", width: 640, height: 480, port: 5003)
@@ -67,8 +69,10 @@ struct CaptureVMTests {
     /// Samples per MPEG-1 Layer II frame (ISO/IEC 11172-3 §2.4.2.1).
     static let mp2FrameSamples = 1152.0
 
-    static func config(instance: String, width: Int, height: Int, port: Int, pixelFormat: String = "YUYV", bitrate: Int = 1_500_000,
-        audioCodec: String = "aac") -> String {
+    static func config(
+        instance: String, width: Int, height: Int, port: Int, pixelFormat: String = "YUYV", bitrate: Int = 1_500_000,
+        audioCodec: String = "aac"
+    ) -> String {
         """
         {
           "system": { "instance": "\(instance)", "runDirectory": "/tmp/run" },
@@ -91,7 +95,9 @@ struct CaptureVMTests {
         #expect(status == 0, "virtual board: \(log.suffix(2000))")
     }
 
-    @Test("vivid 1280x720 YUYV 30 fps + aloop tone ⇒ ffprobe: H.264 1280x720 30 fps + AAC 48 kHz; the captured tone decodes at 1 kHz")
+    @Test(
+        "vivid 1280x720 YUYV 30 fps + aloop tone ⇒ ffprobe: H.264 1280x720 30 fps + AAC 48 kHz; the captured tone decodes at 1 kHz"
+    )
     func hdChain() throws {
         let streams = try ffprobeStreams(file("hd.ts"))
         let video = streams.first { $0.codec == "h264" }
@@ -117,14 +123,17 @@ struct CaptureVMTests {
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 
-    @Test("60 s: the audio samples fill the video's PTS window to within one audio frame (no A/V drift), no video frame lost in the pipeline")
+    @Test(
+        "60 s: the audio samples fill the video's PTS window to within one audio frame (no A/V drift), no video frame lost in the pipeline"
+    )
     func drift() throws {
         let video = try framesPTS(file("long.ts"), stream: "v:0")
         let audio = try framesPTS(file("long.ts"), stream: "a:0")
         try #require(video.count > 100 && audio.count > 100, "\(video.count) video, \(audio.count) audio frames")
         // A window away from start-up and shutdown: if either clock drifted against the PTS (the
         // audio card's crystal, dropped video), its media would no longer fill the window.
-        let t1 = video.first!.pts + 2, t2 = video.last!.pts - 2
+        let t1 = video.first!.pts + 2
+        let t2 = video.last!.pts - 2
         let span = t2 - t1
         #expect(span > 50, "the run spans only \(span) s of video")
         let videoFill = Double(video.filter { $0.pts >= t1 && $0.pts < t2 }.count) / 30
@@ -141,22 +150,29 @@ struct CaptureVMTests {
         let vcap = longStats("source")
         let driverSkipped = Double(vcap["dropped"] as? Int ?? 0) / 30
         let boxLog = (try? String(contentsOfFile: file("long.log"), encoding: .utf8)) ?? ""
-        let encoderLost = Double(
-            boxLog.split(separator: "\n").compactMap { line -> Int? in
-                guard let r = line.range(of: "fell behind the source: ") else { return nil }
-                return Int(line[r.upperBound...].prefix { $0.isNumber })
-            }.reduce(0, +)) / 30
+        let encoderLost =
+            Double(
+                boxLog.split(separator: "\n").compactMap { line -> Int? in
+                    guard let r = line.range(of: "fell behind the source: ") else { return nil }
+                    return Int(line[r.upperBound...].prefix { $0.isNumber })
+                }.reduce(0, +)) / 30
         let tolerance = 2.0 / 30  // a frame period at each edge of the window
-        #expect(videoFill <= span + tolerance, "video fills \(videoFill) s of a \(span) s window: more frames than the PTS span")
+        #expect(
+            videoFill <= span + tolerance,
+            "video fills \(videoFill) s of a \(span) s window: more frames than the PTS span")
         #expect(
             videoFill + driverSkipped + encoderLost >= span - tolerance,
-            "video fills \(videoFill) s of a \(span) s window; the driver skipped \(driverSkipped) s and the encoder reported \(encoderLost) s lost: the rest was lost without a count")
+            "video fills \(videoFill) s of a \(span) s window; the driver skipped \(driverSkipped) s and the encoder reported \(encoderLost) s lost: the rest was lost without a count"
+        )
         // The emulated guest must keep up well enough for the run to mean something.
-        #expect(driverSkipped + encoderLost <= span / 20, "\(driverSkipped + encoderLost) s of \(span) s lost: the guest did not keep up")
+        #expect(
+            driverSkipped + encoderLost <= span / 20,
+            "\(driverSkipped + encoderLost) s of \(span) s lost: the guest did not keep up")
         print(
             "A/V over a \(String(format: "%.2f", span)) s PTS window: audio samples fill \(String(format: "%.4f", audioFill)) s, "
                 + "video frames \(String(format: "%.4f", videoFill)) s, the driver skipped \(String(format: "%.3f", driverSkipped)) s, "
-                + "the encoder reported \(String(format: "%.3f", encoderLost)) s lost; vcap \(vcap), acap \(longStats("audio-source"))")
+                + "the encoder reported \(String(format: "%.3f", encoderLost)) s lost; vcap \(vcap), acap \(longStats("audio-source"))"
+        )
     }
 
     @Test("vivid disconnect ⇒ NO SIGNAL slate ≤ 3 frame periods after the last frame, 0 CC errors, picture back")
@@ -172,7 +188,10 @@ struct CaptureVMTests {
         var runs: [Range<Int>] = []
         var i = 0
         while i < slate.count {
-            guard slate[i] else { i += 1; continue }
+            guard slate[i] else {
+                i += 1
+                continue
+            }
             let start = i
             while i < slate.count && slate[i] { i += 1 }
             runs.append(start..<i)
@@ -184,7 +203,9 @@ struct CaptureVMTests {
         let firstSlate = outage.lowerBound
         let lastLive = frames[firstSlate - 1].pts
         let gap = frames[firstSlate].pts - lastLive
-        #expect(outage.count >= 15, "the longest slate lasts \(outage.count) frames; the disconnect should give about a second")
+        #expect(
+            outage.count >= 15,
+            "the longest slate lasts \(outage.count) frames; the disconnect should give about a second")
         #expect(gap <= 3.0 / 30 + 0.002, "slate \(gap * 1000) ms after the last live frame")
         #expect(outage.upperBound < slate.count, "the picture never came back after the slate")
         let cc = try runProcess(["tshark", "-r", file("long.ts"), "-Y", "mp2t.cc.drop"], timeout: 120)
@@ -199,7 +220,10 @@ struct CaptureVMTests {
     @Test("HDMI source change 640x480p59.94 → 720x576p50 on a receiver without a scaler: the TS follows, 0 CC errors")
     func sourceChange() throws {
         let r = try runProcess(
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=width,height", "-of", "csv=p=0", file("change.ts")],
+            [
+                "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=width,height", "-of",
+                "csv=p=0", file("change.ts"),
+            ],
             timeout: 120)
         var sizes: [String] = []  // the distinct frame sizes in decoding order
         for line in r.stdout.split(separator: "\n") {
@@ -215,7 +239,8 @@ struct CaptureVMTests {
 
     @Test("an unsupported format request names the device, the request and what the device offers")
     func unsupportedFormat() throws {
-        let rc = try String(contentsOfFile: file("bad.rc"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let rc = try String(contentsOfFile: file("bad.rc"), encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let text = try String(contentsOfFile: file("bad.log"), encoding: .utf8)
         #expect(rc == "2", "exit \(rc): \(text)")
         #expect(text.contains("/dev/video0") && text.contains("MJPEG 1280x720@30") && text.contains("YUYV"), "\(text)")
@@ -227,19 +252,30 @@ struct CaptureVMTests {
         let obj = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let video = obj["video"] as? [[String: Any]] ?? []
         let audio = obj["audio"] as? [[String: Any]] ?? []
-        #expect(video.contains { ($0["driver"] as? String) == "vivid" && (($0["formats"] as? [[String: Any]])?.contains { ($0["pixelFormat"] as? String) == "YUYV" } ?? false) }, "\(video.prefix(1))")
+        #expect(
+            video.contains {
+                ($0["driver"] as? String) == "vivid"
+                    && (($0["formats"] as? [[String: Any]])?.contains { ($0["pixelFormat"] as? String) == "YUYV" }
+                        ?? false)
+            }, "\(video.prefix(1))")
         #expect(audio.contains { ($0["device"] as? String)?.hasPrefix("hw:Loopback,1") == true }, "\(audio)")
     }
 
     // MARK: Host-side measurements (FFmpeg)
 
-    struct TimedFrame { var pts: Double; var duration: Double }
+    struct TimedFrame {
+        var pts: Double
+        var duration: Double
+    }
 
     /// Frames per second from the H.264 VUI (time_scale / 2 num_units_in_tick), via ffmpeg's
     /// trace_headers bitstream filter.
     func signalledFrameRate(_ path: String) throws -> Double {
         let r = try runProcess(
-            ["ffmpeg", "-hide_banner", "-i", path, "-map", "0:v", "-c", "copy", "-bsf:v", "trace_headers", "-frames:v", "1", "-f", "null", "-"],
+            [
+                "ffmpeg", "-hide_banner", "-i", path, "-map", "0:v", "-c", "copy", "-bsf:v", "trace_headers",
+                "-frames:v", "1", "-f", "null", "-",
+            ],
             timeout: 60)
         func field(_ name: String) -> Double? {
             r.stderr.split(separator: "\n").first { $0.contains(" \(name) ") }?.split(separator: "=").last
@@ -251,7 +287,10 @@ struct CaptureVMTests {
 
     func framesPTS(_ path: String, stream: String) throws -> [TimedFrame] {
         let r = try runProcess(
-            ["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "frame=pts_time,nb_samples", "-of", "json", path],
+            [
+                "ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "frame=pts_time,nb_samples",
+                "-of", "json", path,
+            ],
             timeout: 180)
         guard let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
             let frames = obj["frames"] as? [[String: Any]]
@@ -266,14 +305,19 @@ struct CaptureVMTests {
     /// Mean luma of a strip of each decoded frame (ffmpeg signalstats), with its PTS.
     func topLuma(_ path: String) throws -> [(pts: Double, luma: Double)] {
         let r = try runProcess(
-            ["ffmpeg", "-v", "fatal", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough", "-vf",
-             "crop=iw/4:ih/8:iw*3/4:ih/8,signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"], timeout: 300)
+            [
+                "ffmpeg", "-v", "fatal", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough", "-vf",
+                "crop=iw/4:ih/8:iw*3/4:ih/8,signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null",
+                "-",
+            ], timeout: 300)
         var out: [(Double, Double)] = []
         var pts: Double? = nil
         for line in r.stdout.split(separator: "\n") {
             if let range = line.range(of: "pts_time:") {
                 pts = Double(line[range.upperBound...].prefix { !$0.isWhitespace })
-            } else if line.hasPrefix("lavfi.signalstats.YAVG="), let p = pts, let v = Double(line.dropFirst("lavfi.signalstats.YAVG=".count)) {
+            } else if line.hasPrefix("lavfi.signalstats.YAVG="), let p = pts,
+                let v = Double(line.dropFirst("lavfi.signalstats.YAVG=".count))
+            {
                 out.append((p, v))
             }
         }
@@ -283,7 +327,11 @@ struct CaptureVMTests {
     /// The dominant frequency of the decoded audio (zero crossings of 2 s from the middle).
     func toneFrequency(_ path: String) throws -> Double {
         let pcm = "\(share)/tone.s16"
-        let r = try runProcess(["ffmpeg", "-v", "error", "-ss", "3", "-i", path, "-t", "2", "-map", "0:a:0", "-ac", "1", "-f", "s16le", "-y", pcm], timeout: 120)
+        let r = try runProcess(
+            [
+                "ffmpeg", "-v", "error", "-ss", "3", "-i", path, "-t", "2", "-map", "0:a:0", "-ac", "1", "-f", "s16le",
+                "-y", pcm,
+            ], timeout: 120)
         guard r.status == 0 else { throw TestEnvironmentError("ffmpeg decode: \(r.stderr)") }
         let data = try Data(contentsOf: URL(fileURLWithPath: pcm))
         let samples = data.withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }

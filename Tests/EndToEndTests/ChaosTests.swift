@@ -13,14 +13,19 @@ struct ChaosTests {
     static let minutes = 2.0
 
     /// Runs the script; SIGTERM at `timeout` (it cleans up on SIGTERM), SIGKILL 60 s later.
-    static func runChaos(minutes: Double, timeout: Double) throws -> (status: Int32, summary: [String: Any], stderr: String) {
+    static func runChaos(minutes: Double, timeout: Double) throws -> (
+        status: Int32, summary: [String: Any], stderr: String
+    ) {
         let dir = makeTemporaryDirectory("chaos")
         let json = "\(dir)/summary.json"
         let errPath = "\(dir)/chaos.err"
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "\(packageRoot())/Tests/chaos.py", "--minutes", String(minutes), "--rill", rillBinary(), "--json", json]
+        p.arguments = [
+            "python3", "\(packageRoot())/Tests/chaos.py", "--minutes", String(minutes), "--rill", rillBinary(),
+            "--json", json,
+        ]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle(forWritingAtPath: errPath)!
         p.standardInput = FileHandle.nullDevice
@@ -45,11 +50,15 @@ struct ChaosTests {
             code = p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus
         }
         let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        let summary = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json)))) as? [String: Any] ?? [:]
+        let summary =
+            (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json)))) as? [String: Any]
+            ?? [:]
         return (code, summary, stderr)
     }
 
-    @Test("2 minutes of kill -9 on random stages: every receiver resumes within 1.5 s at an IDR, CC jumps only where flagged, the supervisor never gives up, rilld grows no fds, threads or memory, nothing left behind")
+    @Test(
+        "2 minutes of kill -9 on random stages: every receiver resumes within 1.5 s at an IDR, CC jumps only where flagged, the supervisor never gives up, rilld grows no fds, threads or memory, nothing left behind"
+    )
     func shortCampaign() throws {
         let run = try Self.runChaos(minutes: Self.minutes, timeout: Self.minutes * 60 + 420)
         let s = run.summary
@@ -69,21 +78,27 @@ struct ChaosTests {
             let r = receivers[name] ?? [:]
             // Each receiver saw the kills (gaps in its stream) and got pictures around them.
             #expect((r["ptsGaps"] as? Int ?? 0) >= 1, "\(name) saw no gap: the kills did not reach it")
-            #expect((r["pictures"] as? Int ?? 0) >= Int(Self.minutes * 60 * 25 * 0.8), "\(name): \(r["pictures"] ?? 0) pictures")
+            #expect(
+                (r["pictures"] as? Int ?? 0) >= Int(Self.minutes * 60 * 25 * 0.8),
+                "\(name): \(r["pictures"] ?? 0) pictures")
             let outage = r["maxOutageS"] as? Double ?? .infinity
             #expect(outage <= Self.maxOutage, "\(name): outage \(outage) s: \(r["outages"] ?? [])")
-            #expect(r["gapsNotResumingAtKeyframe"] as? Int == 0, "\(name): gaps not resuming at an IDR: \(r["outages"] ?? [])")
+            #expect(
+                r["gapsNotResumingAtKeyframe"] as? Int == 0,
+                "\(name): gaps not resuming at an IDR: \(r["outages"] ?? [])")
             let cc = r["continuity"] as? [String: Any] ?? [:]
             #expect((cc["packets"] as? Int ?? 0) > 10_000, "\(name): tshark dissected \(cc["packets"] ?? 0) TS packets")
             #expect(cc["unflaggedErrors"] as? Int == 0, "\(name): CC errors without discontinuity_indicator: \(cc)")
         }
         let rec = receivers["rec"] ?? [:]
         #expect((rec["files"] as? Int ?? 0) >= 1)
-        #expect(rec["filesNotStartingAtKeyframe"] as? Int == 0 && rec["gapsNotResumingAtKeyframe"] as? Int == 0, "\(rec)")
+        #expect(
+            rec["filesNotStartingAtKeyframe"] as? Int == 0 && rec["gapsNotResumingAtKeyframe"] as? Int == 0, "\(rec)")
         #expect((rec["maxOutageS"] as? Double ?? .infinity) <= Self.maxOutage, "\(rec)")
         #expect((rec["continuity"] as? [String: Any])?["unflaggedErrors"] as? Int == 0, "\(rec)")
 
-        #expect((s["supervisorGaveUp"] as? [String] ?? ["?"]).isEmpty, "supervisor gave up: \(s["supervisorGaveUp"] ?? "")")
+        #expect(
+            (s["supervisorGaveUp"] as? [String] ?? ["?"]).isEmpty, "supervisor gave up: \(s["supervisorGaveUp"] ?? "")")
         let rilld = s["rilld"] as? [String: [String: Any]] ?? [:]
         for key in ["fds", "threads", "rssKiB"] {
             let t = rilld[key] ?? [:]

@@ -22,28 +22,38 @@ func ephemeralPort() -> Int {
 /// rilld's shutdown with a hung event handler, its start-up log, and `rill ctl config|outputs|events`.
 @Suite("rill ctl and rilld's events", .serialized)
 struct CtlEventsTests {
-    @Test("rilld stops in ≤ 2 s while an event handler sleeps 60 s, and kills it; the first start says 'starting', not 'restarting'")
+    @Test(
+        "rilld stops in ≤ 2 s while an event handler sleeps 60 s, and kills it; the first start says 'starting', not 'restarting'"
+    )
     func shutdownWithHungHandler() throws {
         let dir = makeTemporaryDirectory("hung-handler")
         let handler = "\(dir)/hang.sh"
-        try "#!/bin/sh\necho $$ > \(dir)/handler.pid\nexec sleep 60\n".write(toFile: handler, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho $$ > \(dir)/handler.pid\nexec sleep 60\n".write(
+            toFile: handler, atomically: true, encoding: .utf8)
         chmod(handler, 0o755)
         let box = try APIBox(
             label: "hung", port: ephemeralPort(), outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5199" }"#,
             events: #"{ "on": ["OUTPUT_START"], "handler": "\#(handler)" }"#)
         defer { box.box.stop() }
-        #expect(waitFor(timeout: 20) { FileManager.default.fileExists(atPath: "\(dir)/handler.pid") }, "\(box.box.log.suffix(1500))")
-        let handlerPID = try #require(Int32(String(contentsOfFile: "\(dir)/handler.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(
+            waitFor(timeout: 20) { FileManager.default.fileExists(atPath: "\(dir)/handler.pid") },
+            "\(box.box.log.suffix(1500))")
+        let handlerPID = try #require(
+            Int32(
+                String(contentsOfFile: "\(dir)/handler.pid", encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)))
         #expect(kill(handlerPID, 0) == 0, "the handler is not running")
         let applied = box.box.log.split(separator: "\n").first { $0.contains("config applied:") } ?? ""
-        #expect(applied.contains("starting") && applied.contains("send-u") && !applied.contains("restarting"), "\(applied)")
+        #expect(
+            applied.contains("starting") && applied.contains("send-u") && !applied.contains("restarting"), "\(applied)")
 
         let start = Date()
         kill(box.box.process.processIdentifier, SIGTERM)
         let exit = reap(box.box.process, killAfter: 10)
         let seconds = Date().timeIntervalSince(start)
         #expect(!exit.killed && seconds <= 2, "rilld took \(seconds) s to stop (status \(exit.status))")
-        #expect(waitFor(timeout: 1) { kill(handlerPID, 0) != 0 }, "the hung handler (pid \(handlerPID)) outlived the box")
+        #expect(
+            waitFor(timeout: 1) { kill(handlerPID, 0) != 0 }, "the hung handler (pid \(handlerPID)) outlived the box")
         #expect(box.box.log.contains("handlers still running killed"), "\(box.box.log.suffix(800))")
     }
 
@@ -52,14 +62,16 @@ struct CtlEventsTests {
         let port = ephemeralPort()
         let box = try APIBox(label: "ctl", port: port, outputs: #"{ "id": "c", "url": "udp://127.0.0.1:5197" }"#)
         defer { box.box.stop() }
-        #expect(waitFor(timeout: 20) { (try? box.curl("GET", "/api/v1/status").status) == 200 }, "\(box.box.log.suffix(1500))")
+        #expect(
+            waitFor(timeout: 20) { (try? box.curl("GET", "/api/v1/status").status) == 200 },
+            "\(box.box.log.suffix(1500))")
         let api = ["--api", "http://127.0.0.1:\(port)", "--token-file", box.box.directory + "/token"]
         func ctl(_ args: [String], stdin: String? = nil) throws -> ProcessResult {
             try runProcess([rillBinary(), "ctl"] + args + api, timeout: 15, stdin: stdin)
         }
         // Follow the events from here on.
         let eventsLog = "\(box.box.directory)/ctl-events.jsonl"
-        FileManager.default.createFile(atPath: eventsLog, contents: nil)
+        _ = FileManager.default.createFile(atPath: eventsLog, contents: nil)
         let follower = Process()
         follower.executableURL = URL(fileURLWithPath: rillBinary())
         follower.arguments = ["ctl", "events", "--json"] + api
@@ -92,7 +104,9 @@ struct CtlEventsTests {
         let set = try ctl(["config", "set", "--merge", "program", "-"], stdin: #"{ "serviceName": "Ctl Test" }"#)
         #expect(set.status == 0 && set.stdout == "changed: program\n", "\(set.stdout) \(set.stderr)")
         let apiChange = try ctl(["config", "set", "--merge", "api", "-"], stdin: #"{ "maxBodyBytes": 100000 }"#)
-        #expect(apiChange.stdout == "changed: api (takes effect at the next start)\n", "\(apiChange.stdout) \(apiChange.stderr)")
+        #expect(
+            apiChange.stdout == "changed: api (takes effect at the next start)\n",
+            "\(apiChange.stdout) \(apiChange.stderr)")
         let bad = try ctl(["config", "set", "--merge", "program", "-"], stdin: #"{ "serviceNme": "x" }"#)
         #expect(bad.status == 1 && bad.stderr.contains("program.serviceNme"), "\(bad.stderr)")
         #expect(try ctl(["config", "get", "program"]).stdout.contains("\"Ctl Test\""))
@@ -107,6 +121,8 @@ struct CtlEventsTests {
         let kinds = seen().compactMap { $0["event"] as? String }
         #expect(kinds.contains("CONFIG_CHANGED") && kinds.contains("OUTPUT_END"), "\(kinds)")
         let end = seen().first { $0["event"] as? String == "OUTPUT_END" }
-        #expect((end?["payload"] as? [String: String])?["reason"] == "stopped through the API", "\(String(describing: end))")
+        #expect(
+            (end?["payload"] as? [String: String])?["reason"] == "stopped through the API", "\(String(describing: end))"
+        )
     }
 }

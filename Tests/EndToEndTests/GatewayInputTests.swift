@@ -7,11 +7,16 @@ import Testing
 @Suite("UDP gateway input and probe", .serialized)
 struct GatewayInputTests {
     /// FFmpeg sending a live test pattern as MPEG-TS in 1316-byte datagrams to `url`.
-    func ffmpegSender(_ ns: NetworkNamespace, to url: String, seconds: Int, metadata: [String] = [], log: String) throws -> PeerProcess {
+    func ffmpegSender(_ ns: NetworkNamespace, to url: String, seconds: Int, metadata: [String] = [], log: String) throws
+        -> PeerProcess
+    {
         try PeerProcess(
             ns.command(
-                ["ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "\(seconds)",
-                 "-c:v", "libx264", "-preset", "ultrafast", "-g", "25"] + metadata + ["-f", "mpegts", url]),
+                [
+                    "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+                    "-t", "\(seconds)",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
+                ] + metadata + ["-f", "mpegts", url]),
             output: log)
     }
 
@@ -28,22 +33,30 @@ struct GatewayInputTests {
             """
         let b = try BoxUnderTest(config: config, namespace: ns, label: "udpin")
         defer { b.stop() }
-        #expect(waitFor(timeout: 15) { b.log.contains("UDP input on") && b.log.contains("started send-relay") }, "\(b.log)")
+        #expect(
+            waitFor(timeout: 15) { b.log.contains("UDP input on") && b.log.contains("started send-relay") }, "\(b.log)")
         // A real receiver of the relay counts the datagrams it gets (tshark, on lo in the namespace).
         let capture = try PeerProcess(
-            ns.command(["tshark", "-i", "lo", "-l", "-n", "-f", "udp dst port 5070", "-T", "fields", "-e", "frame.number"]),
+            ns.command([
+                "tshark", "-i", "lo", "-l", "-n", "-f", "udp dst port 5070", "-T", "fields", "-e", "frame.number",
+            ]),
             output: "\(dir)/capture.txt")
         defer { capture.stop(SIGKILL) }
         Thread.sleep(forTimeInterval: 2)  // tshark has no readiness signal; the count below tolerates a late start
-        let sender = try ffmpegSender(ns, to: "udp://127.0.0.1:5070?pkt_size=1316", seconds: 12, log: "\(dir)/ffmpeg.log")
+        let sender = try ffmpegSender(
+            ns, to: "udp://127.0.0.1:5070?pkt_size=1316", seconds: 12, log: "\(dir)/ffmpeg.log")
         defer { sender.stop(SIGKILL) }
         var status: [String: Any] = [:]
-        #expect(waitFor(timeout: 20, interval: 0.5) {
-            status = (try? inputStatistics(b, runDirectory: "\(dir)/run", instance: ns.name)) ?? [:]
-            return (status["received"] as? Int ?? 0) > 500
-        }, "status: \(status)")
+        #expect(
+            waitFor(timeout: 20, interval: 0.5) {
+                status = (try? inputStatistics(b, runDirectory: "\(dir)/run", instance: ns.name)) ?? [:]
+                return (status["received"] as? Int ?? 0) > 500
+            }, "status: \(status)")
         // The periodic log line (every 10 s) counts too.
-        #expect(waitFor(timeout: 15) { b.log.split(separator: "\n").contains { $0.contains("recv: received") && !$0.contains("received 0 ") } },
+        #expect(
+            waitFor(timeout: 15) {
+                b.log.split(separator: "\n").contains { $0.contains("recv: received") && !$0.contains("received 0 ") }
+            },
             "\(b.log.suffix(600))")
         _ = waitFor(timeout: 20) { sender.process.isRunning == false }
         Thread.sleep(forTimeInterval: 1.5)  // the stats file is rewritten once a second
@@ -52,11 +65,14 @@ struct GatewayInputTests {
         let sent = (try String(contentsOfFile: "\(dir)/capture.txt", encoding: .utf8)).split(separator: "\n").count
         let received = status["received"] as? Int ?? 0
         #expect(sent > 500, "tshark saw \(sent) datagrams")  // ≈ 80 a second from this FFmpeg
-        #expect(received >= sent && received <= sent + 200, "input counted \(received), tshark saw \(sent) (tshark may start late)")
+        #expect(
+            received >= sent && received <= sent + 200,
+            "input counted \(received), tshark saw \(sent) (tshark may start late)")
         #expect(status["ccErrors"] as? Int == 0, "\(status)")
         b.stop()
         let last = b.log.split(separator: "\n").last { $0.contains("stopped: received") } ?? ""
-        let n = last.range(of: "stopped: received ").map { Int(last[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
+        let n =
+            last.range(of: "stopped: received ").map { Int(last[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
         #expect(n == received, "stop line: \(last), status \(received)")
     }
 
@@ -67,15 +83,21 @@ struct GatewayInputTests {
         let dir = makeTemporaryDirectory("probe")
         let name = "a\"b\\c\u{01}d\te\nf"
         let sender = try ffmpegSender(
-            ns, to: "udp://127.0.0.1:5072?pkt_size=1316", seconds: 8, metadata: ["-metadata", "service_name=\(name)",
-            "-metadata", "service_provider=p\"q\\r"], log: "\(dir)/ffmpeg.log")
+            ns, to: "udp://127.0.0.1:5072?pkt_size=1316", seconds: 8,
+            metadata: [
+                "-metadata", "service_name=\(name)",
+                "-metadata", "service_provider=p\"q\\r",
+            ], log: "\(dir)/ffmpeg.log")
         defer { sender.stop(SIGKILL) }
-        let r = try runProcess(ns.command([rillBinary(), "probe", "udp://127.0.0.1:5072", "--seconds", "4"]), timeout: 30)
+        let r = try runProcess(
+            ns.command([rillBinary(), "probe", "udp://127.0.0.1:5072", "--seconds", "4"]), timeout: 30)
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let probed = try #require(doc, "not JSON: \(r.stdout)")
         #expect((probed["packets"] as? Int ?? 0) > 100, "\(probed)")
         #expect(probed["serviceName"] as? String == name, "serviceName \(String(describing: probed["serviceName"]))")
-        #expect(probed["providerName"] as? String == "p\"q\\r", "providerName \(String(describing: probed["providerName"]))")
+        #expect(
+            probed["providerName"] as? String == "p\"q\\r", "providerName \(String(describing: probed["providerName"]))"
+        )
     }
 }

@@ -44,10 +44,13 @@ struct M2MVMTests {
     }
 
     func text(_ name: String) -> String {
-        ((try? String(contentsOfFile: "\(share)/\(name)", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        ((try? String(contentsOfFile: "\(share)/\(name)", encoding: .utf8)) ?? "").trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
-    @Test("encodes N frames, drains to LAST, restarts, drains again; a stopped queue is an error, not a crash", arguments: ["sp", "mp"])
+    @Test(
+        "encodes N frames, drains to LAST, restarts, drains again; a stopped queue is an error, not a crash",
+        arguments: ["sp", "mp"])
     func encodeAndDrain(api: String) throws {
         #expect(text("\(api).rc") == "0", "\(api): \(text("\(api).err")) \(log.suffix(1000))")
         let report = try #require(
@@ -67,20 +70,27 @@ struct M2MVMTests {
         #expect(report["ptsInOrder"] as? Bool == true)
     }
 
-    @Test("vicodec's decoder (v4l2-ctl) decodes all 60 frames, an I-frame every 10 (the GOP control), ≥ 30 dB PSNR", arguments: ["sp", "mp"])
+    @Test(
+        "vicodec's decoder (v4l2-ctl) decodes all 60 frames, an I-frame every 10 (the GOP control), ≥ 30 dB PSNR",
+        arguments: ["sp", "mp"])
     func decodes(api: String) throws {
         // v4l2-ctl prints one letter per decoded frame: K (key) or P.
-        let letters = text("\(api).decode").split(separator: "\n").filter { $0.allSatisfy { $0 == "K" || $0 == "P" } }.joined()
-        #expect(letters == String(repeating: "KPPPPPPPPP", count: 6), "decoder saw \(letters) \(text("\(api).decode").suffix(300))")
+        let letters = text("\(api).decode").split(separator: "\n").filter { $0.allSatisfy { $0 == "K" || $0 == "P" } }
+            .joined()
+        #expect(
+            letters == String(repeating: "KPPPPPPPPP", count: 6),
+            "decoder saw \(letters) \(text("\(api).decode").suffix(300))")
         // The 60 encoded frames are the 30 input frames twice.
         let psnr = try runProcess(
             [
-                "ffmpeg", "-f", "rawvideo", "-s", "640x480", "-pix_fmt", "yuv420p", "-stream_loop", "1", "-i", "\(share)/in.yuv",
+                "ffmpeg", "-f", "rawvideo", "-s", "640x480", "-pix_fmt", "yuv420p", "-stream_loop", "1", "-i",
+                "\(share)/in.yuv",
                 "-f", "rawvideo", "-s", "640x480", "-pix_fmt", "yuv420p", "-i", "\(share)/\(api).yuv",
                 "-lavfi", "[0][1]psnr", "-f", "null", "-",
             ], timeout: 120)
         let line = psnr.stderr.split(separator: "\n").first { $0.contains("PSNR y:") } ?? ""
-        let average = line.split(separator: " ").first { $0.hasPrefix("average:") }.flatMap { Double($0.dropFirst(8)) } ?? 0
+        let average =
+            line.split(separator: " ").first { $0.hasPrefix("average:") }.flatMap { Double($0.dropFirst(8)) } ?? 0
         #expect(average >= 30, "PSNR: \(line) \(psnr.stderr.suffix(300))")
         let frames = (try? FileManager.default.attributesOfItem(atPath: "\(share)/\(api).yuv")[.size] as? Int) ?? 0
         #expect(frames == 60 * 640 * 480 * 3 / 2, "decoded \(frames) bytes")

@@ -10,14 +10,19 @@ struct RecordingTests {
     /// First and last video PTS (s) and decoded frame count of a file, from ffprobe.
     static func span(_ file: String) throws -> (first: Double, last: Double, frames: Int, firstKey: Bool) {
         let r = try runProcess(
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time,key_frame", "-of", "csv=p=0", file],
+            [
+                "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time,key_frame", "-of",
+                "csv=p=0", file,
+            ],
             timeout: 60)
         let rows = r.stdout.split(separator: "\n").map { $0.split(separator: ",") }.filter { $0.count >= 2 }
         let times = rows.compactMap { Double($0[1]) }
         return (times.min() ?? 0, times.max() ?? 0, rows.count, rows.first?[0] == "1")
     }
 
-    @Test("split=10 over 27 s: each file decodes from its first frame (a keyframe); spans join frame to frame; RECORDING_END per file; a full disk and an unwritable path are logged, the recording beside them goes on")
+    @Test(
+        "split=10 over 27 s: each file decodes from its first frame (a keyframe); spans join frame to frame; RECORDING_END per file; a full disk and an unwritable path are logged, the recording beside them goes on"
+    )
     func rotation() throws {
         let dir = makeTemporaryDirectory("rec")
         let full = "\(dir)/full"
@@ -27,7 +32,8 @@ struct RecordingTests {
         defer { _ = try? runProcess(["umount", "-l", full]) }
         let events = "\(dir)/events.log"
         let handler = "\(dir)/event.sh"
-        try "#!/bin/sh\n{ echo \"== $1\"; cat; } >> \(events)\n".write(toFile: handler, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\n{ echo \"== $1\"; cat; } >> \(events)\n".write(
+            toFile: handler, atomically: true, encoding: .utf8)
         chmod(handler, 0o755)
         let box = try BoxUnderTest(
             config: testConfig(
@@ -42,7 +48,8 @@ struct RecordingTests {
         Thread.sleep(forTimeInterval: 27)
         let stop = box.stop()
         #expect(stop.status == 0)
-        let files = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/rec").filter { $0.hasSuffix(".ts") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/rec").filter { $0.hasSuffix(".ts") }
+            .sorted()
         #expect(files.count >= 2 && files.allSatisfy { $0.hasPrefix("rec-") }, "\(files) \(box.log.suffix(1500))")
         var spans: [(first: Double, last: Double, frames: Int, firstKey: Bool)] = []
         for f in files { spans.append(try Self.span("\(dir)/rec/\(f)")) }
@@ -63,7 +70,9 @@ struct RecordingTests {
         for f in files {
             let path = "\(dir)/rec/\(f)"
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
-            #expect(text.contains("rec\n\(path)\n") && text.contains("\n\(size)\n"), "no RECORDING_END for \(path) with \(size) bytes in:\n\(text.prefix(1500))")
+            #expect(
+                text.contains("rec\n\(path)\n") && text.contains("\n\(size)\n"),
+                "no RECORDING_END for \(path) with \(size) bytes in:\n\(text.prefix(1500))")
         }
         // The full tmpfs and the unwritable path are reported; the box and `rec` carried on.
         #expect(box.log.contains("No space left on device"), "\(box.log.suffix(1500))")

@@ -6,7 +6,9 @@ import Testing
 /// written by hand for an FFmpeg multicast; a malformed one is refused naming its line.
 @Suite("SDP file inputs", .serialized)
 struct SDPInputTests {
-    @Test("our output's FEC SDP: FFmpeg opens it; as a gateway input it joins the group and uses the FEC streams (1/37 dropped, 0 CC errors)")
+    @Test(
+        "our output's FEC SDP: FFmpeg opens it; as a gateway input it joins the group and uses the FEC streams (1/37 dropped, 0 CC errors)"
+    )
     func ownFECSDP() throws {
         let ns = try NetworkNamespace("sdpfec")
         defer { ns.close() }
@@ -14,17 +16,21 @@ struct SDPInputTests {
         let sender = try BoxUnderTest(
             config: testConfig(
                 instance: "\(ns.name)-tx", fps: 25, videoBitrate: 1_500_000, keyint: 25,
-                outputs: #"{ "id": "mc", "url": "rtp://239.255.46.1:6300?fec=2022-1&cols=6&rows=6", "sdp": "\#(dir)/mc.sdp" }"#,
+                outputs:
+                    #"{ "id": "mc", "url": "rtp://239.255.46.1:6300?fec=2022-1&cols=6&rows=6", "sdp": "\#(dir)/mc.sdp" }"#,
                 runDirectory: "\(dir)/run"),
             namespace: ns, label: "sdpfec-tx")
         defer { sender.stop() }
         #expect(waitFor(timeout: 10) { FileManager.default.fileExists(atPath: "\(dir)/mc-fec.sdp") }, "\(sender.log)")
         let sdp = (try? String(contentsOfFile: "\(dir)/mc-fec.sdp", encoding: .utf8)) ?? ""
-        #expect(sdp.contains("a=rtpmap:96 2dparityfec/90000") && sdp.contains("m=application 6302 ") && sdp.contains("m=application 6304 "), "\(sdp)")
+        #expect(
+            sdp.contains("a=rtpmap:96 2dparityfec/90000") && sdp.contains("m=application 6302 ")
+                && sdp.contains("m=application 6304 "), "\(sdp)")
         // FFmpeg reads the FEC description (the FEC lines become streams it does not decode).
         let streams = try ffprobeStreams("\(dir)/mc-fec.sdp", prefix: ns.command([]))
         #expect(streams.contains { $0.codec == "h264" }, "\(streams.map(\.codec))")
-        let rec = try PeerProcess(ns.command(["srt-live-transmit", "-q", "udp://:6400", "file://con"]), output: "\(dir)/in.ts")
+        let rec = try PeerProcess(
+            ns.command(["srt-live-transmit", "-q", "udp://:6400", "file://con"]), output: "\(dir)/in.ts")
         let gateway = try BoxUnderTest(
             config: """
                 { "system": { "instance": "\(ns.name)-rx", "runDirectory": "\(dir)/run" },
@@ -37,11 +43,17 @@ struct SDPInputTests {
         // first matrix after it joined shares its FEC groups with packets sent before it joined,
         // which no receiver can rebuild from.
         Thread.sleep(forTimeInterval: 1)
-        try ns.run(["iptables", "-A", "INPUT", "-p", "udp", "--dport", "6300", "-m", "statistic", "--mode", "nth", "--every", "37", "--packet", "0", "-j", "DROP"])
+        try ns.run([
+            "iptables", "-A", "INPUT", "-p", "udp", "--dport", "6300", "-m", "statistic", "--mode", "nth", "--every",
+            "37", "--packet", "0", "-j", "DROP",
+        ])
         Thread.sleep(forTimeInterval: 8)
         gateway.stop()
         rec.stop()
-        let stats = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/\(ns.name)-rx/stats/recv.json")))) as? [String: Any] ?? [:]
+        let stats =
+            (try? JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/\(ns.name)-rx/stats/recv.json"))))
+            as? [String: Any] ?? [:]
         #expect((stats["recovered"] as? Int ?? 0) > 10 && stats["lost"] as? Int == 0, "\(stats)")
         let cc = try runProcess(["tshark", "-r", "\(dir)/in.ts", "-Y", "mp2t.cc.drop"], timeout: 60)
         #expect(cc.stdout.split(separator: "\n").isEmpty, "CC drops: \(cc.stdout.prefix(300))")
@@ -53,9 +65,11 @@ struct SDPInputTests {
         defer { ns.close() }
         let dir = makeTemporaryDirectory("sdphand")
         try ns.run(["ip", "addr", "add", "10.9.8.7/32", "dev", "lo"])
-        let sdp = "v=0\no=- 0 0 IN IP4 10.9.8.7\ns=FFmpeg by hand\nc=IN IP4 239.255.47.1/1\nt=0 0\na=source-filter: incl IN IP4 239.255.47.1 10.9.8.7\nm=video 6500 RTP/AVP 33\na=rtpmap:33 MP2T/90000\n"
+        let sdp =
+            "v=0\no=- 0 0 IN IP4 10.9.8.7\ns=FFmpeg by hand\nc=IN IP4 239.255.47.1/1\nt=0 0\na=source-filter: incl IN IP4 239.255.47.1 10.9.8.7\nm=video 6500 RTP/AVP 33\na=rtpmap:33 MP2T/90000\n"
         try sdp.write(toFile: "\(dir)/hand.sdp", atomically: true, encoding: .utf8)
-        let rec = try PeerProcess(ns.command(["srt-live-transmit", "-q", "udp://:6600", "file://con"]), output: "\(dir)/in.ts")
+        let rec = try PeerProcess(
+            ns.command(["srt-live-transmit", "-q", "udp://:6600", "file://con"]), output: "\(dir)/in.ts")
         let gateway = try BoxUnderTest(
             config: """
                 { "system": { "instance": "\(ns.name)", "runDirectory": "\(dir)/run" },
@@ -69,14 +83,16 @@ struct SDPInputTests {
         try ns.run(["ip", "addr", "add", "10.9.8.8/32", "dev", "lo"])
         let intruder = try PeerProcess(
             ns.command([
-                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "8",
+                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t",
+                "8",
                 "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "rtp_mpegts",
                 "rtp://239.255.47.1:6500?pkt_size=1316&localaddr=10.9.8.8&ttl=1",
             ]), output: "/dev/null")
         defer { intruder.stop() }
         let ffmpeg = try runProcess(
             ns.command([
-                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "6",
+                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t",
+                "6",
                 "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "rtp_mpegts",
                 "rtp://239.255.47.1:6500?pkt_size=1316&localaddr=10.9.8.7&ttl=1",
             ]), timeout: 60)
@@ -90,11 +106,19 @@ struct SDPInputTests {
         #expect(frames.count >= 100, "\(frames.count) frames relayed from FFmpeg via the hand-written SDP")
         // Only the wanted sender's raster reached the relayed stream.
         let sizes = try runProcess(
-            ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height", "-of", "csv=p=0", "\(dir)/in.ts"],
+            [
+                "ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height", "-of",
+                "csv=p=0", "\(dir)/in.ts",
+            ],
             timeout: 60)
-        let rasters = Set(sizes.stdout.split(separator: "\n").map { $0.split(separator: ",").prefix(2).joined(separator: "x") })
-        #expect(rasters == ["640x360"], "relayed rasters \(rasters): the 10.9.8.8 sender leaked through the source filter")
-        let stats = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/\(ns.name)/stats/recv.json")))) as? [String: Any] ?? [:]
+        let rasters = Set(
+            sizes.stdout.split(separator: "\n").map { $0.split(separator: ",").prefix(2).joined(separator: "x") })
+        #expect(
+            rasters == ["640x360"], "relayed rasters \(rasters): the 10.9.8.8 sender leaked through the source filter")
+        let stats =
+            (try? JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/run/\(ns.name)/stats/recv.json"))))
+            as? [String: Any] ?? [:]
         #expect((stats["ccErrors"] as? Int ?? -1) == 0, "the intruder's packets reached the input: \(stats)")
     }
 
@@ -104,10 +128,12 @@ struct SDPInputTests {
         try "v=0\no=- 0 0 IN IP4 10.0.0.1\ns=x\nc=IN IP4 239.1.1.1/1\nt=0 0\nm=video seven RTP/AVP 33\n".write(
             toFile: "\(dir)/bad.sdp", atomically: true, encoding: .utf8)
         try """
-            { "source": { "type": "gateway", "sdp": "\(dir)/bad.sdp" }, "outputs": [ { "id": "o", "url": "udp://127.0.0.1:6700" } ] }
-            """.write(toFile: "\(dir)/config.json", atomically: true, encoding: .utf8)
+        { "source": { "type": "gateway", "sdp": "\(dir)/bad.sdp" }, "outputs": [ { "id": "o", "url": "udp://127.0.0.1:6700" } ] }
+        """.write(toFile: "\(dir)/config.json", atomically: true, encoding: .utf8)
         let r = try runProcess([rillBinary(), "check", "--config", "\(dir)/config.json"], timeout: 10)
         #expect(r.status == 2)
-        #expect(r.stderr.contains("source.sdp") && r.stderr.contains("bad.sdp") && r.stderr.contains("SDP line 6"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("source.sdp") && r.stderr.contains("bad.sdp") && r.stderr.contains("SDP line 6"),
+            "\(r.stderr)")
     }
 }

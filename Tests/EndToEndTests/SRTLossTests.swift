@@ -15,7 +15,9 @@ struct SRTLossTests {
         let port = 9300
         for rule in [["--dport", "\(port)"], ["--sport", "\(port)"]] {
             let r = try ns.run(
-                ["iptables", "-A", "INPUT", "-p", "udp"] + rule + ["-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "DROP"])
+                ["iptables", "-A", "INPUT", "-p", "udp"] + rule + [
+                    "-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "DROP",
+                ])
             #expect(r.status == 0, "iptables: \(r.stderr)")
         }
         let dir = makeTemporaryDirectory("srtloss")
@@ -28,14 +30,17 @@ struct SRTLossTests {
         let b = try BoxUnderTest(config: config, namespace: ns, label: "srtloss")
         defer { b.stop() }
         let out = "\(dir)/received.ts"
-        let receiver = try PeerProcess(ns.command(["srt-live-transmit", "-q", "srt://:\(port)?latency=120", "file://con"]), output: out)
+        let receiver = try PeerProcess(
+            ns.command(["srt-live-transmit", "-q", "srt://:\(port)?latency=120", "file://con"]), output: out)
         #expect(waitFor(timeout: 15) { receiver.bytes > 100_000 }, "\(b.log.suffix(600))")
         Thread.sleep(forTimeInterval: seconds)
         let peer = try outputStatus(configPath: b.configPath).peers.first ?? [:]
         receiver.stop()
         let rules = try ns.run(["iptables", "-L", "INPUT", "-v", "-x", "-n"])
         // First prove the impairment: both rules dropped datagrams, and SRT retransmitted.
-        let drops = rules.stdout.split(separator: "\n").filter { $0.contains("DROP") }.map { Int($0.split(separator: " ").first ?? "") ?? 0 }
+        let drops = rules.stdout.split(separator: "\n").filter { $0.contains("DROP") }.map {
+            Int($0.split(separator: " ").first ?? "") ?? 0
+        }
         try #require(drops.count == 2 && drops.allSatisfy { $0 > 0 }, "iptables dropped nothing: \(rules.stdout)")
         let sent = peer["packetsSent"] as? Int ?? 0
         let retransmitted = peer["packetsRetransmitted"] as? Int ?? 0
@@ -49,7 +54,9 @@ struct SRTLossTests {
         let frames = try ffprobeDecodedVideoFrames(out)
         #expect(Double(frames.count) >= (seconds - 2) * 25, "\(frames.count) frames decoded")
         let overhead = sent > retransmitted ? Double(retransmitted) / Double(sent - retransmitted) * 100 : 0
-        print("SRT 5 % loss both ways, \(Int(seconds)) s: iptables dropped \(drops), \(sent) packets sent, \(retransmitted) retransmitted (overhead \(String(format: "%.1f", overhead)) %), RTT \(peer["rttMs"] ?? "?") ms")
+        print(
+            "SRT 5 % loss both ways, \(Int(seconds)) s: iptables dropped \(drops), \(sent) packets sent, \(retransmitted) retransmitted (overhead \(String(format: "%.1f", overhead)) %), RTT \(peer["rttMs"] ?? "?") ms"
+        )
     }
 
     @Test("5 % random loss both ways through a 20 ms + 20 ms relay, latency = 4 × RTT: loss proven, then 0 CC errors")
@@ -66,19 +73,24 @@ struct SRTLossTests {
         defer { relay.stop(SIGKILL) }
         let config = testConfig(
             instance: ns.name, width: 640, height: 360, fps: 25, videoBitrate: 2_000_000, keyint: 25,
-            outputs: "{ \"id\": \"srt\", \"url\": \"srt://127.0.0.1:9320?latency=\(4 * rtt)\" }", runDirectory: "\(dir)/run")
+            outputs: "{ \"id\": \"srt\", \"url\": \"srt://127.0.0.1:9320?latency=\(4 * rtt)\" }",
+            runDirectory: "\(dir)/run")
         let b = try BoxUnderTest(config: config, namespace: ns, label: "srtrelay")
         defer { b.stop() }
         let out = "\(dir)/received.ts"
-        let receiver = try PeerProcess(ns.command(["srt-live-transmit", "-q", "srt://:9321?latency=\(4 * rtt)", "file://con"]), output: out)
+        let receiver = try PeerProcess(
+            ns.command(["srt-live-transmit", "-q", "srt://:9321?latency=\(4 * rtt)", "file://con"]), output: out)
         #expect(waitFor(timeout: 20) { receiver.bytes > 100_000 }, "\(b.log.suffix(600))")
         Thread.sleep(forTimeInterval: seconds)  // the measurement window
         let peer = try outputStatus(configPath: b.configPath).peers.first ?? [:]
         receiver.stop()
         relay.stop(SIGTERM)
         // First prove the impairment: the relay dropped datagrams both ways and SRT retransmitted.
-        let relayed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: counters))) as? [String: Int] ?? [:]
-        let forwardDropped = relayed["forwardDropped"] ?? 0, reverseDropped = relayed["reverseDropped"] ?? 0
+        let relayed =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: counters))) as? [String: Int]
+            ?? [:]
+        let forwardDropped = relayed["forwardDropped"] ?? 0
+        let reverseDropped = relayed["reverseDropped"] ?? 0
         let forward = relayed["forward"] ?? 0
         try #require(forwardDropped > 0 && reverseDropped > 0, "the relay dropped nothing: \(relayed)")
         let dropRate = Double(forwardDropped) / Double(max(1, forward + forwardDropped))
@@ -94,6 +106,8 @@ struct SRTLossTests {
         let frames = try ffprobeDecodedVideoFrames(out)
         #expect(Double(frames.count) >= (seconds - 2) * 25, "\(frames.count) frames decoded")
         let overhead = sent > retransmitted ? Double(retransmitted) / Double(sent - retransmitted) * 100 : 0
-        print("SRT 5 % loss both ways, RTT \(measuredRTT) ms, latency \(4 * rtt) ms, \(Int(seconds)) s: relay dropped \(forwardDropped) forward / \(reverseDropped) reverse, \(sent) packets sent, \(retransmitted) retransmitted (overhead \(String(format: "%.1f", overhead)) %)")
+        print(
+            "SRT 5 % loss both ways, RTT \(measuredRTT) ms, latency \(4 * rtt) ms, \(Int(seconds)) s: relay dropped \(forwardDropped) forward / \(reverseDropped) reverse, \(sent) packets sent, \(retransmitted) retransmitted (overhead \(String(format: "%.1f", overhead)) %)"
+        )
     }
 }

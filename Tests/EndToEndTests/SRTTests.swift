@@ -9,7 +9,7 @@ final class PeerProcess: @unchecked Sendable {
 
     init(_ arguments: [String], output: String) throws {
         self.output = output
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         process.standardOutput = FileHandle(forWritingAtPath: output)!
@@ -43,10 +43,13 @@ struct SRTTests {
     func box(_ label: String, url: String) throws -> BoxUnderTest {
         let dir = makeTemporaryDirectory("srt-\(label)")
         let config = testConfig(
-            instance: "srt-\(label)-\(UUID().uuidString.prefix(4))", width: 640, height: 360, fps: Self.fps, videoBitrate: 1_000_000,
+            instance: "srt-\(label)-\(UUID().uuidString.prefix(4))", width: 640, height: 360, fps: Self.fps,
+            videoBitrate: 1_000_000,
             keyint: 25, outputs: "{ \"id\": \"srt\", \"url\": \"\(url)\" }", runDirectory: "\(dir)/run")
         let b = try BoxUnderTest(config: config, label: "srt-\(label)")
-        #expect(waitFor(timeout: 15) { b.log.contains("started send-srt") && b.log.contains("encode-video: x264") }, "\(b.log)")
+        #expect(
+            waitFor(timeout: 15) { b.log.contains("started send-srt") && b.log.contains("encode-video: x264") },
+            "\(b.log)")
         return b
     }
 
@@ -88,12 +91,14 @@ struct SRTTests {
     func callerWithSLT() throws {
         let b = try box("call", url: "srt://127.0.0.1:9102?latency=120")
         defer { b.stop() }
-        let first = try PeerProcess(["srt-live-transmit", "-q", "srt://:9102", "file://con"], output: b.directory + "/a.ts")
+        let first = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://:9102", "file://con"], output: b.directory + "/a.ts")
         #expect(waitFor(timeout: 10) { first.bytes > 100_000 })
         first.stop(SIGKILL)
         Thread.sleep(forTimeInterval: 0.5)
         let restartedAt = Date()
-        let second = try PeerProcess(["srt-live-transmit", "-q", "srt://:9102", "file://con"], output: b.directory + "/b.ts")
+        let second = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://:9102", "file://con"], output: b.directory + "/b.ts")
         #expect(waitFor(timeout: 4) { second.bytes > 0 })
         let resumedAfter = Date().timeIntervalSince(restartedAt)
         #expect(resumedAfter <= 2.0, "sending again \(resumedAfter) s after the receiver came back")
@@ -116,26 +121,43 @@ struct SRTTests {
         defer { b.stop() }
         // FFmpeg's latency is in microseconds (ours in milliseconds).
         let rec = try runProcess(
-            ["ffmpeg", "-nostdin", "-v", "error", "-i", "srt://127.0.0.1:9105?mode=caller&latency=120000", "-t", "5", "-map", "0",
-             "-c", "copy", "-f", "mpegts", "-y", b.directory + "/ff.ts"], timeout: 30)
+            [
+                "ffmpeg", "-nostdin", "-v", "error", "-i", "srt://127.0.0.1:9105?mode=caller&latency=120000", "-t", "5",
+                "-map", "0",
+                "-c", "copy", "-f", "mpegts", "-y", b.directory + "/ff.ts",
+            ], timeout: 30)
         #expect(rec.status == 0, "\(rec.stderr.prefix(300))")
         try checkDecodes(b.directory + "/ff.ts", minimumSeconds: 3)
         let gst = try runProcess(
-            ["gst-launch-1.0", "-q", "srtsrc", "uri=srt://127.0.0.1:9105?mode=caller", "!", "tsdemux", "!", "h264parse", "!",
-             "avdec_h264", "!", "fakesink", "num-buffers=75"], timeout: 30)
+            [
+                "gst-launch-1.0", "-q", "srtsrc", "uri=srt://127.0.0.1:9105?mode=caller", "!", "tsdemux", "!",
+                "h264parse", "!",
+                "avdec_h264", "!", "fakesink", "num-buffers=75",
+            ], timeout: 30)
         #expect(gst.status == 0 && !gst.timedOut, "gst srtsrc: \(gst.stderr.prefix(300))")
     }
 
-    @Test("passphrase: right ⇒ stream; wrong ⇒ 0 bytes and \"Incorrect passphrase\" logged; missing ⇒ 0 bytes and \"Password required\"")
+    @Test(
+        "passphrase: right ⇒ stream; wrong ⇒ 0 bytes and \"Incorrect passphrase\" logged; missing ⇒ 0 bytes and \"Password required\""
+    )
     func passphrase() throws {
         let b = try box("pass", url: "srt://:9106?passphrase=correct-horse-1")
         defer { b.stop() }
-        let good = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=correct-horse-1", "file://con"], output: b.directory + "/good.ts")
-        let bad = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=wrong-horse-22", "file://con"], output: b.directory + "/bad.ts")
+        let good = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=correct-horse-1", "file://con"],
+            output: b.directory + "/good.ts")
+        let bad = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=wrong-horse-22", "file://con"],
+            output: b.directory + "/bad.ts")
         // The listener's libsrt names each refusal (SRT_REJ_BADSECRET 1010, SRT_REJ_UNSECURE 1011).
-        #expect(waitFor(timeout: 10) { b.log.contains("Incorrect passphrase") }, "wrong passphrase not named: \(b.log.suffix(800))")
-        let none = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9106", "file://con"], output: b.directory + "/none.ts")
-        #expect(waitFor(timeout: 10) { b.log.contains("Password required or unexpected") }, "missing passphrase not named: \(b.log.suffix(800))")
+        #expect(
+            waitFor(timeout: 10) { b.log.contains("Incorrect passphrase") },
+            "wrong passphrase not named: \(b.log.suffix(800))")
+        let none = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://127.0.0.1:9106", "file://con"], output: b.directory + "/none.ts")
+        #expect(
+            waitFor(timeout: 10) { b.log.contains("Password required or unexpected") },
+            "missing passphrase not named: \(b.log.suffix(800))")
         #expect(waitFor(timeout: 10) { good.bytes > 100_000 }, "the right passphrase got \(good.bytes) bytes")
         for p in [good, bad, none] { p.stop() }
         #expect(bad.bytes == 0, "wrong passphrase received \(bad.bytes) bytes")
@@ -149,7 +171,8 @@ struct SRTTests {
         let b = try box("ten", url: "srt://:9107")
         defer { b.stop() }
         let clients = try (0..<10).map { i in
-            try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9107", "file://con"], output: b.directory + "/c\(i).ts")
+            try PeerProcess(
+                ["srt-live-transmit", "-q", "srt://127.0.0.1:9107", "file://con"], output: b.directory + "/c\(i).ts")
         }
         Thread.sleep(forTimeInterval: 3)
         clients[0].stop(SIGKILL)
@@ -157,7 +180,10 @@ struct SRTTests {
         // `rill status` reports every connected client with srt_bstats figures.
         let (out, peers) = try outputStatus(configPath: b.configPath)
         #expect(peers.count == 9, "\(peers.count) peers: \(peers)")
-        #expect(peers.allSatisfy { ($0["packetsSent"] as? Int ?? 0) > 0 && $0["rttMs"] != nil && ($0["latencyMs"] as? Int ?? 0) >= 120 })
+        #expect(
+            peers.allSatisfy {
+                ($0["packetsSent"] as? Int ?? 0) > 0 && $0["rttMs"] != nil && ($0["latencyMs"] as? Int ?? 0) >= 120
+            })
         #expect((out["connects"] as? Int ?? 0) >= 10)
         for c in clients.dropFirst() { c.stop() }
         for c in clients.dropFirst() { try checkDecodes(c.output, minimumSeconds: 5) }
@@ -167,8 +193,12 @@ struct SRTTests {
     func acceptList() throws {
         let b = try box("acc", url: "srt://:9109?accept=studio1,live/cam2")
         defer { b.stop() }
-        let good = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=studio1", "file://con"], output: b.directory + "/ok.ts")
-        let bad = try PeerProcess(["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=intruder", "file://con"], output: b.directory + "/no.ts")
+        let good = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=studio1", "file://con"],
+            output: b.directory + "/ok.ts")
+        let bad = try PeerProcess(
+            ["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=intruder", "file://con"],
+            output: b.directory + "/no.ts")
         Thread.sleep(forTimeInterval: 5)
         for p in [good, bad] { p.stop() }
         #expect(good.bytes > 50_000)
@@ -184,7 +214,8 @@ struct SRTTests {
         try checkDecodes(out, minimumSeconds: 3)
     }
 
-    @Test("SRT input (gateway): FFmpeg pushes a TS into our listener; our RTP multicast + SDP output decodes in ffprobe")
+    @Test(
+        "SRT input (gateway): FFmpeg pushes a TS into our listener; our RTP multicast + SDP output decodes in ffprobe")
     func gatewayInput() throws {
         let ns = try NetworkNamespace("srtin")
         defer { ns.close() }
@@ -201,8 +232,10 @@ struct SRTTests {
         #expect(waitFor(timeout: 10) { b.log.contains("listening for a publisher") }, "\(b.log)")
         let pusher = try PeerProcess(
             ns.command([
-                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "20",
-                "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "mpegts", "srt://127.0.0.1:9110?mode=caller&pkt_size=1316",
+                "ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t",
+                "20",
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "mpegts",
+                "srt://127.0.0.1:9110?mode=caller&pkt_size=1316",
             ]), output: "\(dir)/pusher.log")
         defer { pusher.stop(SIGKILL) }
         #expect(waitFor(timeout: 10) { b.log.contains("publisher") && b.log.contains("connected") }, "\(b.log)")

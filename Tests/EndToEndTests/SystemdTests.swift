@@ -14,7 +14,8 @@ struct SystemdTests {
         let dir = makeTemporaryDirectory("units")
         let unit = try String(contentsOfFile: units + "/rill.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/bin/rill run"))
-        try unit.replacingOccurrences(of: "/usr/bin/rill", with: rillBinary()).write(toFile: dir + "/rill.service", atomically: true, encoding: .utf8)
+        try unit.replacingOccurrences(of: "/usr/bin/rill", with: rillBinary()).write(
+            toFile: dir + "/rill.service", atomically: true, encoding: .utf8)
         let r = try runProcess(["systemd-analyze", "verify", dir + "/rill.service"], timeout: 60)
         #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
     }
@@ -23,19 +24,24 @@ struct SystemdTests {
     func sysusersTmpfilesSysctl() throws {
         let root = makeTemporaryDirectory("sysroot")
         try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
-        for f in ["passwd", "shadow", "gshadow"] { _ = FileManager.default.createFile(atPath: "\(root)/etc/\(f)", contents: nil) }
+        for f in ["passwd", "shadow", "gshadow"] {
+            _ = FileManager.default.createFile(atPath: "\(root)/etc/\(f)", contents: nil)
+        }
         try "video:x:44:\naudio:x:29:\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
         let users = try runProcess(["systemd-sysusers", "--root=\(root)", units + "/rill.sysusers.conf"], timeout: 30)
         #expect(users.status == 0, "\(users.stderr)")
         let group = try String(contentsOfFile: root + "/etc/group", encoding: .utf8)
         #expect(group.contains("video:x:44:rill") && group.contains("audio:x:29:rill"))
-        let tmp = try runProcess(["systemd-tmpfiles", "--root=\(root)", "--create", units + "/rill.tmpfiles.conf"], timeout: 30)
+        let tmp = try runProcess(
+            ["systemd-tmpfiles", "--root=\(root)", "--create", units + "/rill.tmpfiles.conf"], timeout: 30)
         #expect(tmp.status == 0, "\(tmp.stderr)")
         #expect(FileManager.default.fileExists(atPath: root + "/var/lib/rill/recordings"))
         let sysctl = try String(contentsOfFile: units + "/rill-sysctl.conf", encoding: .utf8)
         for line in sysctl.split(separator: "\n") where !line.hasPrefix("#") && line.contains("=") {
             let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
-            #expect(FileManager.default.fileExists(atPath: "/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")), "\(key)")
+            #expect(
+                FileManager.default.fileExists(atPath: "/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")),
+                "\(key)")
         }
     }
 
@@ -62,14 +68,17 @@ struct SystemdTests {
         defer { _ = reap(listener, killAfter: 1) }
         #expect(waitFor(timeout: 5) { FileManager.default.fileExists(atPath: socket) })
         let config = testConfig(
-            instance: "notify-\(UUID().uuidString.prefix(4))", outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5140" }"#,
+            instance: "notify-\(UUID().uuidString.prefix(4))",
+            outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5140" }"#,
             runDirectory: dir + "/run")
-        let box = try BoxUnderTest(config: config, label: "notify", environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "2000000"])
+        let box = try BoxUnderTest(
+            config: config, label: "notify", environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "2000000"])
         defer { box.stop() }
-        #expect(waitFor(timeout: 10) {
-            let r = (try? String(contentsOfFile: dir + "/received", encoding: .utf8)) ?? ""
-            return r.contains("READY=1") && r.components(separatedBy: "WATCHDOG=1").count > 3
-        }, "\((try? String(contentsOfFile: dir + "/received", encoding: .utf8)) ?? "")")
+        #expect(
+            waitFor(timeout: 10) {
+                let r = (try? String(contentsOfFile: dir + "/received", encoding: .utf8)) ?? ""
+                return r.contains("READY=1") && r.components(separatedBy: "WATCHDOG=1").count > 3
+            }, "\((try? String(contentsOfFile: dir + "/received", encoding: .utf8)) ?? "")")
         let received = try String(contentsOfFile: dir + "/received", encoding: .utf8)
         #expect(received.contains("STATUS=1 outputs up"), "\(received)")
     }
@@ -82,14 +91,26 @@ struct BoardTests {
     func install() throws {
         for profile in ["x86-64", "rpi-armv7", "qemu-virt"] {
             let root = makeTemporaryDirectory("board-\(profile)")
-            let r = try runProcess(["bash", packageRoot() + "/Board/install.sh", "--profile", profile, "--root", root, "--binary", rillBinary()], timeout: 60)
+            let r = try runProcess(
+                [
+                    "bash", packageRoot() + "/Board/install.sh", "--profile", profile, "--root", root, "--binary",
+                    rillBinary(),
+                ], timeout: 60)
             #expect(r.status == 0, "\(profile): \(r.stdout) \(r.stderr)")
-            for f in ["usr/bin/rill", "lib/systemd/system/rill.service", "usr/lib/sysusers.d/rill.conf", "usr/lib/tmpfiles.d/rill.conf",
-                      "etc/sysctl.d/60-rill.conf", "usr/share/rill/rill-config.schema.json", "etc/rill/rill.json", "etc/rill/conf.d/10-board.json"] {
+            for f in [
+                "usr/bin/rill", "lib/systemd/system/rill.service", "usr/lib/sysusers.d/rill.conf",
+                "usr/lib/tmpfiles.d/rill.conf",
+                "etc/sysctl.d/60-rill.conf", "usr/share/rill/rill-config.schema.json", "etc/rill/rill.json",
+                "etc/rill/conf.d/10-board.json",
+            ] {
                 #expect(FileManager.default.fileExists(atPath: "\(root)/\(f)"), "\(profile): \(f)")
             }
         }
-        let bad = try runProcess(["bash", packageRoot() + "/Board/install.sh", "--profile", "nosuch", "--root", makeTemporaryDirectory("board-bad")], timeout: 30)
+        let bad = try runProcess(
+            [
+                "bash", packageRoot() + "/Board/install.sh", "--profile", "nosuch", "--root",
+                makeTemporaryDirectory("board-bad"),
+            ], timeout: 30)
         #expect(bad.status == 2 && bad.stderr.contains("x86-64"))
     }
 
@@ -97,10 +118,17 @@ struct BoardTests {
     func schemaAgreesWithValidator() throws {
         let schema = packageRoot() + "/Board/rill-config.schema.json"
         let dir = makeTemporaryDirectory("schema")
-        let valid = [
-            testConfig(instance: "s1", outputs: #"{ "id": "a", "url": "rtp://239.1.1.1:5000?ttl=2", "sdp": "/tmp/a.sdp" }"#, runDirectory: "/tmp/x"),
-            #"{ "outputs": [ { "id": "s", "url": "srt://:9000?latency=200" } ], "events": [ { "on": ["SRT_ACCEPT"], "handler": "/bin/true", "outputs": ["s"] } ], "api": { "port": 9090 } }"#,
-        ] + ["x86-64", "rpi-armv7", "qemu-virt"].map { (try? String(contentsOfFile: packageRoot() + "/Board/profiles/\($0).json", encoding: .utf8)) ?? "" }
+        let valid =
+            [
+                testConfig(
+                    instance: "s1",
+                    outputs: #"{ "id": "a", "url": "rtp://239.1.1.1:5000?ttl=2", "sdp": "/tmp/a.sdp" }"#,
+                    runDirectory: "/tmp/x"),
+                #"{ "outputs": [ { "id": "s", "url": "srt://:9000?latency=200" } ], "events": [ { "on": ["SRT_ACCEPT"], "handler": "/bin/true", "outputs": ["s"] } ], "api": { "port": 9090 } }"#,
+            ]
+            + ["x86-64", "rpi-armv7", "qemu-virt"].map {
+                (try? String(contentsOfFile: packageRoot() + "/Board/profiles/\($0).json", encoding: .utf8)) ?? ""
+            }
         let invalid = [
             #"{ "program": { "pcrInterval": 80 } }"#,
             #"{ "source": { "video": { "width": 1281 } } }"#,
@@ -114,7 +142,11 @@ struct BoardTests {
             let path = "\(dir)/c\(n).json"
             try doc.0.write(toFile: path, atomically: true, encoding: .utf8)
             let js = try runProcess(
-                ["/usr/bin/python3", "-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))", schema, path],
+                [
+                    "/usr/bin/python3", "-c",
+                    "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+                    schema, path,
+                ],
                 timeout: 30)
             let check = try runProcess([rillBinary(), "check", "--config", path], timeout: 10)
             #expect((js.status == 0) == doc.1, "schema on c\(n): \(js.stderr.suffix(300))")

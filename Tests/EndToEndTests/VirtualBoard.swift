@@ -18,10 +18,14 @@ enum VirtualBoard {
     static func boot(guest: String, share: String, vmTimeout: Int) throws -> ProcessResult {
         let prepare = try runProcess([packageRoot() + "/Board/qemu-virt/prepare.sh"], timeout: prepareTimeout)
         guard prepare.status == 0 else {
-            throw TestEnvironmentError("Board/qemu-virt/prepare.sh exit \(prepare.status): \(prepare.stderr.suffix(1500))")
+            throw TestEnvironmentError(
+                "Board/qemu-virt/prepare.sh exit \(prepare.status): \(prepare.stderr.suffix(1500))")
         }
         let r = try runProcess(
-            ["VM_TIMEOUT=\(vmTimeout)", packageRoot() + "/Board/qemu-virt/run.sh", packageRoot() + "/Tests/vm/" + guest, share],
+            [
+                "VM_TIMEOUT=\(vmTimeout)", packageRoot() + "/Board/qemu-virt/run.sh",
+                packageRoot() + "/Tests/vm/" + guest, share,
+            ],
             timeout: Double(2 * vmTimeout + 60))
         // Which accelerator ran it, and any fallback, for the test log.
         for line in r.stderr.split(separator: "\n") where line.hasPrefix("qemu-virt:") { print(line) }

@@ -14,7 +14,9 @@ struct FECTests {
 
     /// Sends `count` packets through the encoder, drops `lost` (indices), feeds the rest and the
     /// FEC to a RecoveryBuffer; returns what came out and its statistics.
-    static func run(_ p: FECParameters, count: Int, lost: Set<Int>) -> (out: [UInt16: [UInt8]], stats: RecoveryBuffer.Statistics) {
+    static func run(_ p: FECParameters, count: Int, lost: Set<Int>) -> (
+        out: [UInt16: [UInt8]], stats: RecoveryBuffer.Statistics
+    ) {
         var enc = FECEncoder(parameters: p)
         var rb = RecoveryBuffer(holdPackets: 2 * p.matrix, holdNs: 0)
         var out: [UInt16: [UInt8]] = [:]
@@ -23,7 +25,9 @@ struct FECTests {
             payload.withUnsafeBytes { enc.add(header: h, payload: $0) { _, pkt in fec.append(Array(pkt)) } }
             if !lost.contains(i) { payload.withUnsafeBytes { _ = rb.insert(header: h, payload: $0, arrival: 0) } }
             for f in fec {
-                f.withUnsafeBytes { try? rb.insertFEC(UnsafeRawBufferPointer(rebasing: $0[RTPHeader.size...]), arrival: 0) }
+                f.withUnsafeBytes {
+                    try? rb.insertFEC(UnsafeRawBufferPointer(rebasing: $0[RTPHeader.size...]), arrival: 0)
+                }
             }
             rb.release(now: 0) { h, p in out[h.sequenceNumber] = Array(p) }
         }
@@ -45,7 +49,9 @@ struct FECTests {
 
     @Test("header fields survive write and parse; a non-XOR type is refused")
     func header() throws {
-        let h = FECHeader(snBase: 0xBEEF, lengthRecovery: 0x0524, ptRecovery: 33, tsRecovery: 0xDEADBEEF, isRow: false, offset: 8, count: 4)
+        let h = FECHeader(
+            snBase: 0xBEEF, lengthRecovery: 0x0524, ptRecovery: 33, tsRecovery: 0xDEADBEEF, isRow: false, offset: 8,
+            count: 4)
         var b = [UInt8](repeating: 0, count: 16)
         b.withUnsafeMutableBytes { h.write(into: $0) }
         #expect(b[4] == 0x80 | 33 && b[12] == 0 && b[13] == 8 && b[14] == 4)
@@ -62,10 +68,13 @@ struct FECTests {
         let burst = 34..<42
         let sent = Self.media(320)
         let lostSeqs = burst.map { sent[$0].0.sequenceNumber }
-        try #require(lostSeqs.contains(65_535) && lostSeqs.contains(0) && lostSeqs.first! > lostSeqs.last!, "\(lostSeqs)")
+        try #require(
+            lostSeqs.contains(65_535) && lostSeqs.contains(0) && lostSeqs.first! > lostSeqs.last!, "\(lostSeqs)")
         let (out, stats) = Self.run(p, count: 320, lost: Set(burst))
         #expect(stats.recovered == 8 && stats.lost == 0, "\(stats)")
-        for i in burst { #expect(out[sent[i].0.sequenceNumber] == sent[i].1, "packet \(i) (seq \(sent[i].0.sequenceNumber))") }
+        for i in burst {
+            #expect(out[sent[i].0.sequenceNumber] == sent[i].1, "packet \(i) (seq \(sent[i].0.sequenceNumber))")
+        }
         // Every other packet came through as well.
         #expect(out.count == 320)
     }

@@ -36,7 +36,11 @@ private struct CraftedObject {
         let natural = UInt64(RILL_RING_HEADER_BYTES) + UInt64(slotCount) * UInt64(slotStride)
         let size = objectBytes ?? Int(min(natural, 1 << 20))
         var bytes = header
-        if size < bytes.count { bytes.removeLast(bytes.count - size) } else { bytes += [UInt8](repeating: 0, count: size - bytes.count) }
+        if size < bytes.count {
+            bytes.removeLast(bytes.count - size)
+        } else {
+            bytes += [UInt8](repeating: 0, count: size - bytes.count)
+        }
         try Data(bytes).write(to: URL(fileURLWithPath: "/dev/shm" + name))
     }
 }
@@ -103,14 +107,30 @@ struct RingHardeningTests {
         add("wrong header size") { $0.headerBytes = 8192 }
         add("unknown kind") { $0.kind = 99 }
         add("no slots") { $0.slotCount = 0 }
-        add("stride smaller than the payload") { $0.slotBytes = 4096; $0.slotStride = 128 }
-        add("stride not cache-line aligned") { $0.slotStride = 130 }
-        add("huge slot count") { $0.slotCount = .max; $0.objectBytes = 1 << 16 }
-        add("huge stride") { $0.slotStride = 0xFFFF_FFC0; $0.slotBytes = 0xFFFF_FF00; $0.objectBytes = 1 << 16 }
-        add("slot count × stride beyond Int64") {
-            $0.slotCount = .max; $0.slotStride = 0xFFFF_FFC0; $0.slotBytes = 0xFFFF_FF00; $0.objectBytes = 1 << 16
+        add("stride smaller than the payload") {
+            $0.slotBytes = 4096
+            $0.slotStride = 128
         }
-        add("slot bytes near UInt32.max") { $0.slotBytes = .max; $0.slotStride = 0xFFFF_FFC0 }
+        add("stride not cache-line aligned") { $0.slotStride = 130 }
+        add("huge slot count") {
+            $0.slotCount = .max
+            $0.objectBytes = 1 << 16
+        }
+        add("huge stride") {
+            $0.slotStride = 0xFFFF_FFC0
+            $0.slotBytes = 0xFFFF_FF00
+            $0.objectBytes = 1 << 16
+        }
+        add("slot count × stride beyond Int64") {
+            $0.slotCount = .max
+            $0.slotStride = 0xFFFF_FFC0
+            $0.slotBytes = 0xFFFF_FF00
+            $0.objectBytes = 1 << 16
+        }
+        add("slot bytes near UInt32.max") {
+            $0.slotBytes = .max
+            $0.slotStride = 0xFFFF_FFC0
+        }
         return cases
     }()
 
@@ -148,7 +168,8 @@ struct RingHardeningTests {
         let limit32 = UInt64(Int32.max)
         try header.withUnsafeBytes { h in
             #expect(throws: RingError.self) {
-                _ = try RingGeometry.validate(header: h.baseAddress!, objectBytes: objectBytes, name: "/t", addressLimit: limit32)
+                _ = try RingGeometry.validate(
+                    header: h.baseAddress!, objectBytes: objectBytes, name: "/t", addressLimit: limit32)
             }
             let g = try RingGeometry.validate(header: h.baseAddress!, objectBytes: objectBytes, name: "/t")
             #expect(g.totalBytes == Int(objectBytes) && g.slotStride == 65_536)
@@ -160,7 +181,8 @@ struct RingHardeningTests {
         let (stride, total) = try #require(SharedRing.size(slotCount: Track.tsSlots, slotBytes: Track.tsSlotBytes))
         ts.slotStride = UInt32(stride)
         try ts.header.withUnsafeBytes { h in
-            let g = try RingGeometry.validate(header: h.baseAddress!, objectBytes: UInt64(total), name: "/t", addressLimit: limit32)
+            let g = try RingGeometry.validate(
+                header: h.baseAddress!, objectBytes: UInt64(total), name: "/t", addressLimit: limit32)
             #expect(g.totalBytes == total)
         }
         // A writer asked for a geometry beyond Int64 gets an error, not a trap.
@@ -195,7 +217,9 @@ struct RingHardeningTests {
             Issue.record("\(error)")
         }
         let took = MonotonicClock.now() - start
-        #expect(took >= SharedRing.formatWriteBound && took < 5 * SharedRing.formatWriteBound, "took \(took / 1_000_000) ms")
+        #expect(
+            took >= SharedRing.formatWriteBound && took < 5 * SharedRing.formatWriteBound, "took \(took / 1_000_000) ms"
+        )
         // The convenience property returns the empty format in bounded time instead of spinning.
         let start2 = MonotonicClock.now()
         #expect(r.ring.format == TrackFormat())

@@ -9,7 +9,7 @@ final class RingProcess: @unchecked Sendable {
 
     init(_ arguments: [String]) throws {
         path = makeTemporaryDirectory("ring") + "/out.jsonl"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let out = FileHandle(forWritingAtPath: path)!
         process.executableURL = URL(fileURLWithPath: rillBinary())
         process.arguments = ["ring"] + arguments
@@ -51,7 +51,9 @@ struct RingProcessTests {
         let writer = try RingProcess(["write", "--name", name, "--records", "3000", "--rate", "1000", "--slots", "256"])
         #expect(waitFor(timeout: 5) { !writer.events("ready").isEmpty })
         let readers = try (0..<3).map { _ in
-            try RingProcess(["read", "--name", name, "--records", "2000", "--quiet", "true", "--seconds", "20", "--start", "next"])
+            try RingProcess([
+                "read", "--name", name, "--records", "2000", "--quiet", "true", "--seconds", "20", "--start", "next",
+            ])
         }
         #expect(waitFor(timeout: 5) { readers.allSatisfy { !$0.events("ready").isEmpty } })
         Thread.sleep(forTimeInterval: 0.5)
@@ -83,7 +85,9 @@ struct RingProcessTests {
         let gone = try #require(reader.events("writerGone").first)
         #expect((gone["msSinceLastRecord"] as? Int ?? 9999) <= 500, "writer death seen \(gone) after the last record")
         #expect(seenAfter <= 1.0)
-        let second = try RingProcess(["write", "--name", name, "--records", "200", "--rate", "500", "--first", "100000"])
+        let second = try RingProcess([
+            "write", "--name", name, "--records", "200", "--rate", "500", "--first", "100000",
+        ])
         #expect(second.wait(timeout: 10))
         #expect(waitFor(timeout: 3) { !reader.events("writerRestarted").isEmpty })
         #expect(reader.wait(timeout: 12))
@@ -98,7 +102,9 @@ struct RingProcessTests {
         defer { unlink("/dev/shm" + name) }
         let writer = try RingProcess(["write", "--name", name, "--records", "2000", "--rate", "2000", "--slots", "32"])
         #expect(waitFor(timeout: 5) { !writer.events("ready").isEmpty })
-        let reader = try RingProcess(["read", "--name", name, "--slow-ms", "5", "--seconds", "6", "--quiet", "true", "--start", "next"])
+        let reader = try RingProcess([
+            "read", "--name", name, "--slow-ms", "5", "--seconds", "6", "--quiet", "true", "--start", "next",
+        ])
         #expect(writer.wait(timeout: 10))
         #expect(reader.wait(timeout: 10))
         let s = try #require(reader.summary)
@@ -112,7 +118,8 @@ struct RingProcessTests {
         #expect(got + lost == 2000 - first, "first \(first), records \(got), lost \(lost)")
     }
 
-    @Test("a foreign or corrupt shm object gets a clear error, not a crash", arguments: ["garbage", "truncated-header"])
+    @Test(
+        "a foreign or corrupt shm object gets a clear error, not a crash", arguments: ["garbage", "truncated-header"])
     func foreignObject(kind: String) throws {
         let name = ringName("foreign")
         let path = "/dev/shm" + name

@@ -8,7 +8,9 @@ public func fuzzEvent(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         // Whatever parses re-encodes to a datagram that parses to the same event, and its payload
         // has exactly one line per value (escaping keeps user text from adding lines).
         precondition(Event.parse(datagram: e.datagram) == e, "event datagram round trip changed the event")
-        precondition(e.payload.split(separator: "\n", omittingEmptySubsequences: false).count == e.values.count + 1, "payload lines")
+        precondition(
+            e.payload.split(separator: "\n", omittingEmptySubsequences: false).count == e.values.count + 1,
+            "payload lines")
     }
     let text = String(decoding: bytes, as: UTF8.self)
     precondition(Event.unescape(Substring(Event.escape(text))) == text, "escape round trip")

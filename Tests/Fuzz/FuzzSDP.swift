@@ -6,7 +6,9 @@ public func fuzzSDP(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     if let d = try? SessionDescription.parse(text) {
         // Whatever parses must write out and parse again to the same stream description.
         let again = try? SessionDescription.parse(d.text)
-        precondition(again?.port == d.port && again?.connectionAddress == d.connectionAddress, "SDP round trip changed the stream")
+        precondition(
+            again?.port == d.port && again?.connectionAddress == d.connectionAddress,
+            "SDP round trip changed the stream")
     }
     return 0
 }

@@ -1,10 +1,12 @@
-import MediaTime
 import MPEGTS
+import MediaTime
 import Testing
 
 @Suite("MediaTime conversions")
 struct MediaTimeTests {
-    @Test("ns ↔ 90 kHz ↔ 27 MHz", arguments: [Int64(0), 1_000, 20_000_000, 1_000_000_000, 86_400_000_000_000, 3_000_000_000_000_000])
+    @Test(
+        "ns ↔ 90 kHz ↔ 27 MHz",
+        arguments: [Int64(0), 1_000, 20_000_000, 1_000_000_000, 86_400_000_000_000, 3_000_000_000_000_000])
     func conversions(ns: Int64) {
         #expect(MediaTime.ticks90k(fromNanoseconds: ns) == Int64((Double(ns) * 9e-5).rounded(.down)) || ns > 1 << 52)
         #expect(MediaTime.ticks27M(fromNanoseconds: ns) == ns / 1000 * 27 + ns % 1000 * 27 / 1000)
@@ -90,7 +92,9 @@ struct MediaTimeTests {
                 let delta = (after - before + modulus) % modulus
                 if delta != stepTicks && delta != stepTicks + 1 { mismatches += 1 }
                 if i == n {
-                    #expect(after < before && base <= (stepTicks + 1) / TS.pcrExtensionModulus, "wrap \(w): PCR \(before) → \(after)")
+                    #expect(
+                        after < before && base <= (stepTicks + 1) / TS.pcrExtensionModulus,
+                        "wrap \(w): PCR \(before) → \(after)")
                     wrapsCrossed += 1
                 }
                 previous = st.whole

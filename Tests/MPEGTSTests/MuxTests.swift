@@ -39,7 +39,9 @@ struct MuxTests {
     static let start: Int64 = 1_000_000 * MediaTime.millisecond  // 1000 s of uptime
 
     func config(_ mode: MuxRateMode) -> MuxConfiguration {
-        var c = MuxConfiguration(streams: [ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x101, codec: .aac)])
+        var c = MuxConfiguration(streams: [
+            ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x101, codec: .aac),
+        ])
         c.mode = mode
         c.serviceName = "Studio 1"
         c.providerName = "Rill"
@@ -56,12 +58,16 @@ struct MuxTests {
         while t < Self.start + seconds * 1000 * Self.ms {
             let au = videoAU(size: 20_000, keyframe: n % 50 == 0)
             _ = au.withUnsafeBytes {
-                h.mux.enqueue(stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: n % 50 == 0, discontinuity: false, now: t)
+                h.mux.enqueue(
+                    stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: n % 50 == 0,
+                    discontinuity: false, now: t)
             }
             while audioNext <= t {
                 let adts = [UInt8](repeating: 0x11, count: 380)
                 _ = adts.withUnsafeBytes {
-                    h.mux.enqueue(stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext, keyframe: true, discontinuity: false, now: t)
+                    h.mux.enqueue(
+                        stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext,
+                        keyframe: true, discontinuity: false, now: t)
                 }
                 audioNext += 21_333_333
             }
@@ -119,7 +125,9 @@ struct MuxTests {
 
     @Test("302M carries the BSSD registration descriptor")
     func s302mRegistration() {
-        var c = MuxConfiguration(streams: [ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x102, codec: .s302m)])
+        var c = MuxConfiguration(streams: [
+            ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x102, codec: .s302m),
+        ])
         c.mode = .vbr
         var h = MuxHarness(c)
         h.produce(now: Self.start, until: Self.start)
@@ -148,11 +156,15 @@ struct MuxTests {
             while n < end {
                 let keyframe = n % 50 == 0
                 _ = (keyframe ? idr : video).withUnsafeBytes {
-                    mux.enqueue(stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: keyframe, discontinuity: false, now: t)
+                    mux.enqueue(
+                        stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: keyframe,
+                        discontinuity: false, now: t)
                 }
                 while audioNext <= t {
                     _ = audio.withUnsafeBytes {
-                        mux.enqueue(stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext, keyframe: true, discontinuity: false, now: t)
+                        mux.enqueue(
+                            stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext,
+                            keyframe: true, discontinuity: false, now: t)
                     }
                     audioNext += 21_333_333
                 }
@@ -185,7 +197,9 @@ struct MuxTests {
     func pesTimestamps(pts: UInt64) {
         var buf = [UInt8](repeating: 0, count: PESHeader.maxSize)
         let n = buf.withUnsafeMutableBytes {
-            PESHeader.write(into: $0, streamID: 0xE0, payloadLength: 100, unbounded: true, pts: pts, dts: (pts &+ 7) & 0x1_FFFF_FFFF)
+            PESHeader.write(
+                into: $0, streamID: 0xE0, payloadLength: 100, unbounded: true, pts: pts, dts: (pts &+ 7) & 0x1_FFFF_FFFF
+            )
         }
         #expect(n == 19)
         buf.withUnsafeBytes {

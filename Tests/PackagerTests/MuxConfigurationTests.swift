@@ -8,7 +8,9 @@ import Testing
 /// presentation delay.
 @Suite("Mux stage configuration")
 struct MuxConfigurationTests {
-    @Test("the programme section maps to PIDs, service names, table intervals and codecs", arguments: ["aac", "mp2", "s302m"])
+    @Test(
+        "the programme section maps to PIDs, service names, table intervals and codecs",
+        arguments: ["aac", "mp2", "s302m"])
     func programme(audio: String) throws {
         let config = try RillConfig.decode(
             """

@@ -14,8 +14,10 @@ public final class BoxUnderTest: @unchecked Sendable {
 
     /// Writes `config` to a temp dir and starts the box.
     /// `substitutingDirectory`: `__DIR__` in `config` becomes the box's directory.
-    public init(config: String, namespace: NetworkNamespace? = nil, label: String = "box", substitutingDirectory: Bool = false,
-        environment: [String: String] = [:]) throws {
+    public init(
+        config: String, namespace: NetworkNamespace? = nil, label: String = "box", substitutingDirectory: Bool = false,
+        environment: [String: String] = [:]
+    ) throws {
         directory = makeTemporaryDirectory(label)
         configPath = "\(directory)/config.json"
         logPath = "\(directory)/box.log"
@@ -23,14 +25,16 @@ public final class BoxUnderTest: @unchecked Sendable {
         let doc = (try? JSONSerialization.jsonObject(with: Data(config.utf8))) as? [String: Any]
         instance = (doc?["system"] as? [String: Any])?["instance"] as? String
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = (namespace?.command([]) ?? []) + [rillBinary(), "run", "--config", configPath]
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try process.run()
     }
 
@@ -70,7 +74,8 @@ public final class BoxUnderTest: @unchecked Sendable {
         }
         guard let instance else { return }
         let prefix = "rill.\(instance)."
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? [] where name.hasPrefix(prefix) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
+        where name.hasPrefix(prefix) {
             _ = shm_unlink("/" + name)
         }
     }

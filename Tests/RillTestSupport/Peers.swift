@@ -32,7 +32,8 @@ public func ffprobeStreams(_ input: String, prefix: [String] = [], timeout: Doub
 public func ffmpegRecord(sdp: String, seconds: Double, to path: String, prefix: [String] = []) throws -> ProcessResult {
     try runProcess(
         prefix + [
-            "ffmpeg", "-nostdin", "-v", "error", "-protocol_whitelist", "file,udp,rtp", "-i", sdp, "-t", String(seconds),
+            "ffmpeg", "-nostdin", "-v", "error", "-protocol_whitelist", "file,udp,rtp", "-i", sdp, "-t",
+            String(seconds),
             "-map", "0", "-c", "copy", "-f", "mpegts", "-y", path,
         ], timeout: seconds + 30)
 }
@@ -46,7 +47,10 @@ public struct DecodedFrame: Sendable {
 /// Decodes the video of a TS file with ffprobe (libavcodec) and returns every frame.
 public func ffprobeDecodedVideoFrames(_ path: String) throws -> [DecodedFrame] {
     let r = try runProcess(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts,key_frame", "-of", "csv=p=0", path],
+        [
+            "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts,key_frame", "-of",
+            "csv=p=0", path,
+        ],
         timeout: 120)
     guard r.status == 0 else { throw TestEnvironmentError("ffprobe -show_frames failed: \(r.stderr.prefix(500))") }
     return r.stdout.split(separator: "\n").compactMap { line in
@@ -120,17 +124,23 @@ public struct WireCapture: Sendable {
 
 /// Captures `seconds` of UDP to `port` on `interface` with tshark and dissects it as RTP/MP2T
 /// (or raw MP2T over UDP when `rtp` is false).
-public func tsharkCapture(port: Int, seconds: Int, rtp: Bool = true, interface: String = "lo", prefix: [String] = [], directory: String) throws -> WireCapture {
+public func tsharkCapture(
+    port: Int, seconds: Int, rtp: Bool = true, interface: String = "lo", prefix: [String] = [], directory: String
+) throws -> WireCapture {
     let pcap = "\(directory)/capture-\(port).pcap"
     let cap = try runProcess(
-        prefix + ["tshark", "-q", "-i", interface, "-f", "udp dst port \(port)", "-a", "duration:\(seconds)", "-w", pcap],
+        prefix + [
+            "tshark", "-q", "-i", interface, "-f", "udp dst port \(port)", "-a", "duration:\(seconds)", "-w", pcap,
+        ],
         timeout: Double(seconds) + 30)
     guard cap.status == 0 else { throw TestEnvironmentError("tshark capture failed: \(cap.stderr.prefix(500))") }
     let decode = rtp ? "udp.port==\(port),rtp" : "udp.port==\(port),mp2t"
     let r = try runProcess(
         [
-            "tshark", "-r", pcap, "-d", decode, "-T", "fields", "-e", "frame.time_epoch", "-e", "rtp.seq", "-e", "mp2t.pid",
-            "-e", "mp2t.cc", "-e", "mp2t.afc", "-e", "mp2t.af.pcr", "-e", "mp2t.af.di", "-E", "occurrence=a", "-E", "aggregator=,",
+            "tshark", "-r", pcap, "-d", decode, "-T", "fields", "-e", "frame.time_epoch", "-e", "rtp.seq", "-e",
+            "mp2t.pid",
+            "-e", "mp2t.cc", "-e", "mp2t.afc", "-e", "mp2t.af.pcr", "-e", "mp2t.af.di", "-E", "occurrence=a", "-E",
+            "aggregator=,",
         ], timeout: 120)
     guard r.status == 0 else { throw TestEnvironmentError("tshark read failed: \(r.stderr.prefix(500))") }
     let drops = try runProcess(["tshark", "-r", pcap, "-d", decode, "-Y", "mp2t.cc.drop"], timeout: 120)

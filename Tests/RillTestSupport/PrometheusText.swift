@@ -30,8 +30,15 @@ public func parsePrometheusText(_ text: String) throws -> [PrometheusSample] {
                 guard parts.count == 4, validName(parts[2], colon: true),
                     ["counter", "gauge", "histogram", "summary", "untyped"].contains(String(parts[3]))
                 else { throw PrometheusFormatError(line: line, message: "bad TYPE line") }
-                guard types[String(parts[2])] == nil else { throw PrometheusFormatError(line: line, message: "second TYPE for \(parts[2])") }
-                guard !samples.contains(where: { $0.name == parts[2] || $0.name.hasPrefix(parts[2] + "_") && types[String(parts[2])] == "histogram" }) else {
+                guard types[String(parts[2])] == nil else {
+                    throw PrometheusFormatError(line: line, message: "second TYPE for \(parts[2])")
+                }
+                guard
+                    !samples.contains(where: {
+                        $0.name == parts[2]
+                            || $0.name.hasPrefix(parts[2] + "_") && types[String(parts[2])] == "histogram"
+                    })
+                else {
                     throw PrometheusFormatError(line: line, message: "TYPE after samples of \(parts[2])")
                 }
                 types[String(parts[2])] = String(parts[3])
@@ -40,45 +47,61 @@ public func parsePrometheusText(_ text: String) throws -> [PrometheusSample] {
         }
         var s = Substring(raw)
         let name = s.prefix { $0 != "{" && $0 != " " }
-        guard validName(name, colon: true) else { throw PrometheusFormatError(line: line, message: "bad metric name \"\(name)\"") }
+        guard validName(name, colon: true) else {
+            throw PrometheusFormatError(line: line, message: "bad metric name \"\(name)\"")
+        }
         s = s.dropFirst(name.count)
         var labels: [String: String] = [:]
         if s.first == "{" {
             s = s.dropFirst()
             while s.first != "}" {
                 let key = s.prefix { $0 != "=" }
-                guard validName(key, colon: false) else { throw PrometheusFormatError(line: line, message: "bad label name \"\(key)\"") }
+                guard validName(key, colon: false) else {
+                    throw PrometheusFormatError(line: line, message: "bad label name \"\(key)\"")
+                }
                 s = s.dropFirst(key.count)
-                guard s.hasPrefix("=\"") else { throw PrometheusFormatError(line: line, message: "label \(key) has no quoted value") }
+                guard s.hasPrefix("=\"") else {
+                    throw PrometheusFormatError(line: line, message: "label \(key) has no quoted value")
+                }
                 s = s.dropFirst(2)
                 var value = ""
                 while let c = s.first, c != "\"" {
                     if c == "\\" {
                         s = s.dropFirst()
-                        guard let e = s.first, ["\\", "\"", "n"].contains(e) else { throw PrometheusFormatError(line: line, message: "bad escape") }
+                        guard let e = s.first, ["\\", "\"", "n"].contains(e) else {
+                            throw PrometheusFormatError(line: line, message: "bad escape")
+                        }
                         value.append(e == "n" ? "\n" : e)
                     } else {
                         value.append(c)
                     }
                     s = s.dropFirst()
                 }
-                guard s.first == "\"" else { throw PrometheusFormatError(line: line, message: "unterminated label value") }
+                guard s.first == "\"" else {
+                    throw PrometheusFormatError(line: line, message: "unterminated label value")
+                }
                 s = s.dropFirst()
-                guard labels.updateValue(value, forKey: String(key)) == nil else { throw PrometheusFormatError(line: line, message: "label \(key) twice") }
+                guard labels.updateValue(value, forKey: String(key)) == nil else {
+                    throw PrometheusFormatError(line: line, message: "label \(key) twice")
+                }
                 if s.first == "," { s = s.dropFirst() }
             }
             s = s.dropFirst()
         }
         guard s.first == " " else { throw PrometheusFormatError(line: line, message: "no space before the value") }
         let fields = s.dropFirst().split(separator: " ")
-        guard fields.count == 1 || fields.count == 2 else { throw PrometheusFormatError(line: line, message: "bad value field") }
+        guard fields.count == 1 || fields.count == 2 else {
+            throw PrometheusFormatError(line: line, message: "bad value field")
+        }
         let v: Double
         switch fields[0] {
         case "+Inf": v = .infinity
         case "-Inf": v = -.infinity
         case "NaN": v = .nan
         default:
-            guard let d = Double(fields[0]) else { throw PrometheusFormatError(line: line, message: "bad value \"\(fields[0])\"") }
+            guard let d = Double(fields[0]) else {
+                throw PrometheusFormatError(line: line, message: "bad value \"\(fields[0])\"")
+            }
             v = d
         }
         let base = ["_bucket", "_sum", "_count"].first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) }
@@ -103,9 +126,15 @@ public func parsePrometheusText(_ text: String) throws -> [PrometheusSample] {
             guard zip(sorted, sorted.dropFirst()).allSatisfy({ $0.1 <= $1.1 }) else {
                 throw PrometheusFormatError(line: 0, message: "\(name)\(key): buckets not cumulative")
             }
-            guard let inf = sorted.last, inf.0 == .infinity else { throw PrometheusFormatError(line: 0, message: "\(name)\(key): no +Inf bucket") }
-            let count = samples.first { $0.name == name + "_count" && $0.labels.sorted { $0.key < $1.key }.description == key }
-            guard count?.value == inf.1 else { throw PrometheusFormatError(line: 0, message: "\(name)\(key): +Inf bucket ≠ _count") }
+            guard let inf = sorted.last, inf.0 == .infinity else {
+                throw PrometheusFormatError(line: 0, message: "\(name)\(key): no +Inf bucket")
+            }
+            let count = samples.first {
+                $0.name == name + "_count" && $0.labels.sorted { $0.key < $1.key }.description == key
+            }
+            guard count?.value == inf.1 else {
+                throw PrometheusFormatError(line: 0, message: "\(name)\(key): +Inf bucket ≠ _count")
+            }
         }
     }
     return samples

@@ -1,5 +1,5 @@
-import FrameRing
 import Foundation
+import FrameRing
 import Testing
 import Transport
 
@@ -59,7 +59,9 @@ struct AtomicFileTests {
     @Test("rill passwd --credentials conf/c.json in a temporary working directory writes ./conf/c.json")
     func passwdRelativeCredentials() throws {
         var root = URL(fileURLWithPath: #filePath)
-        while root.path != "/" && !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+        while root.path != "/"
+            && !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path)
+        {
             root.deleteLastPathComponent()
         }
         let rill = ProcessInfo.processInfo.environment["RILL_BINARY"] ?? root.path + "/.build/debug/rill"

@@ -10,7 +10,9 @@ struct TSCleanStartTests {
     static let audioPID: UInt16 = 0x101
 
     /// One 188-byte packet: header, optional adaptation field with flags, then payload bytes.
-    static func packet(pid: UInt16, start: Bool, cc: UInt8 = 0, adaptationFlags: UInt8? = nil, payload: [UInt8] = []) -> [UInt8] {
+    static func packet(pid: UInt16, start: Bool, cc: UInt8 = 0, adaptationFlags: UInt8? = nil, payload: [UInt8] = [])
+        -> [UInt8]
+    {
         var p = [UInt8](repeating: 0xFF, count: 188)
         p[0] = 0x47
         p[1] = (start ? 0x40 : 0) | UInt8(pid >> 8)
@@ -28,16 +30,20 @@ struct TSCleanStartTests {
         return p
     }
 
-    static let pat = packet(pid: 0, start: true, payload: [0, 0x00, 0xB0, 13, 0, 1, 0xC1, 0, 0, 0, 1, 0xF0, 0x00, 0, 0, 0, 0])
+    static let pat = packet(
+        pid: 0, start: true, payload: [0, 0x00, 0xB0, 13, 0, 1, 0xC1, 0, 0, 0, 1, 0xF0, 0x00, 0, 0, 0, 0])
     /// PMT: PCR PID = video, H.264 on 0x100, AAC (0x0F) on 0x101.
-    static let pmt = packet(pid: pmtPID, start: true, payload: [
-        0, 0x02, 0xB0, 23, 0, 1, 0xC1, 0, 0, 0xE1, 0x00, 0xF0, 0x00,
-        0x1B, 0xE1, 0x00, 0xF0, 0x00, 0x0F, 0xE1, 0x01, 0xF0, 0x00, 0, 0, 0, 0,
-    ])
+    static let pmt = packet(
+        pid: pmtPID, start: true,
+        payload: [
+            0, 0x02, 0xB0, 23, 0, 1, 0xC1, 0, 0, 0xE1, 0x00, 0xF0, 0x00,
+            0x1B, 0xE1, 0x00, 0xF0, 0x00, 0x0F, 0xE1, 0x01, 0xF0, 0x00, 0, 0, 0, 0,
+        ])
     /// A video PES start: PES header (no optional fields) then an H.264 NAL of `nalType`.
     static func videoStart(nalType: UInt8, rai: Bool = false) -> [UInt8] {
-        packet(pid: videoPID, start: true, adaptationFlags: rai ? 0x40 : 0x00,
-               payload: [0, 0, 1, 0xE0, 0, 0, 0x80, 0x00, 0, 0, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, nalType])
+        packet(
+            pid: videoPID, start: true, adaptationFlags: rai ? 0x40 : 0x00,
+            payload: [0, 0, 1, 0xE0, 0, 0, 0x80, 0x00, 0, 0, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, nalType])
     }
 
     func run(_ packets: [[UInt8]], gate: inout TSCleanStart) -> [[UInt8]] {
@@ -61,15 +67,20 @@ struct TSCleanStartTests {
         #expect(run(before, gate: &gate).isEmpty)
         #expect(gate.state == .waitingForRandomAccess && gate.videoPID == Self.videoPID)
         let idr = Self.videoStart(nalType: 5)
-        let after = [Self.packet(pid: Self.audioPID, start: false), idr, Self.packet(pid: Self.audioPID, start: false),
-                     Self.packet(pid: Self.audioPID, start: true, cc: 1), Self.packet(pid: Self.videoPID, start: false)]
+        let after = [
+            Self.packet(pid: Self.audioPID, start: false), idr, Self.packet(pid: Self.audioPID, start: false),
+            Self.packet(pid: Self.audioPID, start: true, cc: 1), Self.packet(pid: Self.videoPID, start: false),
+        ]
         let out = run(after, gate: &gate)
         #expect(out.map(pid) == [0, Self.pmtPID, Self.videoPID, Self.audioPID, Self.videoPID])
         #expect(out[0] == Self.pat && out[1] == Self.pmt && out[2] == idr)
-        #expect(gate.skippedVideoUnits == 1 && gate.passesEverything)  // the PES start before the PMT is not known as video yet
+        // The PES start before the PMT is not known as video yet.
+        #expect(gate.skippedVideoUnits == 1 && gate.passesEverything)
     }
 
-    @Test("random_access_indicator opens the gate; an H.264 non-IDR slice does not", arguments: [(UInt8(1), false, false), (1, true, true), (5, false, true), (7, false, true)])
+    @Test(
+        "random_access_indicator opens the gate; an H.264 non-IDR slice does not",
+        arguments: [(UInt8(1), false, false), (1, true, true), (5, false, true), (7, false, true)])
     func randomAccess(nal: UInt8, rai: Bool, opens: Bool) {
         var gate = TSCleanStart()
         _ = run([Self.pat, Self.pmt], gate: &gate)
@@ -89,7 +100,9 @@ struct TSCleanStartTests {
 
     @Test("RandomAccess.containsKeyframe (the SRT listener output's client start) sees the RAI flag only on its PID")
     func keyframeCheck() {
-        let chunk = [Self.packet(pid: 0x200, start: true, adaptationFlags: 0x40), Self.videoStart(nalType: 1, rai: true)].flatMap { $0 }
+        let chunk = [
+            Self.packet(pid: 0x200, start: true, adaptationFlags: 0x40), Self.videoStart(nalType: 1, rai: true),
+        ].flatMap { $0 }
         chunk.withUnsafeBytes {
             #expect(RandomAccess.containsKeyframe($0, pid: Self.videoPID))
             #expect(!RandomAccess.containsKeyframe($0, pid: 0x300))

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CALSA
 import FrameRing
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An ALSA call that failed.
 public struct ALSAError: Error, CustomStringConvertible, Sendable {
@@ -97,7 +98,9 @@ final class ALSADevice {
         try check(snd_pcm_sw_params_current(pcm, sw), "sw params")
         try check(snd_pcm_sw_params_set_avail_min(pcm, sw, period), "avail min")
         try check(snd_pcm_sw_params_set_tstamp_mode(pcm, sw, SND_PCM_TSTAMP_ENABLE), "timestamps")
-        try check(snd_pcm_sw_params_set_tstamp_type(pcm, sw, snd_pcm_tstamp_type_t(SND_PCM_TSTAMP_TYPE_MONOTONIC.rawValue)), "monotonic timestamps")
+        try check(
+            snd_pcm_sw_params_set_tstamp_type(pcm, sw, snd_pcm_tstamp_type_t(SND_PCM_TSTAMP_TYPE_MONOTONIC.rawValue)),
+            "monotonic timestamps")
         try check(snd_pcm_sw_params(pcm, sw), "sw params")
         try check(snd_pcm_prepare(pcm), "prepare")
         try check(snd_pcm_start(pcm), "start")

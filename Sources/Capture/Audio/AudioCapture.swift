@@ -39,9 +39,11 @@ public final class AudioCapture {
         estimator = DriftEstimator(nominalRate: Double(rate))
         // Slots hold a few periods: an ALSA period may come out larger than asked.
         writer = try RingWriter(
-            name: SharedRing.name(instance: instance, track: Track.rawAudio), kind: .rawAudio, slotCount: Track.rawAudioSlots,
+            name: SharedRing.name(instance: instance, track: Track.rawAudio), kind: .rawAudio,
+            slotCount: Track.rawAudioSlots,
             slotBytes: UInt32(periodFrames * 4 * channels * 2))
-        writer.setFormat(TrackFormat(codec: .pcmS16, sampleRate: UInt32(rate), channels: UInt32(channels), bitsPerSample: 16))
+        writer.setFormat(
+            TrackFormat(codec: .pcmS16, sampleRate: UInt32(rate), channels: UInt32(channels), bitsPerSample: 16))
     }
 
     /// Runs until a stop is requested.
@@ -63,7 +65,9 @@ public final class AudioCapture {
                 silenceFrom = writeSilence(from: silenceFrom, until: MonotonicClock.now() + Self.retryInterval)
                 continue
             }
-            log.info("\(name): \(format.rawValue) \(channels) ch \(rate) Hz, period \(device.periodFrames) frames, buffer \(device.bufferFrames)")
+            log.info(
+                "\(name): \(format.rawValue) \(channels) ch \(rate) Hz, period \(device.periodFrames) frames, buffer \(device.bufferFrames)"
+            )
             capture(from: device)
             silenceFrom = estimator.count > 0 ? estimator.time(ofSample: timeline) : MonotonicClock.now()
         }
@@ -117,11 +121,16 @@ public final class AudioCapture {
     }
 
     /// Publishes `frames` captured samples (converted to S16) at the timeline's position.
-    private func publish(_ input: UnsafeMutableRawPointer, frames: Int, format: ALSADevice.SampleFormat, hardwareTime: Int64, discontinuity: Bool) {
+    private func publish(
+        _ input: UnsafeMutableRawPointer, frames: Int, format: ALSADevice.SampleFormat, hardwareTime: Int64,
+        discontinuity: Bool
+    ) {
         let pts = estimator.time(ofSample: timeline)
         let samples = frames * channels
         writer.publish(
-            RecordInfo(flags: discontinuity ? [.discontinuity] : [], pts: pts, captureTime: pts, aux0: UInt32(frames), stageTime: MonotonicClock.now()),
+            RecordInfo(
+                flags: discontinuity ? [.discontinuity] : [], pts: pts, captureTime: pts, aux0: UInt32(frames),
+                stageTime: MonotonicClock.now()),
             log: log
         ) { out in
             let dst = out.baseAddress!.assumingMemoryBound(to: Int16.self)
@@ -130,9 +139,13 @@ public final class AudioCapture {
             case .s16:
                 out.baseAddress!.copyMemory(from: input, byteCount: samples * 2)
             case .s24packed:  // 3 bytes little endian: keep the top 16 bits
-                for i in 0..<samples { dst[i] = Int16(bitPattern: UInt16(src[3 * i + 1]) | UInt16(src[3 * i + 2]) << 8) }
+                for i in 0..<samples {
+                    dst[i] = Int16(bitPattern: UInt16(src[3 * i + 1]) | UInt16(src[3 * i + 2]) << 8)
+                }
             case .s32:
-                for i in 0..<samples { dst[i] = Int16(bitPattern: UInt16(src[4 * i + 2]) | UInt16(src[4 * i + 3]) << 8) }
+                for i in 0..<samples {
+                    dst[i] = Int16(bitPattern: UInt16(src[4 * i + 2]) | UInt16(src[4 * i + 3]) << 8)
+                }
             }
             return samples * 2
         }
@@ -153,7 +166,11 @@ public final class AudioCapture {
     }
 
     private func publishSilence(frames n: Int, pts: Int64) {
-        writer.publish(RecordInfo(flags: [.substitute], pts: pts, captureTime: pts, aux0: UInt32(n), stageTime: MonotonicClock.now()), log: log) { out in
+        writer.publish(
+            RecordInfo(
+                flags: [.substitute], pts: pts, captureTime: pts, aux0: UInt32(n), stageTime: MonotonicClock.now()),
+            log: log
+        ) { out in
             out.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: n * channels * 2)
             return n * channels * 2
         }

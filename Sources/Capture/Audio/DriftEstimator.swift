@@ -66,13 +66,16 @@ public struct DriftEstimator: Sendable {
         // Centre on the newest observation so Doubles keep ns precision over days of samples.
         let refX = indices[(head + n - 1) % n]
         let refY = times[(head + n - 1) % n]
-        var sx = 0.0, sy = 0.0
+        var sx = 0.0
+        var sy = 0.0
         for i in 0..<n {
             sx += Double(indices[i] - refX)
             sy += Double(times[i] - refY)
         }
-        let mx = sx / Double(n), my = sy / Double(n)
-        var sxx = 0.0, sxy = 0.0
+        let mx = sx / Double(n)
+        let my = sy / Double(n)
+        var sxx = 0.0
+        var sxy = 0.0
         for i in 0..<n {
             let dx = Double(indices[i] - refX) - mx
             sxx += dx * dx

@@ -83,15 +83,24 @@ public struct OfferedSize: Sendable, Equatable {
 
     /// One discrete size.
     public init(width: Int, height: Int, rates: OfferedRates) {
-        minWidth = width; maxWidth = width; stepWidth = 1
-        minHeight = height; maxHeight = height; stepHeight = 1
+        minWidth = width
+        maxWidth = width
+        stepWidth = 1
+        minHeight = height
+        maxHeight = height
+        stepHeight = 1
         self.rates = rates
     }
 
     /// A stepwise (or continuous, step 1) range.
-    public init(width: ClosedRange<Int>, stepWidth: Int, height: ClosedRange<Int>, stepHeight: Int, rates: OfferedRates) {
-        minWidth = width.lowerBound; maxWidth = width.upperBound; self.stepWidth = max(1, stepWidth)
-        minHeight = height.lowerBound; maxHeight = height.upperBound; self.stepHeight = max(1, stepHeight)
+    public init(width: ClosedRange<Int>, stepWidth: Int, height: ClosedRange<Int>, stepHeight: Int, rates: OfferedRates)
+    {
+        minWidth = width.lowerBound
+        maxWidth = width.upperBound
+        self.stepWidth = max(1, stepWidth)
+        minHeight = height.lowerBound
+        maxHeight = height.upperBound
+        self.stepHeight = max(1, stepHeight)
         self.rates = rates
     }
 
@@ -120,7 +129,10 @@ public struct OfferedFormat: Sendable, Equatable {
 
     /// A format as the device enumerates it (VIDIOC_ENUM_FMT).
     public init(fourcc: FourCC, description: String = "", compressed: Bool = false, sizes: [OfferedSize]) {
-        self.fourcc = fourcc; self.description = description; self.compressed = compressed; self.sizes = sizes
+        self.fourcc = fourcc
+        self.description = description
+        self.compressed = compressed
+        self.sizes = sizes
     }
 }
 
@@ -136,7 +148,10 @@ public struct CaptureRequest: Sendable, Equatable {
     public var fps: FrameRate
     /// A request for `fourcc` at `width`×`height` pixels and `fps`.
     public init(fourcc: FourCC, width: Int, height: Int, fps: FrameRate) {
-        self.fourcc = fourcc; self.width = width; self.height = height; self.fps = fps
+        self.fourcc = fourcc
+        self.width = width
+        self.height = height
+        self.fps = fps
     }
     /// "FORMAT WxH@FPS", for messages.
     public var summary: String { "\(fourcc.configName) \(width)x\(height)@\(fps)" }
@@ -157,7 +172,9 @@ public struct UnsupportedFormat: Error, CustomStringConvertible, Sendable {
     public var description: String {
         // The requested format in full (sizes and rates), the others by name: enough to fix the config.
         let same = offered.first { $0.fourcc == request.fourcc }
-        let detail = same.map { f in "\(f.fourcc.configName): \(f.sizes.isEmpty ? "any size" : f.sizes.map(\.summary).joined(separator: "; "))" }
+        let detail = same.map { f in
+            "\(f.fourcc.configName): \(f.sizes.isEmpty ? "any size" : f.sizes.map(\.summary).joined(separator: "; "))"
+        }
         let usable = offered.map(\.fourcc).filter(\.isCapturable).map(\.configName)
         let others = offered.count - usable.count
         var text = "\(device): cannot capture \(request.summary): \(reason)"
@@ -172,7 +189,8 @@ public struct UnsupportedFormat: Error, CustomStringConvertible, Sendable {
 /// silently change resolution or rate), so the request must be among the offers.
 public enum FormatNegotiation {
     /// The offer that satisfies `request`, or why none does.
-    public static func choose(_ request: CaptureRequest, from offered: [OfferedFormat], device: String) throws(UnsupportedFormat)
+    public static func choose(_ request: CaptureRequest, from offered: [OfferedFormat], device: String)
+        throws(UnsupportedFormat)
         -> OfferedSize
     {
         func fail(_ reason: String) -> UnsupportedFormat {
@@ -188,7 +206,8 @@ public enum FormatNegotiation {
             throw fail("\(request.width)x\(request.height) is not offered in \(request.fourcc.configName)")
         }
         guard let size = sized.first(where: { $0.rates.allows(request.fps) }) else {
-            throw fail("\(request.fps) fps is not offered at \(request.width)x\(request.height) (\(first.rates.summary))")
+            throw fail(
+                "\(request.fps) fps is not offered at \(request.width)x\(request.height) (\(first.rates.summary))")
         }
         return size
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CTurboJPEG
 import CV4L2
 import FrameRing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Turns one captured buffer into the ring's 4:2:0 layout in a single pass, straight from the
 /// kernel's mmap'd buffer into the ring slot (the one copy per frame): YUYV through libv4lconvert
@@ -66,7 +67,8 @@ public final class FrameConverter {
         dst.fmt.pix.bytesperline = UInt32(width)
         dst.fmt.pix.sizeimage = UInt32(frameBytes)
         let n = v4lconvert_convert(
-            v4lconvert, &src, &dst, UnsafeMutablePointer(mutating: source.baseAddress!.assumingMemoryBound(to: UInt8.self)),
+            v4lconvert, &src, &dst,
+            UnsafeMutablePointer(mutating: source.baseAddress!.assumingMemoryBound(to: UInt8.self)),
             Int32(bytesPerLine * height),
             out.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(frameBytes))
         return n == Int32(frameBytes) ? frameBytes : nil
@@ -88,11 +90,13 @@ public final class FrameConverter {
         }
         for _ in 0..<height {
             d.copyMemory(from: s, byteCount: width)
-            s += bytesPerLine; d += width
+            s += bytesPerLine
+            d += width
         }
         for _ in 0..<(chromaRows * planes) {
             d.copyMemory(from: s, byteCount: chromaRowBytes)
-            s += chromaStride; d += chromaRowBytes
+            s += chromaStride
+            d += chromaRowBytes
         }
         return frameBytes
     }
@@ -102,7 +106,10 @@ public final class FrameConverter {
     private func decodeJPEG(_ source: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
         guard let jpeg, source.count > 4 else { return nil }
         let data = source.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        var w: Int32 = 0, h: Int32 = 0, sub: Int32 = 0, colorspace: Int32 = 0
+        var w: Int32 = 0
+        var h: Int32 = 0
+        var sub: Int32 = 0
+        var colorspace: Int32 = 0
         guard tjDecompressHeader3(jpeg, data, UInt(source.count), &w, &h, &sub, &colorspace) == 0,
             Int(w) == width, Int(h) == height
         else { return nil }
@@ -114,15 +121,18 @@ public final class FrameConverter {
         case Int32(TJSAMP_420.rawValue):
             var planes: [UnsafeMutablePointer<UInt8>?] = [y, u, v]
             var strides: [Int32] = [Int32(width), Int32(width / 2), Int32(width / 2)]
-            return tjDecompressToYUVPlanes(jpeg, data, UInt(source.count), &planes, w, &strides, h, flags) == 0 ? frameBytes : nil
+            return tjDecompressToYUVPlanes(jpeg, data, UInt(source.count), &planes, w, &strides, h, flags) == 0
+                ? frameBytes : nil
         case Int32(TJSAMP_422.rawValue):
             let cw = width / 2
             if chromaScratch.count < cw * height * 2 { chromaScratch = [UInt8](repeating: 0, count: cw * height * 2) }
             return chromaScratch.withUnsafeMutableBufferPointer { scratch -> Int? in
-                let su = scratch.baseAddress!, sv = su + cw * height
+                let su = scratch.baseAddress!
+                let sv = su + cw * height
                 var planes: [UnsafeMutablePointer<UInt8>?] = [y, su, sv]
                 var strides: [Int32] = [Int32(width), Int32(cw), Int32(cw)]
-                guard tjDecompressToYUVPlanes(jpeg, data, UInt(source.count), &planes, w, &strides, h, flags) == 0 else { return nil }
+                guard tjDecompressToYUVPlanes(jpeg, data, UInt(source.count), &planes, w, &strides, h, flags) == 0
+                else { return nil }
                 for row in 0..<(height / 2) {
                     (u + row * cw).update(from: su + 2 * row * cw, count: cw)
                     (v + row * cw).update(from: sv + 2 * row * cw, count: cw)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CV4L2
 import FrameRing
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A V4L2 call that failed on a capture device.
 public struct V4L2Error: Error, CustomStringConvertible, Sendable {
@@ -50,7 +51,8 @@ final class V4L2Device {
         let caps = cap.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities
         guard caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0, caps & UInt32(V4L2_CAP_STREAMING) != 0 else {
             v4l2_close(fd)
-            throw V4L2Error(device: path, operation: "not a single-planar streaming capture device (\(driver))", code: ENOTTY)
+            throw V4L2Error(
+                device: path, operation: "not a single-planar streaming capture device (\(driver))", code: ENOTTY)
         }
     }
 
@@ -66,7 +68,9 @@ final class V4L2Device {
     /// `T` is a plain C struct of the V4L2 UAPI (no references), passed by address.
     func ioctl<T>(_ request: UInt, _ arg: inout T, _ name: String) throws(V4L2Error) {
         while true {
-            if withUnsafeMutablePointer(to: &arg, { rill_v4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }) >= 0 { return }
+            if withUnsafeMutablePointer(to: &arg, { rill_v4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }) >= 0 {
+                return
+            }
             let e = errno
             if e == EINTR { continue }
             throw V4L2Error(device: path, operation: name, code: e)
@@ -104,7 +108,8 @@ final class V4L2Device {
         e.pixel_format = fourcc.rawValue
         while tryIoctl(RILL_VIDIOC_ENUM_FRAMESIZES, &e) {
             if e.type == V4L2_FRMSIZE_TYPE_DISCRETE.rawValue {
-                let w = Int(e.discrete.width), h = Int(e.discrete.height)
+                let w = Int(e.discrete.width)
+                let h = Int(e.discrete.height)
                 out.append(OfferedSize(width: w, height: h, rates: rates(of: fourcc, width: w, height: h)))
             } else {
                 let s = e.stepwise
@@ -131,7 +136,8 @@ final class V4L2Device {
                 // An interval is seconds per frame: the rate is its inverse.
                 list.append(FrameRate(Int64(e.discrete.denominator), Int64(max(e.discrete.numerator, 1))))
             } else {
-                let lo = e.stepwise.max, hi = e.stepwise.min  // longest interval = lowest rate
+                let lo = e.stepwise.max
+                let hi = e.stepwise.min  // longest interval = lowest rate
                 return .range(
                     FrameRate(Int64(lo.denominator), Int64(max(lo.numerator, 1))),
                     FrameRate(Int64(hi.denominator), Int64(max(hi.numerator, 1))))
@@ -179,10 +185,12 @@ final class V4L2Device {
         try ioctl(RILL_VIDIOC_S_FMT, &f, "VIDIOC_S_FMT")
         var p = v4l2_streamparm()
         p.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        p.parm.capture.timeperframe = v4l2_fract(numerator: UInt32(request.fps.denominator), denominator: UInt32(request.fps.numerator))
+        p.parm.capture.timeperframe = v4l2_fract(
+            numerator: UInt32(request.fps.denominator), denominator: UInt32(request.fps.numerator))
         var fps = request.fps
         if tryIoctl(RILL_VIDIOC_S_PARM, &p), p.parm.capture.timeperframe.numerator > 0 {
-            fps = FrameRate(Int64(p.parm.capture.timeperframe.denominator), Int64(p.parm.capture.timeperframe.numerator))
+            fps = FrameRate(
+                Int64(p.parm.capture.timeperframe.denominator), Int64(p.parm.capture.timeperframe.numerator))
         }
         return Negotiated(
             fourcc: FourCC(rawValue: f.fmt.pix.pixelformat), width: Int(f.fmt.pix.width), height: Int(f.fmt.pix.height),
@@ -279,7 +287,9 @@ final class V4L2Device {
         if rc <= 0 { return .timeout }
         if pfd.revents & Int16(POLLPRI) != 0 {
             var event = v4l2_event()
-            if tryIoctl(RILL_VIDIOC_DQEVENT, &event), event.type == UInt32(V4L2_EVENT_SOURCE_CHANGE) { return .sourceChange }
+            if tryIoctl(RILL_VIDIOC_DQEVENT, &event), event.type == UInt32(V4L2_EVENT_SOURCE_CHANGE) {
+                return .sourceChange
+            }
         }
         if pfd.revents & Int16(POLLERR | POLLHUP) != 0 && pfd.revents & Int16(POLLIN) == 0 {
             throw V4L2Error(device: path, operation: "poll", code: ENODEV)
@@ -295,7 +305,8 @@ final class V4L2Device {
         // Timestamps are CLOCK_MONOTONIC when the driver says so (V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC,
         // every current driver); otherwise the dequeue time stands in.
         let monotonic = b.flags & UInt32(V4L2_BUF_FLAG_TIMESTAMP_MASK) == UInt32(V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
-        let ts = monotonic
+        let ts =
+            monotonic
             ? Int64(b.timestamp.tv_sec) * MediaTime.nanosecondsPerSecond + Int64(b.timestamp.tv_usec) * 1000
             : MonotonicClock.now()
         return .frame(

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Config
 import FrameRing
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// vcap: a V4L2 device into the raw video ring, one copy per frame (kernel buffer → ring slot,
 /// converted to I420 on the way; NV12 kept as NV12). Stamps each record with the driver's CLOCK_MONOTONIC buffer
@@ -59,12 +60,15 @@ public final class VideoCapture {
         self.config = config
         device = config.videoDevice ?? "/dev/video0"
         request = CaptureRequest(
-            fourcc: FourCC.byConfigName[config.pixelFormat] ?? .yuyv, width: Int(config.width), height: Int(config.height),
+            fourcc: FourCC.byConfigName[config.pixelFormat] ?? .yuyv, width: Int(config.width),
+            height: Int(config.height),
             fps: config.fps)
         codec = FrameConverter.ringCodec(for: request.fourcc)
-        slate = TestPattern(width: Int(config.width), height: Int(config.height), layout: codec == .nv12 ? .nv12 : .i420)
+        slate = TestPattern(
+            width: Int(config.width), height: Int(config.height), layout: codec == .nv12 ? .nv12 : .i420)
         writer = try RingWriter(
-            name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo, slotCount: Track.rawVideoSlots,
+            name: SharedRing.name(instance: instance, track: Track.rawVideo), kind: .rawVideo,
+            slotCount: Track.rawVideoSlots,
             slotBytes: UInt32(max(slate.frameBytes, Self.maxSourceBytes)))
         ringGeometry = (Int(config.width), Int(config.height), config.fps)
         writer.setFormat(format(width: Int(config.width), height: Int(config.height), fps: config.fps))
@@ -73,7 +77,9 @@ public final class VideoCapture {
     /// Sets the ring's format (and the slate) to a new geometry; the next record carries the change.
     private func adopt(width: Int, height: Int, fps: FrameRate) {
         guard ringGeometry != (width, height, fps) else { return }
-        log.notice("\(device): format change \(ringGeometry.width)x\(ringGeometry.height)@\(ringGeometry.fps) → \(width)x\(height)@\(fps)")
+        log.notice(
+            "\(device): format change \(ringGeometry.width)x\(ringGeometry.height)@\(ringGeometry.fps) → \(width)x\(height)@\(fps)"
+        )
         ringGeometry = (width, height, fps)
         writer.setFormat(format(width: width, height: height, fps: fps))
         slate = TestPattern(width: width, height: height, layout: codec == .nv12 ? .nv12 : .i420)
@@ -103,9 +109,13 @@ public final class VideoCapture {
         var got = try dev.setFormat(want)
         if let d = detected, (got.width, got.height) != (want.width, want.height) {
             guard d.width * d.height * 3 / 2 <= Self.maxSourceBytes else {
-                throw V4L2Error(device: device, operation: "the source's \(d.width)x\(d.height) exceeds the ring's 1920x1080 slots", code: ERANGE)
+                throw V4L2Error(
+                    device: device, operation: "the source's \(d.width)x\(d.height) exceeds the ring's 1920x1080 slots",
+                    code: ERANGE)
             }
-            log.notice("\(device): the receiver cannot scale its \(d.width)x\(d.height) to \(want.width)x\(want.height); following the source")
+            log.notice(
+                "\(device): the receiver cannot scale its \(d.width)x\(d.height) to \(want.width)x\(want.height); following the source"
+            )
             want = CaptureRequest(fourcc: want.fourcc, width: d.width, height: d.height, fps: d.fps)
             got = try dev.setFormat(want)
         }
@@ -122,8 +132,11 @@ public final class VideoCapture {
         }
         try dev.startStreaming(count: Self.kernelBuffers)
         adopt(width: got.width, height: got.height, fps: request.fps)
-        let converter = FrameConverter(fourcc: got.fourcc, width: got.width, height: got.height, bytesPerLine: got.bytesPerLine, fd: dev.fd)
-        log.info("\(device) (\(dev.driver) \(dev.card)): \(got.fourcc.configName) \(got.width)x\(got.height)@\(got.fps), \(Self.kernelBuffers) mmap buffers, \(got.bytesPerLine) bytes per line")
+        let converter = FrameConverter(
+            fourcc: got.fourcc, width: got.width, height: got.height, bytesPerLine: got.bytesPerLine, fd: dev.fd)
+        log.info(
+            "\(device) (\(dev.driver) \(dev.card)): \(got.fourcc.configName) \(got.width)x\(got.height)@\(got.fps), \(Self.kernelBuffers) mmap buffers, \(got.bytesPerLine) bytes per line"
+        )
         return (dev, converter)
     }
 
@@ -164,7 +177,9 @@ public final class VideoCapture {
     enum StreamEnd { case stopped, gone, sourceChange }
 
     /// Streams from an open device until it fails, goes away or its source changes.
-    private func stream(_ dev: V4L2Device, converter: FrameConverter, period: Int64, nextSlate: inout Int64) -> StreamEnd {
+    private func stream(_ dev: V4L2Device, converter: FrameConverter, period: Int64, nextSlate: inout Int64)
+        -> StreamEnd
+    {
         defer { dev.stopStreaming() }
         var lastSequence: UInt32? = nil
         var lastLive = MonotonicClock.now()  // when the newest live frame arrived (or streaming began)
@@ -214,7 +229,9 @@ public final class VideoCapture {
         return .stopped
     }
 
-    private func publishLive(_ frame: V4L2Device.Frame, from dev: V4L2Device, converter: FrameConverter, discontinuity: Bool) {
+    private func publishLive(
+        _ frame: V4L2Device.Frame, from dev: V4L2Device, converter: FrameConverter, discontinuity: Bool
+    ) {
         let buffer = dev.buffers[frame.index]
         let source = UnsafeRawBufferPointer(rebasing: buffer[0..<min(frame.bytesUsed, buffer.count)])
         var ok = true

@@ -1,7 +1,8 @@
+import CV4L2
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CV4L2
 
 /// A V4L2 call on a mem2mem device that failed: the device, the step, the kernel's errno.
 public struct M2MError: Error, CustomStringConvertible, Sendable {
@@ -107,7 +108,9 @@ final class M2MDevice {
     }
 
     /// VIDIOC_S_FMT on one queue (one plane); `sizeImage` 0 lets the driver choose.
-    func setFormat(_ queue: M2MQueue, fourcc: UInt32, width: Int, height: Int, sizeImage: Int = 0) throws(M2MError) -> Format {
+    func setFormat(_ queue: M2MQueue, fourcc: UInt32, width: Int, height: Int, sizeImage: Int = 0) throws(M2MError)
+        -> Format
+    {
         var f = v4l2_format()
         f.type = queue.type
         if multiplanar {
@@ -128,7 +131,9 @@ final class M2MDevice {
         if multiplanar {
             let p = f.fmt.pix_mp
             guard p.num_planes == 1 else {
-                throw M2MError(device: path, operation: "\(queue.name) format needs \(p.num_planes) planes (one supported)", code: EINVAL)
+                throw M2MError(
+                    device: path, operation: "\(queue.name) format needs \(p.num_planes) planes (one supported)",
+                    code: EINVAL)
             }
             return Format(
                 fourcc: p.pixelformat, width: Int(p.width), height: Int(p.height),
@@ -175,7 +180,8 @@ final class M2MDevice {
             try withPlane(&b, &plane) { (b: inout v4l2_buffer) throws(M2MError) in
                 try ioctl(RILL_VIDIOC_QUERYBUF, &b, "VIDIOC_QUERYBUF \(queue.name) \(i)")
             }
-            let (offset, length) = multiplanar ? (Int64(plane.m.mem_offset), Int(plane.length)) : (Int64(b.m.offset), Int(b.length))
+            let (offset, length) =
+                multiplanar ? (Int64(plane.m.mem_offset), Int(plane.length)) : (Int64(b.m.offset), Int(b.length))
             guard let p = v4l2_mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset), p != MAP_FAILED else {
                 throw M2MError(device: path, operation: "mmap \(queue.name) buffer \(i)", code: errno)
             }
@@ -227,7 +233,8 @@ final class M2MDevice {
     func encoderCommand(_ command: Int32) throws(M2MError) {
         var c = v4l2_encoder_cmd()
         c.cmd = UInt32(command)
-        try ioctl(RILL_VIDIOC_ENCODER_CMD, &c, command == V4L2_ENC_CMD_STOP ? "V4L2_ENC_CMD_STOP" : "V4L2_ENC_CMD_START")
+        try ioctl(
+            RILL_VIDIOC_ENCODER_CMD, &c, command == V4L2_ENC_CMD_STOP ? "V4L2_ENC_CMD_STOP" : "V4L2_ENC_CMD_START")
     }
 
     /// Waits up to `timeoutMs` for `events` (POLLIN: a coded buffer; POLLOUT: a free raw buffer).

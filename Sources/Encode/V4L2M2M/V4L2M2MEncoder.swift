@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CV4L2
 import FrameRing
 import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A V4L2 mem2mem hardware encoder through the kernel's stateful encoder interface
 /// (Documentation/userspace-api/media/v4l/dev-encoder.rst): coded format on CAPTURE, raw format
@@ -120,7 +121,8 @@ public final class V4L2M2MEncoder: VideoEncoder {
         let c = try dev.setFormat(dev.capture, fourcc: coded, width: settings.width, height: settings.height)
         guard c.fourcc == coded else {
             throw EncoderError.rejected(
-                field: "encoders.video.codec", reason: "\(settings.device) (\(driver)) does not encode \(settings.codec)")
+                field: "encoders.video.codec",
+                reason: "\(settings.device) (\(driver)) does not encode \(settings.codec)")
         }
         // 2. The raw format on OUTPUT: the ring's layout, at the ring's size.
         let want = settings.nv12 ? Self.fourcc("NV12") : Self.fourcc("YU12")
@@ -129,8 +131,10 @@ public final class V4L2M2MEncoder: VideoEncoder {
             raw.bytesPerLine >= settings.width
         else {
             throw EncoderError.rejected(
-                field: "encoders.video", reason: "\(settings.device) (\(driver)) cannot take \(settings.nv12 ? "NV12" : "I420") "
-                    + "\(settings.width)x\(settings.height) (it offers \(Self.name(raw.fourcc)) \(raw.width)x\(raw.height))")
+                field: "encoders.video",
+                reason: "\(settings.device) (\(driver)) cannot take \(settings.nv12 ? "NV12" : "I420") "
+                    + "\(settings.width)x\(settings.height) (it offers \(Self.name(raw.fourcc)) \(raw.width)x\(raw.height))"
+            )
         }
         // 3. Rate and controls; a driver without a control keeps its default (logged).
         _ = dev.setFrameRate(numerator: settings.fps.numerator, denominator: settings.fps.denominator)
@@ -163,7 +167,9 @@ public final class V4L2M2MEncoder: VideoEncoder {
                 ("bitrate", UInt32(V4L2_CID_MPEG_VIDEO_BITRATE), Int32(clamping: settings.bitrate)),
                 (
                     "bitrate mode", UInt32(V4L2_CID_MPEG_VIDEO_BITRATE_MODE),
-                    Int32(settings.cbr ? V4L2_MPEG_VIDEO_BITRATE_MODE_CBR.rawValue : V4L2_MPEG_VIDEO_BITRATE_MODE_VBR.rawValue)
+                    Int32(
+                        settings.cbr
+                            ? V4L2_MPEG_VIDEO_BITRATE_MODE_CBR.rawValue : V4L2_MPEG_VIDEO_BITRATE_MODE_VBR.rawValue)
                 ),
                 // Parameter sets on every IDR, so a receiver can join at any keyframe.
                 ("repeat sequence header", UInt32(V4L2_CID_MPEG_VIDEO_REPEAT_SEQ_HEADER), 1),
@@ -284,7 +290,9 @@ public final class V4L2M2MEncoder: VideoEncoder {
             reclaimOutputs()
             if let i = freeOutputs.popLast() { return i }
             guard waited < Self.stallTimeoutMs else {
-                throw M2MError(device: settings.device, operation: "no raw buffer back within 1 s (encoder stalled)", code: ETIMEDOUT)
+                throw M2MError(
+                    device: settings.device, operation: "no raw buffer back within 1 s (encoder stalled)",
+                    code: ETIMEDOUT)
             }
             _ = try device.wait(for: Int16(POLLOUT | POLLIN), timeoutMs: 20)
             waited += 20
@@ -330,10 +338,12 @@ public final class V4L2M2MEncoder: VideoEncoder {
             scratch += Self.accessUnitDelimiter
             scratch += coded
             try scratch.withUnsafeBytes {
-                try output(VideoAccessUnit(bytes: $0, ptsNs: t.pts, dtsNs: t.pts, captureNs: t.capture, keyframe: keyframe))
+                try output(
+                    VideoAccessUnit(bytes: $0, ptsNs: t.pts, dtsNs: t.pts, captureNs: t.capture, keyframe: keyframe))
             }
         } else {
-            try output(VideoAccessUnit(bytes: coded, ptsNs: t.pts, dtsNs: t.pts, captureNs: t.capture, keyframe: keyframe))
+            try output(
+                VideoAccessUnit(bytes: coded, ptsNs: t.pts, dtsNs: t.pts, captureNs: t.capture, keyframe: keyframe))
         }
     }
 
@@ -346,14 +356,17 @@ public final class V4L2M2MEncoder: VideoEncoder {
 
     /// Ring frame (tightly packed) → driver buffer (its line pitch and plane offsets).
     private func copy(_ frame: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer) {
-        let w = settings.width, h = settings.height, pitch = raw.bytesPerLine
+        let w = settings.width
+        let h = settings.height
+        let pitch = raw.bytesPerLine
         guard let src = frame.baseAddress, let dst = buffer.baseAddress else { return }
         if pitch == w && raw.height == h {
             dst.copyMemory(from: src, byteCount: min(frame.count, buffer.count, w * h * 3 / 2))
             return
         }
         func rows(_ from: Int, _ to: Int, width: Int, count: Int, srcPitch: Int, dstPitch: Int) {
-            for r in 0..<count where to + r * dstPitch + width <= buffer.count && from + r * srcPitch + width <= frame.count {
+            for r in 0..<count
+            where to + r * dstPitch + width <= buffer.count && from + r * srcPitch + width <= frame.count {
                 (dst + to + r * dstPitch).copyMemory(from: src + from + r * srcPitch, byteCount: width)
             }
         }
