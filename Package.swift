@@ -58,9 +58,11 @@ let package = Package(
             swiftSettings: swift6),
         .target(name: "Packager", dependencies: ["FrameRing", "MPEGTS", "Config"], swiftSettings: swift6),
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
-        .target(name: "Events", dependencies: ["Config", "FrameRing", "CRillShims", "MediaTime"], swiftSettings: swift6),
         .target(
-            name: "Transport", dependencies: ["FrameRing", "MPEGTS", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST", "Events"],
+            name: "Events", dependencies: ["Config", "FrameRing", "CRillShims", "MediaTime"], swiftSettings: swift6),
+        .target(
+            name: "Transport",
+            dependencies: ["FrameRing", "MPEGTS", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST", "Events"],
             swiftSettings: swift6),
         .target(
             name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport", "Events"],
@@ -92,16 +94,19 @@ let package = Package(
         // Benchmarks (figures for the README): a malloc-counting interposer, linked only here.
         .target(name: "CMallocCounter"),
         .executableTarget(
-            name: "rill-bench", dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "MediaTime", "Capture", "FEC", "RTP"],
+            name: "rill-bench",
+            dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "MediaTime", "Capture", "FEC", "RTP"],
             swiftSettings: swift6),
 
         // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.
-        .target(name: "RillTestSupport", dependencies: ["MPEGTS"], path: "Tests/RillTestSupport", swiftSettings: swift6),
+        .target(
+            name: "RillTestSupport", dependencies: ["MPEGTS"], path: "Tests/RillTestSupport", swiftSettings: swift6),
         // CMallocCounter: "steady state allocates nothing per packet" counts the mux's mallocs.
         .testTarget(name: "MPEGTSTests", dependencies: ["MPEGTS", "CMallocCounter"], swiftSettings: swift6),
         .testTarget(name: "RTPTests", dependencies: ["RTP"], swiftSettings: swift6),
         .testTarget(name: "EncodeTests", dependencies: ["Encode", "Config", "MediaTime"], swiftSettings: swift6),
-        .testTarget(name: "PackagerTests", dependencies: ["Packager", "MPEGTS", "Config", "MediaTime"], swiftSettings: swift6),
+        .testTarget(
+            name: "PackagerTests", dependencies: ["Packager", "MPEGTS", "Config", "MediaTime"], swiftSettings: swift6),
         .testTarget(name: "FECTests", dependencies: ["FEC", "RTP"], swiftSettings: swift6),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),
         .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swift6),

@@ -126,7 +126,9 @@ public struct TSResume: Sendable {
         if !table {
             guard pmtSeen else { return drop(p) }
             if !videoStarted, let video = videoPID, pid == video {
-                guard Self.isRandomAccess(UnsafeRawBufferPointer(p), streamType: videoStreamType) else { return drop(p) }
+                guard Self.isRandomAccess(UnsafeRawBufferPointer(p), streamType: videoStreamType) else {
+                    return drop(p)
+                }
                 videoStarted = true
             }
         }
@@ -145,7 +147,9 @@ public struct TSResume: Sendable {
 
     // MARK: packet level
 
-    @inline(__always) static func pid(_ p: UnsafeMutableRawBufferPointer) -> UInt16 { UInt16(p[1] & 0x1F) << 8 | UInt16(p[2]) }
+    @inline(__always) static func pid(_ p: UnsafeMutableRawBufferPointer) -> UInt16 {
+        UInt16(p[1] & 0x1F) << 8 | UInt16(p[2])
+    }
     @inline(__always) static func pid(_ p: UnsafeRawBufferPointer) -> UInt16 { UInt16(p[1] & 0x1F) << 8 | UInt16(p[2]) }
 
     /// A null packet (§2.4.3.3 PID 0x1FFF, payload only, stuffing).
@@ -252,7 +256,11 @@ public struct TSResume: Sendable {
             i += 5 + (Int(p[i + 3] & 0x0F) << 8 | Int(p[i + 4]))
         }
         var changed = false
-        if let v = video, let old = videoPID { changed = v != old } else { changed = (video == nil) != (videoPID == nil) }
+        if let v = video, let old = videoPID {
+            changed = v != old
+        } else {
+            changed = (video == nil) != (videoPID == nil)
+        }
         if !pmtSeen || changed {
             videoPID = video
             videoStreamType = type

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Config
 import Events
 import FrameRing
 import MediaTime
 
 import struct MPEGTS.TSResume
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A `file://` output: the TS ring written to files named from a template, rotated by duration
 /// (`split=` seconds) or size (`maxsize=` MB) at the next video random access point, each new file
@@ -42,7 +43,8 @@ public final class FileRecorder {
     /// The cut is due (time or size reached); it happens at the next random access point.
     private var cutDueSince: Int64? = nil
 
-    public init(output: OutputSection, instance: String, serviceName: String, statsPath: String?, events: StageEvents?) {
+    public init(output: OutputSection, instance: String, serviceName: String, statsPath: String?, events: StageEvents?)
+    {
         self.output = output
         template = output.recordPath ?? "/tmp/rill-$output-$datetime.ts"
         self.instance = instance
@@ -55,8 +57,9 @@ public final class FileRecorder {
     }
 
     public func run() throws {
-        guard let reader = try RingReader.waitingOpen(
-            name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
+        guard
+            let reader = try RingReader.waitingOpen(
+                name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
         else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
@@ -91,7 +94,8 @@ public final class FileRecorder {
             let packet = UnsafeRawBufferPointer(rebasing: chunk[i..<(i + 188)])
             let randomAccess = cuts.observe(packet)
             // A keyframe that lands on the split time cuts there, not a GOP later.
-            if fd >= 0, cutDueSince == nil, randomAccess, let splitNs, pts - firstPTS >= splitNs - Self.splitToleranceNs {
+            if fd >= 0, cutDueSince == nil, randomAccess, let splitNs, pts - firstPTS >= splitNs - Self.splitToleranceNs
+            {
                 cutDueSince = pts
             }
             if fd >= 0, let since = cutDueSince, randomAccess || pts - since > Self.cutGraceNs || cuts.videoPID == nil {
@@ -116,7 +120,9 @@ public final class FileRecorder {
     private func open(pts: Int64) {
         let now = MonotonicClock.now()
         guard now >= retryAt else { return }
-        path = RecordingName.expand(template, output: output.id, service: serviceName, epochSeconds: MonotonicClock.wallNow() / MediaTime.nanosecondsPerSecond)
+        path = RecordingName.expand(
+            template, output: output.id, service: serviceName,
+            epochSeconds: MonotonicClock.wallNow() / MediaTime.nanosecondsPerSecond)
         let dir = "/" + path.split(separator: "/").dropLast().joined(separator: "/")
         try? AtomicFile.makeDirectories(dir)
         fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CRillShims
 import Config
 import FEC
@@ -9,6 +6,10 @@ import MediaTime
 import RTP
 
 import struct MPEGTS.TSResume
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An RTP (RFC 2250, PT 33) or raw UDP output: a dedicated thread reads the TS ring and sends
 /// each 7-packet chunk at its deadline (`clock_nanosleep` absolute, then `sendmmsg` of every chunk
@@ -43,23 +44,33 @@ public final class PacedSender: @unchecked Sendable {
         let options = try RTPOptions.parse(output.url, path: "outputs.\(output.id).url")
         var paths = [socket]
         if let d = options.duplicate {
-            let second = MediaURL(scheme: output.url.scheme, host: d.host, port: d.port, options: output.url.options.filter { $0.0 != "dup" })
+            let second = MediaURL(
+                scheme: output.url.scheme, host: d.host, port: d.port,
+                options: output.url.options.filter { $0.0 != "dup" })
             paths.append(try UDPSocket(url: second))
         }
         var fec = options.fec.map { FECEncoder(parameters: $0) }
         // Per path: the column and (level B) row FEC sockets.
-        let fecSockets: [(column: UDPSocket, row: UDPSocket?)] = try options.fec.map { p in
-            try paths.map { path in
-                let url = MediaURL(scheme: "rtp", host: path.destination.description, port: path.port, options: output.url.options.filter { $0.0 != "dup" })
-                return (try UDPSocket(url: url, portOffset: FECParameters.columnPortOffset),
-                        p.rowFEC ? try UDPSocket(url: url, portOffset: FECParameters.rowPortOffset) : nil)
-            }
-        } ?? []
+        let fecSockets: [(column: UDPSocket, row: UDPSocket?)] =
+            try options.fec.map { p in
+                try paths.map { path in
+                    let url = MediaURL(
+                        scheme: "rtp", host: path.destination.description, port: path.port,
+                        options: output.url.options.filter { $0.0 != "dup" })
+                    return (
+                        try UDPSocket(url: url, portOffset: FECParameters.columnPortOffset),
+                        p.rowFEC ? try UDPSocket(url: url, portOffset: FECParameters.rowPortOffset) : nil
+                    )
+                }
+            } ?? []
         for p in paths {
-            log.info("\(rtp ? "RTP" : "UDP") to \(p.destination):\(p.port)\(p.destination.isMulticast ? " (multicast)" : "")\(options.fec.map { ", FEC \($0) on ports +2\($0.rowFEC ? "/+4" : "")" } ?? "")")
+            log.info(
+                "\(rtp ? "RTP" : "UDP") to \(p.destination):\(p.port)\(p.destination.isMulticast ? " (multicast)" : "")\(options.fec.map { ", FEC \($0) on ports +2\($0.rowFEC ? "/+4" : "")" } ?? "")"
+            )
         }
-        guard let reader = try RingReader.waitingOpen(
-            name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
+        guard
+            let reader = try RingReader.waitingOpen(
+                name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
         else { return }
 
         let header = rtp ? RTPHeader.size : 0
@@ -88,7 +99,9 @@ public final class PacedSender: @unchecked Sendable {
             let b = slotBuffer(i)
             switch reader.next(into: UnsafeMutableRawBufferPointer(rebasing: b[header...]), timeout: timeout) {
             case .record(let info):
-                guard resume.process(UnsafeMutableRawBufferPointer(rebasing: b[header..<(header + info.length)])) else { return false }
+                guard resume.process(UnsafeMutableRawBufferPointer(rebasing: b[header..<(header + info.length)])) else {
+                    return false
+                }
                 deadlines[i] = info.pts
                 captures[i] = info.captureTime
                 readies[i] = info.stageTime
@@ -200,7 +213,9 @@ public final class PacedSender: @unchecked Sendable {
     }
 
     /// Feeds the batch's media packets to the FEC encoder and sends what it emits on every path.
-    private func sendFEC(_ stream: FECEncoder.Stream, _ packet: UnsafeRawBufferPointer, sockets: [(column: UDPSocket, row: UDPSocket?)]) {
+    private func sendFEC(
+        _ stream: FECEncoder.Stream, _ packet: UnsafeRawBufferPointer, sockets: [(column: UDPSocket, row: UDPSocket?)]
+    ) {
         var d = rill_datagram(base: UnsafeMutableRawPointer(mutating: packet.baseAddress!), len: UInt32(packet.count))
         for s in sockets {
             let target = stream == .column ? s.column : s.row

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CRIST
 import CRillShims
 import Config
@@ -8,6 +5,10 @@ import FrameRing
 import MediaTime
 
 import struct MPEGTS.TSResume
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A `rist://` output through librist: the TS ring's chunks written at their deadlines to a RIST
 /// sender (Simple or Main profile, caller or listener), which retransmits what the receiver
@@ -30,9 +31,12 @@ public final class RISTOutput {
         let settings = try RISTSettings.parse(output.urlText, path: "outputs.\(output.id).url")
         let link = try RISTContext(.sender, settings: settings, log: log)
         try link.start()
-        log.info("RIST \(settings.profile.rawValue) profile \(settings.listener ? "listening on" : "to") \(settings.libristURL)")
-        guard let reader = try RingReader.waitingOpen(
-            name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
+        log.info(
+            "RIST \(settings.profile.rawValue) profile \(settings.listener ? "listening on" : "to") \(settings.libristURL)"
+        )
+        guard
+            let reader = try RingReader.waitingOpen(
+                name: SharedRing.name(instance: instance, track: Track.transportStream), start: .next, log: log)
         else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
@@ -91,7 +95,9 @@ public final class RISTInput {
         writer.setFormat(TrackFormat(codec: .mpegts))
         let link = try RISTContext(.receiver, settings: settings, log: log)
         try link.start()
-        log.info("RIST \(settings.profile.rawValue) profile input \(settings.listener ? "listening on" : "from") \(settings.libristURL), buffer \(settings.bufferMs) ms")
+        log.info(
+            "RIST \(settings.profile.rawValue) profile input \(settings.listener ? "listening on" : "from") \(settings.libristURL), buffer \(settings.bufferMs) ms"
+        )
         var discontinuity = true
         while !StopRequest.isRequested {
             var block: UnsafeMutablePointer<rist_data_block>? = nil
@@ -101,7 +107,9 @@ public final class RISTInput {
                 if length > 0, length <= Int(Track.tsSlotBytes), let payload = b.pointee.payload {
                     let now = MonotonicClock.now()
                     _ = try? writer.publish(
-                        RecordInfo(flags: discontinuity ? .discontinuity : [], pts: now, captureTime: now, aux0: UInt32(length / 188)),
+                        RecordInfo(
+                            flags: discontinuity ? .discontinuity : [], pts: now, captureTime: now,
+                            aux0: UInt32(length / 188)),
                         bytes: UnsafeRawBufferPointer(start: payload, count: length))
                     discontinuity = false
                     statistics.count(bytes: length)

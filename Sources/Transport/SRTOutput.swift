@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSRT
 import Config
 import Events
@@ -8,6 +5,10 @@ import FrameRing
 import MediaTime
 
 import struct MPEGTS.TSResume
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An `srt://` output (libsrt, live mode): caller (reconnects forever with backoff 1 s → 10 s),
 /// listener (any number of clients, each fed from the TS ring by its own thread with a
@@ -39,7 +40,9 @@ public final class SRTOutput: @unchecked Sendable {
     /// No ACK for this long while sending ⇒ the peer is gone (see `stream`).
     static let ackTimeout: Int64 = 1_000 * MediaTime.millisecond
 
-    public init(output: OutputSection, instance: String, statsPath: String?, videoPID: UInt16, events: StageEvents? = nil) throws {
+    public init(
+        output: OutputSection, instance: String, statsPath: String?, videoPID: UInt16, events: StageEvents? = nil
+    ) throws {
         self.videoPID = videoPID
         self.events = events
         self.output = output
@@ -79,7 +82,8 @@ public final class SRTOutput: @unchecked Sendable {
         while !StopRequest.isRequested {
             let socket = try SRTSocket(settings: settings)
             if try !socket.connect(settings) {
-                let e = SRTError.last("\(settings.mode.rawValue) \(settings.host):\(settings.port)", socket: socket.handle)
+                let e = SRTError.last(
+                    "\(settings.mode.rawValue) \(settings.host):\(settings.port)", socket: socket.handle)
                 log.warning("\(e); retrying in \(backoff / MediaTime.millisecond) ms")
                 StopRequest.sleep(backoff)
                 backoff = min(backoff * 2, Self.maxBackoff)
@@ -108,16 +112,20 @@ public final class SRTOutput: @unchecked Sendable {
         }
         if settings.accept != nil || events?.hasAcceptHandler(output: output.id) == true {
             let opaque = Unmanaged.passUnretained(self).toOpaque()
-            srt_listen_callback(listener.handle, { opaque, ns, _, peer, streamid in
-                let me = Unmanaged<SRTOutput>.fromOpaque(opaque!).takeUnretainedValue()
-                return me.admit(ns, peer: describe(peer), streamID: streamid.map { String(cString: $0) } ?? "")
-            }, opaque)
+            srt_listen_callback(
+                listener.handle,
+                { opaque, ns, _, peer, streamid in
+                    let me = Unmanaged<SRTOutput>.fromOpaque(opaque!).takeUnretainedValue()
+                    return me.admit(ns, peer: describe(peer), streamID: streamid.map { String(cString: $0) } ?? "")
+                }, opaque)
         }
         guard srt_listen(listener.handle, 64) != SRT_ERROR else { throw SRTError.last("listen :\(settings.port)") }
         log.notice("listening on \(settings.host.isEmpty ? "*" : settings.host):\(settings.port)")
         // srt_accept blocks; closing the listener from the stop watcher wakes it.
         let watcher = StageThread(name: "srt-stop") { [listener] in
-            while !StopRequest.isRequested { MonotonicClock.sleep(until: MonotonicClock.now() + 50 * MediaTime.millisecond) }
+            while !StopRequest.isRequested {
+                MonotonicClock.sleep(until: MonotonicClock.now() + 50 * MediaTime.millisecond)
+            }
             srt_close(listener.handle)
         }
         var threads: [StageThread] = []
@@ -128,22 +136,27 @@ public final class SRTOutput: @unchecked Sendable {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { srt_accept(listener.handle, $0, &len) }
             }
             if ns == SRT_INVALID_SOCK {
-                if StopRequest.isRequested || srt_getsockstate(listener.handle).rawValue >= SRTS_BROKEN.rawValue { break }
+                if StopRequest.isRequested || srt_getsockstate(listener.handle).rawValue >= SRTS_BROKEN.rawValue {
+                    break
+                }
                 log.warning("\(SRTError.last("accept"))")
                 continue
             }
             let client = SRTSocket(accepted: ns)
-            let peer = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { describe($0) } }
+            let peer = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { describe($0) }
+            }
             let streamID = lock.withLock { names.removeValue(forKey: ns) } ?? client.streamID
             log.notice("client \(peer) connected\(streamID.isEmpty ? "" : " (streamid \"\(streamID)\")")")
             register(client, peer: peer, streamID: streamID)
             events?.post(Event(.outputConnect, output: output.id, values: [output.id, peer, streamID]))
-            threads.append(StageThread(name: "srt-client") { [self] in
-                stream(client, blocking: false)
-                unregister(client)
-                log.notice("client \(peer) disconnected")
-                events?.post(Event(.outputDisconnect, output: output.id, values: [output.id, peer, streamID]))
-            })
+            threads.append(
+                StageThread(name: "srt-client") { [self] in
+                    stream(client, blocking: false)
+                    unregister(client)
+                    log.notice("client \(peer) disconnected")
+                    events?.post(Event(.outputDisconnect, output: output.id, values: [output.id, peer, streamID]))
+                })
         }
         watcher.join()
         for t in threads { t.join() }
@@ -204,7 +217,12 @@ public final class SRTOutput: @unchecked Sendable {
             case .record(let info):
                 guard resume.process(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<info.length])) else { continue }
                 MonotonicClock.sleep(until: info.pts)  // absolute: returns at once when already due
-                if !send(socket, UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), payload: payload, skipped: &skipped) { return }
+                if !send(
+                    socket, UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), payload: payload,
+                    skipped: &skipped)
+                {
+                    return
+                }
                 if skipped {
                     skipped = false
                     resume.restart()
@@ -217,7 +235,9 @@ public final class SRTOutput: @unchecked Sendable {
                         lastAcks = acks
                         lastAckChange = now
                     } else if now - lastAckChange >= Self.ackTimeout {
-                        log.warning("no ACK from the peer for \(Self.ackTimeout / MediaTime.millisecond) ms while sending: peer gone")
+                        log.warning(
+                            "no ACK from the peer for \(Self.ackTimeout / MediaTime.millisecond) ms while sending: peer gone"
+                        )
                         return
                     }
                 }
@@ -278,7 +298,8 @@ public final class SRTOutput: @unchecked Sendable {
                 s.skippedChunks = c.stats.skippedChunks
                 return s.json
             }
-            return "{\"id\":\(JSON.string(output.id).serialized),\"state\":\"\(state)\",\"mode\":\"\(settings.mode.rawValue)\","
+            return
+                "{\"id\":\(JSON.string(output.id).serialized),\"state\":\"\(state)\",\"mode\":\"\(settings.mode.rawValue)\","
                 + "\"connects\":\(connects),\"rejected\":\(rejected),\"peers\":[\(peers.joined(separator: ","))]}\n"
         }
     }

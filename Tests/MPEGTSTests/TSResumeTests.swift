@@ -57,7 +57,9 @@ enum Packet {
         return p
     }
     /// A packet with an adaptation field of `afLength` (flags byte `flags`, then stuffing) and payload.
-    static func withAF(pid: UInt16, start: Bool, cc: UInt8, afLength: UInt8, flags: UInt8, payload: [UInt8] = []) -> [UInt8] {
+    static func withAF(pid: UInt16, start: Bool, cc: UInt8, afLength: UInt8, flags: UInt8, payload: [UInt8] = [])
+        -> [UInt8]
+    {
         var p = header(pid: pid, start: start, afc: 3, cc: cc) + [afLength]
         if afLength > 0 { p += [flags] + [UInt8](repeating: 0xFF, count: Int(afLength) - 1) }
         p += payload
@@ -65,12 +67,15 @@ enum Packet {
         return p
     }
     static func null() -> [UInt8] { [0x47, 0x1F, 0xFF, 0x10] + [UInt8](repeating: 0xFF, count: 184) }
-    static func pid(_ p: ArraySlice<UInt8>) -> UInt16 { UInt16(p[p.startIndex + 1] & 0x1F) << 8 | UInt16(p[p.startIndex + 2]) }
+    static func pid(_ p: ArraySlice<UInt8>) -> UInt16 {
+        UInt16(p[p.startIndex + 1] & 0x1F) << 8 | UInt16(p[p.startIndex + 2])
+    }
 }
 
 let patSection = PSISection.pat(transportStreamID: 1, programNumber: 1, pmtPID: 0x1000, version: 0)
 let pmtSection = PSISection.pmt(
-    programNumber: 1, pcrPID: 0x100, streams: [ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x101, codec: .aac)], version: 0)
+    programNumber: 1, pcrPID: 0x100,
+    streams: [ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x101, codec: .aac)], version: 0)
 
 func packets(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
     stride(from: 0, to: bytes.count, by: 188).map { bytes[$0..<($0 + 188)] }
@@ -97,7 +102,8 @@ struct TSResumeTests {
     func holdsUntilPAT() {
         var r = TSResume()
         let before = Packet.full(pid: 0x100, start: false, cc: 3) + Packet.full(pid: 0x101, start: false, cc: 7)
-        let opening = Packet.full(pid: 0x100, start: false, cc: 4) + Packet.psi(pid: 0, section: patSection, cc: 9)
+        let opening =
+            Packet.full(pid: 0x100, start: false, cc: 4) + Packet.psi(pid: 0, section: patSection, cc: 9)
             + Packet.psi(pid: 0x1000, section: pmtSection, cc: 2)
         let sent = Self.run(&r, [before, opening])
         #expect(r.heldChunks == 1)
@@ -109,7 +115,9 @@ struct TSResumeTests {
         #expect(r.pmtPID == 0x1000 && r.videoPID == 0x100 && r.pmtSeen)
     }
 
-    @Test("PAT/PMT without adaptation field: a 2-byte one (length 1, discontinuity_indicator) is inserted, the section intact, CC kept")
+    @Test(
+        "PAT/PMT without adaptation field: a 2-byte one (length 1, discontinuity_indicator) is inserted, the section intact, CC kept"
+    )
     func psiGetsAdaptationField() {
         var r = TSResume()
         let pat = Packet.psi(pid: 0, section: patSection, cc: 9)
@@ -140,7 +148,9 @@ struct TSResumeTests {
         #expect(discontinuityFlag(o) && Array(o[6...]) == Array(pat[6...]))
     }
 
-    @Test("A table packet whose section runs into the next packet, or that continues one, cannot take an adaptation field: null until the next")
+    @Test(
+        "A table packet whose section runs into the next packet, or that continues one, cannot take an adaptation field: null until the next"
+    )
     func longSectionIsDropped() {
         var r = TSResume()
         // SDT (PID 0x11) whose section_length claims more than this packet holds.
@@ -154,12 +164,16 @@ struct TSResumeTests {
         #expect(Packet.pid(p[2]) == 0x11 && discontinuityFlag(p[2]))
     }
 
-    @Test("Video waits for its random access point (with adaptation field: flag set there); audio without adaptation field is nulled until a packet that has one")
+    @Test(
+        "Video waits for its random access point (with adaptation field: flag set there); audio without adaptation field is nulled until a packet that has one"
+    )
     func videoAndAudio() {
         var r = TSResume()
-        let tables = Packet.psi(pid: 0, section: patSection, cc: 1) + Packet.psi(pid: 0x1000, section: pmtSection, cc: 1)
+        let tables =
+            Packet.psi(pid: 0, section: patSection, cc: 1) + Packet.psi(pid: 0x1000, section: pmtSection, cc: 1)
         let midGOP = Packet.full(pid: 0x100, start: false, cc: 3)  // before the keyframe: dropped
-        let pcrOnly = Packet.header(pid: 0x100, start: false, afc: 2, cc: 3) + [183, 0x10] + [UInt8](repeating: 0xFF, count: 182)
+        let pcrOnly =
+            Packet.header(pid: 0x100, start: false, afc: 2, cc: 3) + [183, 0x10] + [UInt8](repeating: 0xFF, count: 182)
         let audio1 = Packet.full(pid: 0x101, start: true, cc: 8)  // full payload: cannot be flagged
         let audio2 = Packet.full(pid: 0x101, start: false, cc: 9)
         let audio3 = Packet.withAF(pid: 0x101, start: false, cc: 10, afLength: 20, flags: 0)  // the PES's stuffed tail
@@ -171,8 +185,20 @@ struct TSResumeTests {
         #expect(p.count == 10)
         #expect(Packet.pid(p[2]) == PID.null && Packet.pid(p[3]) == PID.null, "video before its keyframe")
         #expect(Packet.pid(p[4]) == PID.null && Packet.pid(p[5]) == PID.null, "audio without adaptation field")
-        #expect(Array(p[6]) == { var a = audio3; a[5] |= 0x80; return a }())
-        #expect(Array(p[7]) == { var a = key; a[5] |= 0x80; return a }(), "flag added, RAI and PCR kept")
+        #expect(
+            Array(p[6])
+                == {
+                    var a = audio3
+                    a[5] |= 0x80
+                    return a
+                }())
+        #expect(
+            Array(p[7])
+                == {
+                    var a = key
+                    a[5] |= 0x80
+                    return a
+                }(), "flag added, RAI and PCR kept")
         #expect(Array(p[8]) == after && Array(p[9]) == audio4, "later packets untouched")
         #expect(r.videoStarted && r.nulledPackets == 4)
     }
@@ -180,17 +206,24 @@ struct TSResumeTests {
     @Test("The video's random access point is also found in a PES start without the indicator (H.264 IDR/SPS)")
     func randomAccessByNAL() {
         var r = TSResume()
-        let tables = Packet.psi(pid: 0, section: patSection, cc: 1) + Packet.psi(pid: 0x1000, section: pmtSection, cc: 1)
+        let tables =
+            Packet.psi(pid: 0, section: patSection, cc: 1) + Packet.psi(pid: 0x1000, section: pmtSection, cc: 1)
         let pes: [UInt8] = [0, 0, 1, 0xE0, 0, 0, 0x80, 0x80, 5, 0x21, 0, 1, 0, 1]
-        let pFrame = Packet.withAF(pid: 0x100, start: true, cc: 2, afLength: 1, flags: 0, payload: pes + [0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x41])
-        let idr = Packet.withAF(pid: 0x100, start: true, cc: 3, afLength: 1, flags: 0, payload: pes + [0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x67, 0x42])
+        let pFrame = Packet.withAF(
+            pid: 0x100, start: true, cc: 2, afLength: 1, flags: 0,
+            payload: pes + [0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x41])
+        let idr = Packet.withAF(
+            pid: 0x100, start: true, cc: 3, afLength: 1, flags: 0,
+            payload: pes + [0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x67, 0x42])
         let sent = Self.run(&r, [tables + pFrame + idr])
         let p = packets(sent[0])
         #expect(Packet.pid(p[2]) == PID.null)
         #expect(Packet.pid(p[3]) == 0x100 && discontinuityFlag(p[3]))
     }
 
-    @Test("Elementary streams before the PMT are nulled; a packet with an adaptation field of length 0 cannot carry the flag")
+    @Test(
+        "Elementary streams before the PMT are nulled; a packet with an adaptation field of length 0 cannot carry the flag"
+    )
     func beforePMTAndEmptyAF() {
         var r = TSResume()
         let pat = Packet.psi(pid: 0, section: patSection, cc: 1)
@@ -209,7 +242,9 @@ struct TSResumeTests {
 
     /// 4 s of CBR mux output (380 chunks/s): 25 fps H.264 (keyframe every 25), AAC every 21.33 ms, as chunks.
     static func muxChunks(seconds: Int64 = 4) -> [[UInt8]] {
-        var c = MuxConfiguration(streams: [ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x101, codec: .aac)])
+        var c = MuxConfiguration(streams: [
+            ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x101, codec: .aac),
+        ])
         c.mode = .cbr(muxrate: 4_000_000)
         c.serviceName = "Studio 1"
         c.providerName = "Rill"
@@ -224,12 +259,16 @@ struct TSResumeTests {
             let key = n % 25 == 0
             let au = videoAU(size: key ? 30_000 : 6_000, keyframe: key)
             _ = au.withUnsafeBytes {
-                mux.enqueue(stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: key, discontinuity: false, now: t)
+                mux.enqueue(
+                    stream: 0, payload: $0, ptsNs: t, dtsNs: t, captureNs: t, keyframe: key, discontinuity: false,
+                    now: t)
             }
             while audioNext <= t {
                 let adts = [UInt8](repeating: 0x11, count: 380)
                 _ = adts.withUnsafeBytes {
-                    mux.enqueue(stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext, keyframe: true, discontinuity: false, now: t)
+                    mux.enqueue(
+                        stream: 1, payload: $0, ptsNs: audioNext, dtsNs: audioNext, captureNs: audioNext,
+                        keyframe: true, discontinuity: false, now: t)
                 }
                 audioNext += 21_333_333
             }
@@ -246,7 +285,9 @@ struct TSResumeTests {
 
     static let muxOutput = muxChunks()
 
-    @Test("Cut anywhere in a real mux stream: the receiver sees CC jumps only where flagged, video resumes at a keyframe, every PID's first packet is flagged, chunk sizes kept", arguments: [40, 150, 333, 517, 777, 1001])
+    @Test(
+        "Cut anywhere in a real mux stream: the receiver sees CC jumps only where flagged, video resumes at a keyframe, every PID's first packet is flagged, chunk sizes kept",
+        arguments: [40, 150, 333, 517, 777, 1001])
     func spliceMuxStream(cut: Int) {
         let chunks = Self.muxOutput
         #expect(chunks.count > 1500)
