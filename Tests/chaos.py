@@ -292,7 +292,14 @@ class Chaos:
         returns what it had to clean up (none is expected after an orderly stop)."""
         left = {"processes": [], "rings": []}
         try:
-            r = subprocess.run(["ip", "netns", "pids", self.ns], capture_output=True, text=True, timeout=10)
+            # What is still exiting after an orderly stop (tshark's dumpcap child after its parent's
+            # SIGINT) gets up to 3 s to finish by itself before it counts as left behind.
+            deadline = time.time() + 3
+            while True:
+                r = subprocess.run(["ip", "netns", "pids", self.ns], capture_output=True, text=True, timeout=10)
+                if not r.stdout.split() or time.time() >= deadline:
+                    break
+                time.sleep(0.1)
             for pid in r.stdout.split():
                 try:
                     with open(f"/proc/{pid}/cmdline", "rb") as f:
