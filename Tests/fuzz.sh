@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds each libFuzzer target from the pure modules' sources and runs it for a while.
 # Usage: Tests/fuzz.sh [seconds-per-target]   (default 20; CI uses this)
+#        FUZZ_RUNS=10000000 Tests/fuzz.sh         (the campaign: that many executions per target, then
+#                                                   the corpus is merged, minimised, into Tests/Fuzz/corpus/)
+#        FUZZ_TARGETS="ts sdp" Tests/fuzz.sh 60   (only those targets; FUZZ_MERGE=1 keeps the corpus too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
@@ -32,15 +35,22 @@ if [ ! -s "$out/corpus-ts/seed.ts" ]; then
   printf '\x47\x40\x00\x10\x00\x00\xb0\x0d\x00\x01\xc1\x00\x00\x00\x01\xf0\x00' > "$out/corpus-ts/seed.ts"
   head -c 171 /dev/zero | tr '\0' '\377' >> "$out/corpus-ts/seed.ts"
 fi
-for t in ts sdp rtp fec config event; do
+for t in ${FUZZ_TARGETS:-ts sdp rtp fec config event}; do
   corpus="$out/corpus-$t"; mkdir -p "$corpus"
   [ -d "Tests/Fuzz/corpus/$t" ] && cp -n Tests/Fuzz/corpus/$t/* "$corpus/" 2>/dev/null || true
-  echo "fuzz $t: ${secs}s"
+  if [ -n "${FUZZ_RUNS:-}" ]; then budget=(-runs="$FUZZ_RUNS"); echo "fuzz $t: $FUZZ_RUNS runs"
+  else budget=(-max_total_time="$secs"); echo "fuzz $t: ${secs}s"; fi
   set +e
-  SWIFT_BACKTRACE=enable=no "$out/$t" -max_total_time="$secs" -max_len=8192 -print_final_stats=1 \
+  SWIFT_BACKTRACE=enable=no "$out/$t" "${budget[@]}" -max_len=8192 -print_final_stats=1 \
     -artifact_prefix="$out/$t-" "$corpus" > "$out/$t.log" 2>&1
   rc=$?
   set -e
+  if [ $rc -eq 0 ] && { [ -n "${FUZZ_RUNS:-}" ] || [ -n "${FUZZ_MERGE:-}" ]; }; then
+    # Keep what the campaign found, minimised, with the repository (the seed corpus of later runs).
+    rm -rf "Tests/Fuzz/corpus/$t.new"; mkdir -p "Tests/Fuzz/corpus/$t.new"
+    "$out/$t" -merge=1 -max_len=8192 "Tests/Fuzz/corpus/$t.new" "$corpus" > "$out/$t.merge.log" 2>&1
+    rm -rf "Tests/Fuzz/corpus/$t"; mv "Tests/Fuzz/corpus/$t.new" "Tests/Fuzz/corpus/$t"
+  fi
   grep -E "stat::number_of_executed_units|Done" "$out/$t.log" || true
   if [ $rc -ne 0 ]; then
     grep -vE "^\s+#" "$out/$t.log" | tail -20

@@ -81,7 +81,18 @@ rm -f /dev/shm/rill.test-* 2>/dev/null || true
 for ns in $(ip netns list 2>/dev/null | awk '/^rill-/{print $1}'); do ip netns del "$ns" || true; done
 ns_before=""
 shm_before=$(ls /dev/shm 2>/dev/null | grep '^rill\.' || true)
-swift build --build-tests
+# Exactly the dependency versions of Package.resolved (firmware builds are reproducible).
+swift build --build-tests --force-resolved-versions 2>&1 | tee .build/build-tests.log
+# The project's own code builds without a warning, and stays so.
+if grep -E "^$PWD/Sources/.*: warning:" .build/build-tests.log | sort -u; then
+  echo "build: the warnings above are in Sources/ (the project builds without warnings)"; exit 1
+fi
+# The release binary the virtual board's guest runs (the product as shipped; a debug build costs
+# twice the CPU under emulation).
+swift build -c release --product rill --force-resolved-versions 2>&1 | tail -3
+export RILL_VM_BINARY="$PWD/.build/release/rill"
+# One formatting (.swift-format): the tree is formatted, and stays so.
+swift format lint --recursive --strict Package.swift Sources Tests
 # One test at a time: the end-to-end tests measure timing on a 2-core machine.
 swift test --skip-build --no-parallel
 Tests/fuzz.sh "${FUZZ_SECONDS:-20}"
