@@ -49,6 +49,10 @@ for t in ${FUZZ_TARGETS:-ts sdp rtp fec config event}; do
     # Keep what the campaign found, minimised, with the repository (the seed corpus of later runs).
     rm -rf "Tests/Fuzz/corpus/$t.new"; mkdir -p "Tests/Fuzz/corpus/$t.new"
     "$out/$t" -merge=1 -max_len=8192 "Tests/Fuzz/corpus/$t.new" "$corpus" > "$out/$t.merge.log" 2>&1
+    # Hand-written seeds (named, not content hashes) stay as they are.
+    for f in Tests/Fuzz/corpus/$t/*; do
+      [ -f "$f" ] && ! basename "$f" | grep -qE '^[0-9a-f]{40}$' && cp "$f" "Tests/Fuzz/corpus/$t.new/"
+    done
     rm -rf "Tests/Fuzz/corpus/$t"; mv "Tests/Fuzz/corpus/$t.new" "Tests/Fuzz/corpus/$t"
   fi
   grep -E "stat::number_of_executed_units|Done" "$out/$t.log" || true
