@@ -208,7 +208,7 @@ public struct TSResume: Sendable {
     }
 
     /// Offset of the payload, or nil when there is none (§2.4.3.2 adaptation_field_control).
-    static func payloadOffset(_ p: UnsafeRawBufferPointer) -> Int? {
+    public static func payloadOffset(_ p: UnsafeRawBufferPointer) -> Int? {
         guard p[3] & payloadBit != 0 else { return nil }
         guard p[3] & adaptationFieldBit != 0 else { return TS.headerSize }
         let offset = TS.headerSize + 1 + Int(p[4])
@@ -217,7 +217,7 @@ public struct TSResume: Sendable {
 
     /// The first section of a packet that starts one, as (start, end without CRC_32), when it has
     /// `tableID` and fits in the packet.
-    static func section(_ p: UnsafeRawBufferPointer, tableID: UInt8) -> (start: Int, end: Int)? {
+    public static func section(_ p: UnsafeRawBufferPointer, tableID: UInt8) -> (start: Int, end: Int)? {
         guard p[1] & unitStartBit != 0, let payload = payloadOffset(p) else { return nil }
         let start = payload + 1 + Int(p[payload])
         guard start + 8 <= TS.packetSize, p[start] == tableID else { return nil }
@@ -228,7 +228,7 @@ public struct TSResume: Sendable {
     }
 
     /// program_map_PID of the first program (program_number ≠ 0) of a PAT section (§2.4.4.3).
-    static func firstProgramMapPID(_ p: UnsafeRawBufferPointer) -> UInt16? {
+    public static func firstProgramMapPID(_ p: UnsafeRawBufferPointer) -> UInt16? {
         guard let (start, end) = section(p, tableID: TableID.pat) else { return nil }
         var i = start + 8
         while i + 4 <= end {

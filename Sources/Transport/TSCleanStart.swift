@@ -1,3 +1,5 @@
+import struct MPEGTS.TSResume
+
 /// Random access points in a TS (ISO/IEC 13818-1 §2.4.3.5 random_access_indicator, or the video
 /// elementary stream's own: H.264 IDR/SPS, H.265 IRAP/VPS/SPS), shared by the SRT listener
 /// output's per-client start and the gateway input's per-connection start.
@@ -34,12 +36,7 @@ enum RandomAccess {
     /// payload_unit_start_indicator.
     @inline(__always) static func unitStart(_ p: UnsafeRawBufferPointer) -> Bool { p[1] & 0x40 != 0 }
     /// Offset of the payload in a packet, or nil when it has none (adaptation_field_control, §2.4.3.2).
-    static func payloadOffset(_ p: UnsafeRawBufferPointer) -> Int? {
-        guard p[3] & 0x10 != 0 else { return nil }
-        guard p[3] & 0x20 != 0 else { return 4 }
-        let offset = 5 + Int(p[4])
-        return offset < packetSize ? offset : nil
-    }
+    static func payloadOffset(_ p: UnsafeRawBufferPointer) -> Int? { TSResume.payloadOffset(p) }
 
     /// Whether one packet on `pid` starts a random access point: random_access_indicator in its
     /// adaptation field, or (when the stream type is known) a PES whose first bytes carry an
@@ -93,7 +90,6 @@ struct TSCleanStart {
     private var pendingCount = 0
     /// PAT table_id and program_association_section fields (§2.4.4.3), PMT table_id (§2.4.4.8).
     static let patPID: UInt16 = 0
-    static let patTableID: UInt8 = 0x00
     static let pmtTableID: UInt8 = 0x02
 
     mutating func reset() { self = TSCleanStart() }
@@ -167,34 +163,13 @@ struct TSCleanStart {
         return 2 * size
     }
 
-    /// The section of a packet that starts one (pointer_field, §2.4.4.2), as (offset, end) within
-    /// the packet when it fits in this packet.
-    private static func section(_ p: UnsafeRawBufferPointer, tableID: UInt8) -> (start: Int, end: Int)? {
-        guard RandomAccess.unitStart(p), let payload = RandomAccess.payloadOffset(p) else { return nil }
-        let start = payload + 1 + Int(p[payload])
-        guard start + 8 <= RandomAccess.packetSize, p[start] == tableID else { return nil }
-        let length = Int(p[start + 1] & 0x0F) << 8 | Int(p[start + 2])
-        let end = start + 3 + length - 4  // without CRC_32
-        guard length >= 9, end <= RandomAccess.packetSize else { return nil }
-        return (start, end)
-    }
-
     /// program_map_PID of the first program (program_number ≠ 0) in a one-packet PAT section.
-    static func firstProgramMapPID(_ p: UnsafeRawBufferPointer) -> UInt16? {
-        guard let (start, end) = section(p, tableID: patTableID) else { return nil }
-        var i = start + 8
-        while i + 4 <= end {
-            let program = UInt16(p[i]) << 8 | UInt16(p[i + 1])
-            if program != 0 { return UInt16(p[i + 2] & 0x1F) << 8 | UInt16(p[i + 3]) }
-            i += 4
-        }
-        return nil
-    }
+    static func firstProgramMapPID(_ p: UnsafeRawBufferPointer) -> UInt16? { TSResume.firstProgramMapPID(p) }
 
     /// Reads the elementary streams of a one-packet PMT section: the first video PID and every
     /// elementary PID (pending until its PES start). False when the packet holds no whole PMT.
     private mutating func parsePMT(_ p: UnsafeRawBufferPointer) -> Bool {
-        guard let (start, end) = Self.section(p, tableID: Self.pmtTableID), start + 12 <= end else { return false }
+        guard let (start, end) = TSResume.section(p, tableID: Self.pmtTableID), start + 12 <= end else { return false }
         for k in pending.indices where pending[k] { pending[k] = false }
         pendingCount = 0
         videoPID = nil
