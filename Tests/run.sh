@@ -82,6 +82,7 @@ for ns in $(ip netns list 2>/dev/null | awk '/^rill-/{print $1}'); do ip netns d
 ns_before=""
 shm_before=$(ls /dev/shm 2>/dev/null | grep '^rill\.' || true)
 # Exactly the dependency versions of Package.resolved (firmware builds are reproducible).
+mkdir -p .build  # a clean clone has none yet, and tee needs the directory
 swift build --build-tests --force-resolved-versions 2>&1 | tee .build/build-tests.log
 # The project's own code builds without a warning, and stays so.
 if grep -E "^$PWD/Sources/.*: warning:" .build/build-tests.log | sort -u; then
