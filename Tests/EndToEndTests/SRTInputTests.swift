@@ -111,7 +111,12 @@ struct SRTInputTests {
             packets.count > 10 && packets.allSatisfy { $0[0] == 0x47 }, "\(data.count) bytes, not whole TS packets")
         let pid = { (p: [UInt8]) in Int(p[1] & 0x1F) << 8 | Int(p[2]) }
         #expect(pid(packets[0]) == 0, "first packet is PID \(pid(packets[0])), not the PAT")
-        let pmtPID = Int(packets[0][5 + 8 + 2] & 0x1F) << 8 | Int(packets[0][5 + 8 + 3])  // pointer 0, first program
+        // The PAT's first program_map_PID, after any adaptation field (the relaying sender flags the
+        // first packet of each PID with discontinuity_indicator, adding one to the PAT) and the pointer_field.
+        let pat = packets[0]
+        let payload = pat[3] & 0x20 != 0 ? 5 + Int(pat[4]) : 4
+        let section = payload + 1 + Int(pat[payload])
+        let pmtPID = Int(pat[section + 10] & 0x1F) << 8 | Int(pat[section + 11])
         #expect(pid(packets[1]) == pmtPID, "second packet is PID \(pid(packets[1])), not the PMT (\(pmtPID))")
         let probe = try runProcess(
             [
