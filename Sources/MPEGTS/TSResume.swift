@@ -35,7 +35,7 @@ public struct TSResume: Sendable {
     static let mpeg2Video: UInt8 = 0x02
     static let mpeg4Visual: UInt8 = 0x10
     /// Plain comparisons, no generic `contains`: unspecialized (debug) builds allocate there.
-    static func isVideo(_ t: UInt8) -> Bool {
+    public static func isVideo(_ t: UInt8) -> Bool {
         t == mpeg1Video || t == mpeg2Video || t == mpeg4Visual || t == StreamType.h264 || t == StreamType.hevc
     }
     /// H.264 nal_unit_type (ISO/IEC 14496-10 Table 7-1): 5 IDR slice, 7 SPS.
@@ -56,15 +56,18 @@ public struct TSResume: Sendable {
     /// The PMT's first video stream, which waits for its random access point.
     public private(set) var videoPID: UInt16? = nil
     private var videoStreamType: UInt8 = 0
+    /// Whether the video has reached its random access point since the restart.
     public private(set) var videoStarted = false
     /// Per PID: its first packet since the restart was sent, flagged.
     private var flagged = [Bool](repeating: false, count: 8192)
     /// Whole chunks held back, and packets replaced by null packets, since `init`.
     public private(set) var heldChunks: Int64 = 0
+    /// Packets replaced by null packets since `init`.
     public private(set) var nulledPackets: Int64 = 0
     /// Restarts since `init` (the first start not counted).
     public private(set) var restarts: Int64 = 0
 
+    /// A resume gate waiting for its first PAT.
     public init() {}
 
     /// Starts over: after the reader lost chunks, the ring's writer restarted, or a new receiver.
@@ -273,7 +276,7 @@ public struct TSResume: Sendable {
     /// a PES start whose first NAL units (in this packet) include an H.264 IDR/SPS or H.265
     /// IRAP/VPS/SPS (streams from other muxes that do not set the indicator), or for other video
     /// any PES start.
-    static func isRandomAccess(_ p: UnsafeRawBufferPointer, streamType: UInt8) -> Bool {
+    public static func isRandomAccess(_ p: UnsafeRawBufferPointer, streamType: UInt8) -> Bool {
         if p[3] & adaptationFieldBit != 0, p[4] > 0, p[5] & randomAccessIndicator != 0 { return true }
         guard p[1] & unitStartBit != 0, let start = payloadOffset(p) else { return false }
         // PES header (§2.4.3.6): 00 00 01, stream_id, length (2), flags (2), PES_header_data_length.

@@ -6,16 +6,10 @@ import struct MPEGTS.TSResume
 enum RandomAccess {
     static let packetSize = 188
     static let syncByte: UInt8 = 0x47
-    /// H.264 (ISO/IEC 14496-10 §7.4.1.2.3, Table 7-1): nal_unit_type 5 = IDR slice, 7 = SPS.
-    static let h264IDR: UInt8 = 5
-    static let h264SPS: UInt8 = 7
-    /// H.265 (ITU-T H.265 Table 7-1): 16…21 = IRAP (BLA, IDR, CRA), 32/33 = VPS/SPS.
-    static let h265IRAP: ClosedRange<UInt8> = 16...21
-    static let h265ParameterSets: ClosedRange<UInt8> = 32...33
-    /// PMT stream_type values (ISO/IEC 13818-1 Table 2-34).
+    /// PMT stream_type values (ISO/IEC 13818-1 Table 2-34) whose elementary stream carries its own
+    /// random access points (NAL unit types) that TSResume recognises.
     static let h264StreamType: UInt8 = 0x1B
     static let h265StreamType: UInt8 = 0x24
-    static let videoStreamTypes: Set<UInt8> = [0x01, 0x02, 0x10, h264StreamType, h265StreamType]
 
     /// Whether a chunk of whole TS packets holds the start of a video keyframe: a packet on `pid`
     /// with random_access_indicator set.
@@ -39,33 +33,14 @@ enum RandomAccess {
     static func payloadOffset(_ p: UnsafeRawBufferPointer) -> Int? { TSResume.payloadOffset(p) }
 
     /// Whether one packet on `pid` starts a random access point: random_access_indicator in its
-    /// adaptation field, or (when the stream type is known) a PES whose first bytes carry an
-    /// H.264 IDR/SPS or H.265 IRAP/VPS/SPS NAL unit.
+    /// adaptation field, or (when the stream type is H.264 or H.265) a PES whose first bytes carry an
+    /// IDR/SPS or IRAP/VPS/SPS NAL unit — TSResume's rule, the one both clean starts share.
     static func isRandomAccess(_ p: UnsafeRawBufferPointer, pid wanted: UInt16, streamType: UInt8?) -> Bool {
         guard p[0] == syncByte, pid(p) == wanted else { return false }
-        if p[3] & 0x20 != 0, p[4] > 0, p[5] & 0x40 != 0 { return true }
-        guard let streamType, unitStart(p), let start = payloadOffset(p) else { return false }
-        // PES header (§2.4.3.6): 00 00 01, stream_id, length(2), flags(2), PES_header_data_length.
-        guard start + 9 <= packetSize, p[start] == 0, p[start + 1] == 0, p[start + 2] == 1 else { return false }
-        var i = start + 9 + Int(p[start + 8])
-        while i + 3 < packetSize {
-            if p[i] == 0, p[i + 1] == 0, p[i + 2] == 1 {
-                let header = p[i + 3]
-                switch streamType {
-                case h264StreamType:
-                    let type = header & 0x1F
-                    if type == h264IDR || type == h264SPS { return true }
-                case h265StreamType:
-                    let type = (header >> 1) & 0x3F
-                    if h265IRAP.contains(type) || h265ParameterSets.contains(type) { return true }
-                default: break
-                }
-                i += 3
-            } else {
-                i += 1
-            }
+        if let streamType, streamType == h264StreamType || streamType == h265StreamType {
+            return TSResume.isRandomAccess(p, streamType: streamType)
         }
-        return false
+        return p[3] & 0x20 != 0 && p[4] > 0 && p[5] & 0x40 != 0
     }
 }
 
@@ -180,7 +155,7 @@ struct TSCleanStart {
             let type = p[i]
             let pid = UInt16(p[i + 1] & 0x1F) << 8 | UInt16(p[i + 2])
             let infoLength = Int(p[i + 3] & 0x0F) << 8 | Int(p[i + 4])
-            if videoPID == nil, RandomAccess.videoStreamTypes.contains(type) {
+            if videoPID == nil, TSResume.isVideo(type) {
                 videoPID = pid
                 videoStreamType = type
             }
