@@ -16,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        // Logging for every process (Runtime's journald handler), the API's and NIO's included.
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // The box's API (DESIGN.md: NIO is for the API and receive paths, never the paced send).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
@@ -43,35 +45,41 @@ let package = Package(
         .target(name: "FEC", dependencies: ["RTP"], swiftSettings: swift6),
         .target(name: "Config", dependencies: ["MediaTime", "FEC"], swiftSettings: swift6),
 
+        // What every stage process uses: logging, the monotonic clock, stop requests, stage threads,
+        // real-time priority, statistics files, atomic file writes, system-call errors.
+        .target(
+            name: "Runtime",
+            dependencies: ["CRillShims", "MediaTime", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
         // The shared-memory ring between stage processes.
         .target(
             name: "FrameRing",
-            dependencies: ["CRillShims", "MediaTime", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["CRillShims", "MediaTime", "Runtime", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: swift6),
         // Stages.
         // Capture: the test source, vcap (V4L2) and acap (ALSA).
         .target(
-            name: "Capture", dependencies: ["FrameRing", "MediaTime", "Config", "CV4L2", "CALSA", "CTurboJPEG"],
+            name: "Capture", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CV4L2", "CALSA", "CTurboJPEG"],
             swiftSettings: swift6),
         .target(
-            name: "Encode", dependencies: ["FrameRing", "MediaTime", "Config", "CX264", "CAVCodec", "CV4L2", "MPEGTS"],
+            name: "Encode", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CX264", "CAVCodec", "CV4L2", "MPEGTS"],
             swiftSettings: swift6),
-        .target(name: "Packager", dependencies: ["FrameRing", "MPEGTS", "Config"], swiftSettings: swift6),
+        .target(name: "Packager", dependencies: ["FrameRing", "Runtime", "MPEGTS", "Config"], swiftSettings: swift6),
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
         .target(
-            name: "Events", dependencies: ["Config", "FrameRing", "CRillShims", "MediaTime"], swiftSettings: swift6),
+            name: "Events", dependencies: ["Config", "FrameRing", "Runtime", "CRillShims", "MediaTime"], swiftSettings: swift6),
         .target(
             name: "Transport",
-            dependencies: ["FrameRing", "MPEGTS", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST", "Events"],
+            dependencies: ["FrameRing", "Runtime", "MPEGTS", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST", "Events"],
             swiftSettings: swift6),
         .target(
-            name: "Box", dependencies: ["Config", "FrameRing", "CRillShims", "RTP", "Transport", "Events"],
+            name: "Box", dependencies: ["Config", "FrameRing", "Runtime", "CRillShims", "RTP", "Transport", "Events"],
             swiftSettings: swift6),
         // rilld's HTTP API, auth and Prometheus metrics, beside the box.
         .target(
             name: "API",
             dependencies: [
-                "Box", "Capture", "Config", "Events", "Transport", "FrameRing", "MediaTime",
+                "Box", "Capture", "Config", "Events", "Transport", "FrameRing", "Runtime", "MediaTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -82,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "rill",
             dependencies: [
-                "API", "Box", "Capture", "Encode", "Packager", "Transport", "FrameRing", "Events",
+                "API", "Box", "Capture", "Encode", "Packager", "Transport", "FrameRing", "Runtime", "Events",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -95,7 +103,7 @@ let package = Package(
         .target(name: "CMallocCounter"),
         .executableTarget(
             name: "rill-bench",
-            dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "MediaTime", "Capture", "FEC", "RTP"],
+            dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "Runtime", "MediaTime", "Capture", "FEC", "RTP"],
             swiftSettings: swift6),
 
         // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.
@@ -109,13 +117,16 @@ let package = Package(
             name: "PackagerTests", dependencies: ["Packager", "MPEGTS", "Config", "MediaTime"], swiftSettings: swift6),
         .testTarget(name: "FECTests", dependencies: ["FEC", "RTP"], swiftSettings: swift6),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),
-        .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swift6),
+        .testTarget(
+            name: "RuntimeTests", dependencies: ["Runtime", "Config", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
+        .testTarget(name: "TransportTests", dependencies: ["Runtime", "Transport"], swiftSettings: swift6),
         .testTarget(name: "CaptureTests", dependencies: ["Capture"], swiftSettings: swift6),
-        .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "RillTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "Runtime", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(
             name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP", "Config"], swiftSettings: swift6),
         .testTarget(
-            name: "BoxTests", dependencies: ["Box", "Config", "Events", "FrameRing", "MediaTime", "RillTestSupport"],
+            name: "BoxTests", dependencies: ["Box", "Config", "Events", "FrameRing", "Runtime", "MediaTime", "RillTestSupport"],
             swiftSettings: swift6),
         .testTarget(
             name: "APITests",

@@ -1,5 +1,6 @@
 import Config
 import HummingbirdBcrypt
+import Runtime
 import Synchronization
 import Transport
 

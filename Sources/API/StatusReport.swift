@@ -2,6 +2,7 @@ import Box
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

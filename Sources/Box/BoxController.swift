@@ -1,6 +1,7 @@
 import Config
 import Events
 import FrameRing
+import Runtime
 import Synchronization
 import Transport
 
@@ -120,6 +121,8 @@ public final class BoxController: Sendable {
             log.error("cannot write the stages' config: \(error)")
         }
         events.setHandlers(cfg.events)
+        // rilld at once; stages take it from the environment when they next start.
+        LogLevel.apply(named: cfg.system.logLevel)
         let restarted = submit(plan(cfg))
         events.post(Event(.configChanged, values: [changed.joined(separator: ","), restarted.joined(separator: ",")]))
         return Change(

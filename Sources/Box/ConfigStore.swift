@@ -1,5 +1,6 @@
 import Config
 import FrameRing
+import Runtime
 import Synchronization
 import Transport
 

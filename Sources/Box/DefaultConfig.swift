@@ -1,5 +1,6 @@
 import Config
 import FrameRing
+import Runtime
 import Transport
 
 /// The configuration `rill run` uses without `--config`: the built-in test source, x264 + AAC,

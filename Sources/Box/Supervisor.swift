@@ -3,6 +3,7 @@ import Config
 import Events
 import FrameRing
 import MediaTime
+import Runtime
 import Synchronization
 
 #if canImport(Glibc)

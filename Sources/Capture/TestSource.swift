@@ -1,6 +1,7 @@
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 
 /// The built-in test source (the seed's "videogen", native): colour bars with a moving box,
 /// burnt-in time-of-day timecode and frame counter, and a tone, written in real time to the raw

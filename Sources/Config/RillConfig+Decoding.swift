@@ -113,6 +113,7 @@ extension SystemSection {
             }
             s.runDirectory = v
         }
+        if let v = try o.choice("logLevel", SystemSection.logLevels) { s.logLevel = v }
         try o.finish()
         return s
     }

@@ -32,6 +32,11 @@ public struct SystemSection: Sendable, Equatable {
     public var instance = "default"
     /// Run-time directory for stage configs, stats and default SDP files.
     public var runDirectory = "/run/rill"
+    /// `system.logLevel`: the lowest level written to the journal, for rilld and every stage
+    /// (swift-log's names: trace, debug, info, notice, warning, error, critical; default info).
+    public var logLevel = "info"
+    /// The values `system.logLevel` accepts, lowest first.
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
     /// The defaults (instance "default", /run/rill).
     public init() {}
 }

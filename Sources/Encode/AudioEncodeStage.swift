@@ -1,6 +1,7 @@
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 
 /// The audio encoder stage: raw audio ring (interleaved S16) → AAC / MP2 / 302M → coded audio ring.
 /// Each coded frame's pts comes from the source record holding its first sample (that record's

@@ -1,6 +1,7 @@
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 
 /// The video encoder stage: raw video ring → x264 or the board's mem2mem encoder → coded video ring.
 /// A hardware encoder that fails at run time (unplugged, stalled) is closed and reopened a second

@@ -1,4 +1,5 @@
 import FrameRing
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

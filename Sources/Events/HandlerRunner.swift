@@ -2,6 +2,7 @@ import CRillShims
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 import Synchronization
 
 #if canImport(Glibc)

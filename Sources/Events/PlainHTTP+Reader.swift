@@ -1,5 +1,6 @@
 import FrameRing
 import MediaTime
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import MediaTime
+import Runtime
 
 extension RingReader {
     /// How long an object that is not (yet) a valid ring may stay so: a writer creates the shm

@@ -1,4 +1,5 @@
 import CRillShims
+import Runtime
 
 /// What a ring carries; stored in the header so tools and readers can check they opened the right one.
 public enum TrackKind: UInt32, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Atomics
 import CRillShims
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Atomics
 import CRillShims
 import MediaTime
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

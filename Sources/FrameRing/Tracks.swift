@@ -1,5 +1,3 @@
-import CRillShims
-
 /// The rings of one box instance and their geometry. One definition so every stage agrees.
 public enum Track {
     /// Raw video from the source (capture daemon or test source).
@@ -22,47 +20,4 @@ public enum Track {
     public static let tsSlots: UInt32 = 4096
     /// One TS chunk: 7 × 188 bytes.
     public static let tsSlotBytes: UInt32 = 1316
-}
-
-/// The process-wide stop request (SIGTERM/SIGINT), async-signal-safe.
-public enum StopRequest {
-    /// Installs the handlers (once, at start of a stage).
-    public static func install() { rill_install_stop_handler() }
-    /// Whether a stop was requested.
-    public static var isRequested: Bool { rill_stop_is_requested() != 0 }
-    /// Requests a stop from code (tests, fatal errors).
-    public static func request() { rill_request_stop() }
-
-    /// Sleeps `ns` (a reconnect backoff) in 50 ms steps, returning early on a stop request;
-    /// `tick` runs at each step (e.g. a ring writer's heartbeat).
-    public static func sleep(_ ns: Int64, tick: () -> Void = {}) {
-        let end = MonotonicClock.now() + ns
-        while !isRequested && MonotonicClock.now() < end {
-            tick()
-            MonotonicClock.sleep(until: min(end, MonotonicClock.now() + 50_000_000))
-        }
-    }
-}
-
-/// Real-time scheduling for the threads that keep time (capture, mux, paced send): SCHED_FIFO so
-/// that a busy encoder never delays a packet. Encoders stay at normal priority. Best effort: without
-/// CAP_SYS_NICE or an RLIMIT_RTPRIO the thread keeps normal scheduling, and the caller logs it.
-public enum RealtimePriority {
-    /// Paced senders: the wire's clock.
-    public static let sender: Int32 = 30
-    /// The mux and its ring readers.
-    public static let mux: Int32 = 20
-    /// Capture (and the test source).
-    public static let capture: Int32 = 20
-
-    /// Makes the calling thread SCHED_FIFO at `priority`; returns false when not permitted.
-    @discardableResult
-    public static func apply(_ priority: Int32, log: Log?) -> Bool {
-        let rc = rill_set_realtime(priority)
-        if rc != 0 {
-            log?.notice("real-time scheduling not permitted (error \(rc)); timing will suffer under CPU load")
-            return false
-        }
-        return true
-    }
 }

@@ -2,6 +2,7 @@ import Config
 import FrameRing
 import MPEGTS
 import MediaTime
+import Runtime
 
 /// The mux stage: coded video and audio rings → native TS mux → TS ring of 7-packet chunks with
 /// send deadlines (DESIGN.md: mux once, send many). One reader thread per input ring hands access

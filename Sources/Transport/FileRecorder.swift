@@ -2,6 +2,7 @@ import Config
 import Events
 import FrameRing
 import MediaTime
+import Runtime
 
 import struct MPEGTS.TSResume
 

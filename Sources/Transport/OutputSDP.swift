@@ -1,6 +1,7 @@
 import Config
 import FEC
 import RTP
+import Runtime
 
 /// The SDP file of an `rtp://` output: one `m=` line, PT 33, `a=source-filter` when the URL names
 /// a source address — the form VLC's built-in parser, ffplay and GStreamer's sdpdemux open. With

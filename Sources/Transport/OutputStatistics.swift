@@ -1,5 +1,6 @@
 import FrameRing
 import MediaTime
+import Runtime
 
 /// Counters of one output, written as JSON to `<runDirectory>/stats/<id>.json` once a second
 /// (the box's status and metrics read them).

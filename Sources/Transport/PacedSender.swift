@@ -4,6 +4,7 @@ import FEC
 import FrameRing
 import MediaTime
 import RTP
+import Runtime
 
 import struct MPEGTS.TSResume
 

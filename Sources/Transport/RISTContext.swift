@@ -1,6 +1,7 @@
 import CRIST
 import Config
 import FrameRing
+import Runtime
 import Synchronization
 
 #if canImport(Glibc)

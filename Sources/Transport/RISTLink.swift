@@ -3,6 +3,7 @@ import CRillShims
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 
 import struct MPEGTS.TSResume
 

@@ -3,6 +3,7 @@ import FEC
 import FrameRing
 import MediaTime
 import RTP
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Config
 import FEC
 import RTP
+import Runtime
 
 /// A gateway input described by an SDP file (one written by an `rtp://` output here, by FFmpeg,
 /// or by hand): the `c=` group, the first `m=` port and transport, `a=source-filter` (SSM) and

@@ -3,6 +3,7 @@ import Config
 import Events
 import FrameRing
 import MediaTime
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

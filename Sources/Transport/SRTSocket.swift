@@ -1,6 +1,7 @@
 import CSRT
 import Config
 import FrameRing
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import Config
 import FrameRing
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import CRillShims
 import Config
 import FrameRing
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

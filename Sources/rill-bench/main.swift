@@ -6,6 +6,7 @@ import CMallocCounter
 import FrameRing
 import MPEGTS
 import MediaTime
+import Runtime
 
 func benchMux(mode: MuxRateMode, label: String, seconds: Int64) {
     var c = MuxConfiguration(streams: [ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x101, codec: .aac)])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import FrameRing
+import Runtime
 import Transport
 
 #if canImport(Glibc)

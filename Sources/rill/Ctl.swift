@@ -2,6 +2,7 @@ import API
 import ArgumentParser
 import Config
 import Events
+import Runtime
 import Transport
 
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import FrameRing
 import MPEGTS
 import MediaTime
 import RTP
+import Runtime
 import Transport
 
 /// `rill probe URL`: receives a TS (udp://, rtp://) for a while and prints a TR 101 290-style

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FrameRing
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

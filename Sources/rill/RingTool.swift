@@ -1,6 +1,7 @@
 import ArgumentParser
 import FrameRing
 import MediaTime
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

@@ -9,6 +9,7 @@ import Logging
 import MediaTime
 import Metrics
 import Prometheus
+import Runtime
 import ServiceLifecycle
 import Transport
 
@@ -36,6 +37,8 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         // rilld's signals are the service group's (graceful shutdown); stages install StopRequest's.
+        // Every Logger of the process (Hummingbird's, NIO's, service-lifecycle's) writes journal lines.
+        JournalLogHandler.bootstrap()
         let log = Log(stage: "rilld")
         let mainFile = try defaultConfigIfNeeded(log: log)
         let directory = configDir ?? ConfigStore.defaultDirectory(for: mainFile)
@@ -47,6 +50,7 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let cfg = store.config
+        LogLevel.apply(named: cfg.system.logLevel)
         let runDir = Self.usableRunDirectory(cfg.system.runDirectory, log: log)
         // Leftover rings of a previous run of this instance would be taken over; start clean.
         for name in SharedRing.list(instance: cfg.system.instance) { SharedRing.unlink(name: name) }
@@ -63,8 +67,7 @@ struct Run: AsyncParsableCommand {
             let credentials = try Self.credentials(cfg.api, box: box, log: log)
             let metrics = BoxMetrics()
             let router = RillAPI.router(box: box, credentials: credentials, metrics: metrics)
-            var logger = Logger(label: "rill.api")
-            logger.logLevel = .critical  // NIO cancellation noise at shutdown; request errors are problem JSON
+            let logger = Logger(label: "api")
             let app = Application(
                 router: router,
                 configuration: .init(
@@ -81,8 +84,7 @@ struct Run: AsyncParsableCommand {
                 service: SupervisorService(box: box, systemd: systemd),
                 successTerminationBehavior: .gracefullyShutdownGroup))
         // SIGTERM/SIGINT begin a graceful shutdown.
-        var groupLogger = Logger(label: "rill.lifecycle")
-        groupLogger.logLevel = .warning
+        let groupLogger = Logger(label: "lifecycle")
         let group = ServiceGroup(
             configuration: .init(
                 services: services,

@@ -7,6 +7,7 @@ import Encode
 import Events
 import FrameRing
 import Packager
+import Runtime
 import Transport
 
 #if canImport(Glibc)
@@ -45,6 +46,7 @@ struct Stage: ParsableCommand {
         }
         let (cfg, _) = try loadConfig(config)
         let instance = cfg.system.instance
+        LogLevel.adoptEnvironment()
         let log = Log(stage: role.rawValue)
         let instanceDir = "\(cfg.system.runDirectory)/\(instance)"
         let stats = { (stage: String) in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Runtime
 import Transport
 
 #if canImport(Glibc)

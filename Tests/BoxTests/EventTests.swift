@@ -3,6 +3,7 @@ import Events
 import Foundation
 import FrameRing
 import RillTestSupport
+import Runtime
 import Testing
 
 @testable import Box

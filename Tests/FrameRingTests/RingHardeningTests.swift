@@ -1,5 +1,6 @@
 import CRillShims
 import Foundation
+import Runtime
 import Testing
 
 @testable import FrameRing

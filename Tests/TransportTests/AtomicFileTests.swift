@@ -1,5 +1,6 @@
 import Foundation
 import FrameRing
+import Runtime
 import Testing
 import Transport
 

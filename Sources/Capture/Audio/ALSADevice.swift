@@ -1,6 +1,7 @@
 import CALSA
 import FrameRing
 import MediaTime
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 
 /// acap: an ALSA capture PCM into the raw audio ring (interleaved S16, one record per period).
 /// Each record's pts is the monotonic time of its first sample from the drift estimator, so the

@@ -1,6 +1,7 @@
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import CV4L2
 import FrameRing
 import MediaTime
+import Runtime
 
 #if canImport(Glibc)
 import Glibc

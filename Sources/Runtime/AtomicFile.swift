@@ -1,4 +1,4 @@
-import FrameRing
+import CRillShims
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,3 @@
-import CRillShims
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -24,15 +22,4 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
 
     /// `call(subject): strerror(errno)`, for the log.
     public var description: String { "\(call)(\(subject)): \(String(cString: strerror(errno)))" }
-}
-
-/// Reads CLOCK_MONOTONIC: the one clock of the box (DESIGN.md, principle 3).
-public enum MonotonicClock {
-    /// Now, in ns of CLOCK_MONOTONIC.
-    @inline(__always)
-    public static func now() -> Int64 { rill_monotonic_ns() }
-    /// Wall clock (CLOCK_REALTIME) in ns, for file names and burnt-in time of day only.
-    public static func wallNow() -> Int64 { rill_realtime_ns() }
-    /// Sleeps until `deadline` (CLOCK_MONOTONIC ns, absolute).
-    public static func sleep(until deadline: Int64) { _ = rill_sleep_until(deadline, nil) }
 }
