@@ -56,13 +56,15 @@ let package = Package(
             name: "FrameRing",
             dependencies: ["CRillShims", "MediaTime", "Runtime", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: swift6),
+        // The V4L2 device core shared by capture and the mem2mem encoder: ioctls, buffers, FourCC.
+        .target(name: "V4L2", dependencies: ["CV4L2"], swiftSettings: swift6),
         // Stages.
         // Capture: the test source, vcap (V4L2) and acap (ALSA).
         .target(
-            name: "Capture", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CV4L2", "CALSA", "CTurboJPEG"],
+            name: "Capture", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CV4L2", "V4L2", "CALSA", "CTurboJPEG"],
             swiftSettings: swift6),
         .target(
-            name: "Encode", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CX264", "CAVCodec", "CV4L2", "MPEGTS"],
+            name: "Encode", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CX264", "CAVCodec", "CV4L2", "V4L2", "MPEGTS"],
             swiftSettings: swift6),
         .target(name: "Packager", dependencies: ["FrameRing", "Runtime", "MPEGTS", "Config"], swiftSettings: swift6),
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
@@ -103,7 +105,7 @@ let package = Package(
         .target(name: "CMallocCounter"),
         .executableTarget(
             name: "rill-bench",
-            dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "Runtime", "MediaTime", "Capture", "FEC", "RTP"],
+            dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "Runtime", "MediaTime", "Capture", "V4L2", "FEC", "RTP"],
             swiftSettings: swift6),
 
         // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.
@@ -121,7 +123,8 @@ let package = Package(
             name: "RuntimeTests", dependencies: ["Runtime", "Config", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
         .testTarget(name: "TransportTests", dependencies: ["Runtime", "Transport"], swiftSettings: swift6),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture"], swiftSettings: swift6),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "V4L2"], swiftSettings: swift6),
+        .testTarget(name: "V4L2Tests", dependencies: ["V4L2", "CV4L2"], swiftSettings: swift6),
         .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "Runtime", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(
             name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP", "Config"], swiftSettings: swift6),

@@ -1,5 +1,6 @@
 import CALSA
 import Config
+import V4L2
 
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +29,7 @@ public enum DeviceInventory {
         nodes.sort { $0.count != $1.count ? $0.count < $1.count : $0 < $1 }
         return nodes.compactMap { path in
             do {
-                let d = try V4L2Device(path: path)
+                let d = try CaptureDevice(path: path)
                 let formats: [JSON] = d.formats().map { f in
                     .object([
                         ("pixelFormat", .string(f.fourcc.configName)), ("fourcc", .string(f.fourcc.description)),

@@ -2,6 +2,7 @@ import Capture
 import FrameRing
 import MediaTime
 import Runtime
+import V4L2
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Capture
 import MediaTime
 import Testing
+import V4L2
 
 /// Format negotiation against fake device offers (what VIDIOC_ENUM_FMT/_FRAMESIZES/_FRAMEINTERVALS
 /// would return): a webcam with discrete sizes and rates, an HDMI receiver with a stepwise range.

@@ -1,86 +1,45 @@
 import CV4L2
-import FrameRing
 import MediaTime
+import Runtime
+import V4L2
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A V4L2 call that failed on a capture device.
-public struct V4L2Error: Error, CustomStringConvertible, Sendable {
-    /// The device node (`/dev/video0`).
-    public var device: String
-    /// The call that failed (the ioctl's name or the step).
-    public var operation: String
-    /// The errno.
-    public var code: Int32
-
-    /// The device went away (unplugged, vivid's "Disconnect"): close and reopen later.
-    public var isDeviceGone: Bool { code == ENODEV || code == ENXIO || code == ENOENT || code == EIO }
-
-    /// "device: operation: strerror (errno N)".
-    public var description: String { "\(device): \(operation): \(String(cString: strerror(code))) (errno \(code))" }
-}
-
 /// One V4L2 video capture node opened through libv4l2 (conversion disabled: vcap converts itself,
-/// straight from the kernel's buffer into the ring). Single-planar capture and mmap streaming.
-final class V4L2Device {
-    let path: String
-    let fd: Int32
+/// straight from the kernel's buffer into the ring). Single-planar capture and mmap streaming on
+/// the shared device core (`VideoDevice`); this type adds what capture asks of a node.
+final class CaptureDevice {
+    /// The node: descriptor, ioctls, buffers.
+    let node: VideoDevice
+    /// The capture queue and its mapped buffers.
+    private var queue = BufferQueue(type: V4L2_BUF_TYPE_VIDEO_CAPTURE)
+
+    /// The device node (`/dev/video0`).
+    var path: String { node.path }
+    /// The descriptor (libv4lconvert asks it about quirks).
+    var fd: Int32 { node.fd }
     /// Driver, card and bus from VIDIOC_QUERYCAP.
-    private(set) var driver = ""
-    private(set) var card = ""
-    private(set) var bus = ""
+    var driver: String { node.driver }
+    var card: String { node.card }
+    var bus: String { node.bus }
+    /// The kernel's buffers, mapped, by index.
+    var buffers: [UnsafeMutableRawBufferPointer] { queue.buffers }
 
     init(path: String) throws(V4L2Error) {
-        self.path = path
-        let raw = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
-        guard raw >= 0 else { throw V4L2Error(device: path, operation: "open", code: errno) }
-        // libv4l2 for its plugins and quirks handling; no emulated formats (we convert ourselves).
-        guard v4l2_fd_open(raw, Int32(V4L2_DISABLE_CONVERSION)) >= 0 else {
-            let e = errno
-            close(raw)
-            throw V4L2Error(device: path, operation: "v4l2_fd_open", code: e)
-        }
-        fd = raw
-        var cap = v4l2_capability()
-        try ioctl(RILL_VIDIOC_QUERYCAP, &cap, "VIDIOC_QUERYCAP")
-        driver = Self.string(&cap.driver)
-        card = Self.string(&cap.card)
-        bus = Self.string(&cap.bus_info)
-        let caps = cap.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities
-        guard caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0, caps & UInt32(V4L2_CAP_STREAMING) != 0 else {
-            v4l2_close(fd)
+        node = try VideoDevice(path: path, access: .libv4l2)
+        guard node.has(V4L2_CAP_VIDEO_CAPTURE), node.has(V4L2_CAP_STREAMING) else {
             throw V4L2Error(
-                device: path, operation: "not a single-planar streaming capture device (\(driver))", code: ENOTTY)
+                device: path, operation: "not a single-planar streaming capture device (\(node.driver))", code: ENOTTY)
         }
     }
 
-    deinit { v4l2_close(fd) }
-
-    static func string<T>(_ tuple: inout T) -> String {
-        withUnsafeBytes(of: &tuple) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
+    private func ioctl<T>(_ request: UInt, _ arg: inout T, _ name: String) throws(V4L2Error) {
+        try node.ioctl(request, &arg, name)
     }
 
-    /// An ioctl through libv4l2, retried on EINTR.
-    /// `T` is a plain C struct of the V4L2 UAPI (no references), passed by address.
-    func ioctl<T>(_ request: UInt, _ arg: inout T, _ name: String) throws(V4L2Error) {
-        while true {
-            if withUnsafeMutablePointer(to: &arg, { rill_v4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }) >= 0 {
-                return
-            }
-            let e = errno
-            if e == EINTR { continue }
-            throw V4L2Error(device: path, operation: name, code: e)
-        }
-    }
-
-    /// Whether an ioctl succeeds (enumerations end with EINVAL).
-    func tryIoctl<T>(_ request: UInt, _ arg: inout T) -> Bool {
-        withUnsafeMutablePointer(to: &arg) { rill_v4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) } >= 0
-    }
+    private func tryIoctl<T>(_ request: UInt, _ arg: inout T) -> Bool { node.tryIoctl(request, &arg) }
 
     // MARK: Enumeration (VIDIOC_ENUM_FMT, _FRAMESIZES, _FRAMEINTERVALS)
 
@@ -94,7 +53,7 @@ final class V4L2Device {
                 let fourcc = FourCC(rawValue: desc.pixelformat)
                 result.append(
                     OfferedFormat(
-                        fourcc: fourcc, description: Self.string(&desc.description),
+                        fourcc: fourcc, description: VideoDevice.string(&desc.description),
                         compressed: desc.flags & UInt32(V4L2_FMT_FLAG_COMPRESSED) != 0, sizes: sizes(of: fourcc)))
             }
             desc.index += 1
@@ -152,7 +111,7 @@ final class V4L2Device {
         var input = v4l2_input()
         var names: [String] = []
         while tryIoctl(RILL_VIDIOC_ENUMINPUT, &input) {
-            names.append(Self.string(&input.name))
+            names.append(VideoDevice.string(&input.name))
             input.index += 1
         }
         return names
@@ -197,42 +156,17 @@ final class V4L2Device {
             bytesPerLine: Int(f.fmt.pix.bytesperline), fps: fps)
     }
 
-    /// The kernel's buffers, mapped.
-    private(set) var buffers: [UnsafeMutableRawBufferPointer] = []
-
     /// Requests and maps `count` mmap buffers, queues them and starts streaming.
     func startStreaming(count: Int) throws(V4L2Error) {
-        var req = v4l2_requestbuffers()
-        req.count = UInt32(count)
-        req.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        req.memory = V4L2_MEMORY_MMAP.rawValue
-        try ioctl(RILL_VIDIOC_REQBUFS, &req, "VIDIOC_REQBUFS")
-        for i in 0..<Int(req.count) {
-            var b = v4l2_buffer()
-            b.type = req.type
-            b.memory = req.memory
-            b.index = UInt32(i)
-            try ioctl(RILL_VIDIOC_QUERYBUF, &b, "VIDIOC_QUERYBUF")
-            guard let p = v4l2_mmap(nil, Int(b.length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(b.m.offset)),
-                p != MAP_FAILED
-            else { throw V4L2Error(device: path, operation: "mmap buffer \(i)", code: errno) }
-            buffers.append(UnsafeMutableRawBufferPointer(start: p, count: Int(b.length)))
-            try ioctl(RILL_VIDIOC_QBUF, &b, "VIDIOC_QBUF")
-        }
-        var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
-        try ioctl(RILL_VIDIOC_STREAMON, &type, "VIDIOC_STREAMON")
+        try node.allocate(&queue, count: count)
+        for i in queue.buffers.indices { try node.enqueue(queue, index: i) }
+        try node.streamOn(queue)
     }
 
     /// Stops streaming and unmaps (errors ignored: the device may be gone).
     func stopStreaming() {
-        var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
-        _ = tryIoctl(RILL_VIDIOC_STREAMOFF, &type)
-        for b in buffers { v4l2_munmap(b.baseAddress, b.count) }
-        buffers = []
-        var req = v4l2_requestbuffers()
-        req.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        req.memory = V4L2_MEMORY_MMAP.rawValue
-        _ = tryIoctl(RILL_VIDIOC_REQBUFS, &req)
+        node.streamOff(queue)
+        node.release(&queue)
     }
 
     /// A dequeued buffer: index, bytes used, kernel timestamp (CLOCK_MONOTONIC ns), sequence.
@@ -281,27 +215,19 @@ final class V4L2Device {
 
     /// Waits up to `timeoutNs` for a frame or a source change event.
     func dequeue(timeoutNs: Int64) throws(V4L2Error) -> Wait {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN | POLLPRI), revents: 0)
-        let rc = poll(&pfd, 1, Int32(max(1, timeoutNs / MediaTime.millisecond)))
-        if rc < 0 && errno != EINTR { throw V4L2Error(device: path, operation: "poll", code: errno) }
-        if rc <= 0 { return .timeout }
-        if pfd.revents & Int16(POLLPRI) != 0 {
+        let revents = try node.wait(
+            for: Int16(POLLIN | POLLPRI), timeoutMs: Int32(max(1, timeoutNs / MediaTime.millisecond)))
+        if revents == 0 { return .timeout }
+        if revents & Int16(POLLPRI) != 0 {
             var event = v4l2_event()
             if tryIoctl(RILL_VIDIOC_DQEVENT, &event), event.type == UInt32(V4L2_EVENT_SOURCE_CHANGE) {
                 return .sourceChange
             }
         }
-        if pfd.revents & Int16(POLLERR | POLLHUP) != 0 && pfd.revents & Int16(POLLIN) == 0 {
+        if revents & Int16(POLLERR | POLLHUP) != 0 && revents & Int16(POLLIN) == 0 {
             throw V4L2Error(device: path, operation: "poll", code: ENODEV)
         }
-        var b = v4l2_buffer()
-        b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        b.memory = V4L2_MEMORY_MMAP.rawValue
-        if rill_v4l2_ioctl(fd, RILL_VIDIOC_DQBUF, &b) < 0 {
-            let e = errno
-            if e == EAGAIN || e == EINTR { return .timeout }
-            throw V4L2Error(device: path, operation: "VIDIOC_DQBUF", code: e)
-        }
+        guard let b = try node.dequeue(queue) else { return .timeout }
         // Timestamps are CLOCK_MONOTONIC when the driver says so (V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC,
         // every current driver); otherwise the dequeue time stands in.
         let monotonic = b.flags & UInt32(V4L2_BUF_FLAG_TIMESTAMP_MASK) == UInt32(V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
@@ -311,16 +237,10 @@ final class V4L2Device {
             : MonotonicClock.now()
         return .frame(
             Frame(
-                index: Int(b.index), bytesUsed: Int(b.bytesused), timestamp: ts, sequence: b.sequence,
+                index: b.index, bytesUsed: b.bytesUsed, timestamp: ts, sequence: b.sequence,
                 error: b.flags & UInt32(V4L2_BUF_FLAG_ERROR) != 0))
     }
 
     /// Gives a buffer back to the driver.
-    func requeue(_ index: Int) throws(V4L2Error) {
-        var b = v4l2_buffer()
-        b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        b.memory = V4L2_MEMORY_MMAP.rawValue
-        b.index = UInt32(index)
-        try ioctl(RILL_VIDIOC_QBUF, &b, "VIDIOC_QBUF")
-    }
+    func requeue(_ index: Int) throws(V4L2Error) { try node.enqueue(queue, index: index) }
 }

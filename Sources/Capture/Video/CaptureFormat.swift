@@ -1,36 +1,7 @@
 import MediaTime
+import V4L2
 
-/// A V4L2 pixel format code (a FOURCC, V4L2 UAPI `v4l2_fourcc`: four ASCII bytes, little endian).
-public struct FourCC: Hashable, Sendable, CustomStringConvertible {
-    /// The code as V4L2 stores it: the first character in the low byte.
-    public let rawValue: UInt32
-    /// From the 32-bit value V4L2 reports (`v4l2_fmtdesc.pixelformat`).
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
-    /// From four ASCII characters, e.g. "YUYV".
-    public init(_ code: String) {
-        var v: UInt32 = 0
-        for (i, b) in code.utf8.prefix(4).enumerated() { v |= UInt32(b) << (8 * UInt32(i)) }
-        rawValue = v
-    }
-    /// The four characters, trailing spaces removed.
-    public var description: String {
-        String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> (8 * $0)) }, as: UTF8.self)
-            .trimmingSuffix(" ")
-    }
-
-    /// V4L2_PIX_FMT_YUYV: packed 4:2:2, Y0 U Y1 V.
-    public static let yuyv = FourCC("YUYV")
-    /// V4L2_PIX_FMT_NV12: 4:2:0, a Y plane then interleaved CbCr.
-    public static let nv12 = FourCC("NV12")
-    /// V4L2_PIX_FMT_YUV420 ("YU12"): planar 4:2:0, Y then Cb then Cr (I420).
-    public static let yuv420 = FourCC("YU12")
-    /// V4L2_PIX_FMT_MJPEG: Motion JPEG.
-    public static let mjpeg = FourCC("MJPG")
-    /// V4L2_PIX_FMT_JPEG: JPEG frames.
-    public static let jpeg = FourCC("JPEG")
-    /// V4L2_PIX_FMT_H264: H.264 elementary stream.
-    public static let h264 = FourCC("H264")
-
+extension FourCC {
     /// The config's names (`source.video.pixelFormat`) for the formats vcap takes.
     public static let byConfigName: [String: FourCC] = [
         "YUYV": .yuyv, "NV12": .nv12, "YUV420": .yuv420, "MJPEG": .mjpeg,
@@ -39,14 +10,6 @@ public struct FourCC: Hashable, Sendable, CustomStringConvertible {
     public var isCapturable: Bool { Self.byConfigName.values.contains(self) }
     /// The config name of a format vcap takes, or its FOURCC.
     public var configName: String { Self.byConfigName.first { $0.value == self }?.key ?? description }
-}
-
-extension String {
-    fileprivate func trimmingSuffix(_ c: Character) -> String {
-        var s = self
-        while s.last == c { s.removeLast() }
-        return s
-    }
 }
 
 /// Frame rates a size offers (VIDIOC_ENUM_FRAMEINTERVALS: a list, or a continuous/stepwise range).

@@ -1,6 +1,7 @@
 import CTurboJPEG
 import CV4L2
 import FrameRing
+import V4L2
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import Config
 import FrameRing
 import MediaTime
 import Runtime
+import V4L2
 
 #if canImport(Glibc)
 import Glibc
@@ -97,8 +98,8 @@ public final class VideoCapture {
     /// config's rate, except that a DV receiver's detected rate always wins (vcap converts no frame
     /// rates) and so does its detected raster when the driver cannot scale to the config's.
     /// - Throws: `UnsupportedFormat` (fatal: retrying cannot help) or `V4L2Error`.
-    func open() throws -> (V4L2Device, FrameConverter) {
-        let dev = try V4L2Device(path: device)
+    func open() throws -> (CaptureDevice, FrameConverter) {
+        let dev = try CaptureDevice(path: device)
         if let input = config.videoInput { try dev.selectInput(Int(input)) }
         _ = dev.subscribeSourceChange()
         let configured = CaptureRequest(
@@ -154,7 +155,7 @@ public final class VideoCapture {
             }
         }
         while !StopRequest.isRequested {
-            let opened: (device: V4L2Device, converter: FrameConverter)
+            let opened: (device: CaptureDevice, converter: FrameConverter)
             do {
                 opened = try open()
             } catch let e as V4L2Error where e.isDeviceGone || e.code == EBUSY || e.code == ERANGE {
@@ -178,7 +179,7 @@ public final class VideoCapture {
     enum StreamEnd { case stopped, gone, sourceChange }
 
     /// Streams from an open device until it fails, goes away or its source changes.
-    private func stream(_ dev: V4L2Device, converter: FrameConverter, period: Int64, nextSlate: inout Int64)
+    private func stream(_ dev: CaptureDevice, converter: FrameConverter, period: Int64, nextSlate: inout Int64)
         -> StreamEnd
     {
         defer { dev.stopStreaming() }
@@ -190,7 +191,7 @@ public final class VideoCapture {
             // Wait for a frame until the signal counts as lost (two periods), then at the slate's pace.
             let lossAt = lastLive + Self.lossPeriods * period + 2 * MediaTime.millisecond
             let wait = signalPresent == false ? max(nextSlate, now + MediaTime.millisecond) - now : lossAt - now
-            let waited: V4L2Device.Wait
+            let waited: CaptureDevice.Wait
             do {
                 waited = try dev.dequeue(timeoutNs: max(wait, MediaTime.millisecond))
             } catch {
@@ -231,7 +232,7 @@ public final class VideoCapture {
     }
 
     private func publishLive(
-        _ frame: V4L2Device.Frame, from dev: V4L2Device, converter: FrameConverter, discontinuity: Bool
+        _ frame: CaptureDevice.Frame, from dev: CaptureDevice, converter: FrameConverter, discontinuity: Bool
     ) {
         let buffer = dev.buffers[frame.index]
         let source = UnsafeRawBufferPointer(rebasing: buffer[0..<min(frame.bytesUsed, buffer.count)])

@@ -2,6 +2,7 @@ import CV4L2
 import FrameRing
 import MediaTime
 import Runtime
+import V4L2
 
 #if canImport(Glibc)
 import Glibc
@@ -61,9 +62,7 @@ public final class V4L2M2MEncoder: VideoEncoder {
     }
 
     /// Coded pixel formats by config name (videodev2.h V4L2_PIX_FMT_*).
-    public static let codedFormats: [String: UInt32] = [
-        "h264": fourcc("H264"), "hevc": fourcc("HEVC"), "fwht": fourcc("FWHT"),
-    ]
+    public static let codedFormats: [String: FourCC] = ["h264": .h264, "hevc": .hevc, "fwht": .fwht]
     /// How long a drain may take before the device is declared stuck.
     static let drainTimeoutNs: Int64 = 2 * MediaTime.nanosecondsPerSecond
     /// How long to wait for a free OUTPUT buffer before the device is declared stuck.
@@ -126,7 +125,7 @@ public final class V4L2M2MEncoder: VideoEncoder {
                 reason: "\(settings.device) (\(driver)) does not encode \(settings.codec)")
         }
         // 2. The raw format on OUTPUT: the ring's layout, at the ring's size.
-        let want = settings.nv12 ? Self.fourcc("NV12") : Self.fourcc("YU12")
+        let want: FourCC = settings.nv12 ? .nv12 : .yuv420
         raw = try dev.setFormat(dev.output, fourcc: want, width: settings.width, height: settings.height)
         guard raw.fourcc == want, raw.width == settings.width, raw.height >= settings.height,
             raw.bytesPerLine >= settings.width
@@ -134,30 +133,22 @@ public final class V4L2M2MEncoder: VideoEncoder {
             throw EncoderError.rejected(
                 field: "encoders.video",
                 reason: "\(settings.device) (\(driver)) cannot take \(settings.nv12 ? "NV12" : "I420") "
-                    + "\(settings.width)x\(settings.height) (it offers \(Self.name(raw.fourcc)) \(raw.width)x\(raw.height))"
+                    + "\(settings.width)x\(settings.height) (it offers \(raw.fourcc) \(raw.width)x\(raw.height))"
             )
         }
         // 3. Rate and controls; a driver without a control keeps its default (logged).
         _ = dev.setFrameRate(numerator: settings.fps.numerator, denominator: settings.fps.denominator)
         applyControls()
         // 4. Buffers and streaming; every CAPTURE buffer goes to the driver at once.
-        try dev.allocate(&dev.capture, count: settings.buffers)
-        try dev.allocate(&dev.output, count: settings.buffers)
-        for i in dev.capture.buffers.indices { try dev.enqueue(dev.capture, index: i, bytesUsed: 0) }
-        try dev.streamOn(dev.output)
-        try dev.streamOn(dev.capture)
+        try dev.node.allocate(&dev.capture, count: settings.buffers)
+        try dev.node.allocate(&dev.output, count: settings.buffers)
+        for i in dev.capture.buffers.indices { try dev.node.enqueue(dev.capture, index: i) }
+        try dev.node.streamOn(dev.output)
+        try dev.node.streamOn(dev.capture)
         freeOutputs = Array(dev.output.buffers.indices)
     }
 
     deinit { close() }
-
-    static func fourcc(_ s: String) -> UInt32 {
-        s.utf8.reversed().reduce(0) { $0 << 8 | UInt32($1) }
-    }
-
-    static func name(_ fourcc: UInt32) -> String {
-        String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: fourcc >> ($0 * 8)) }, as: UTF8.self)
-    }
 
     private func applyControls() {
         var controls: [(String, UInt32, Int32)] = [
@@ -200,7 +191,7 @@ public final class V4L2M2MEncoder: VideoEncoder {
     public func encode(
         frame: UnsafeRawBufferPointer, ptsNs: Int64, captureNs: Int64, output: (VideoAccessUnit) throws -> Void
     ) throws {
-        guard !closed else { throw M2MError(device: settings.device, operation: "encode after close", code: EBADF) }
+        guard !closed else { throw V4L2Error(device: settings.device, operation: "encode after close", code: EBADF) }
         if drained { try restart() }
         let index = try takeOutputBuffer(output)
         copy(frame, into: device.output.buffers[index])
@@ -216,7 +207,7 @@ public final class V4L2M2MEncoder: VideoEncoder {
         // timeval fields are Int on this platform (32-bit on ARMv7): the cookie wraps after
         // 2^31 s of frames, never in practice; only its low 8 bits index `times`.
         let ts = timeval(tv_sec: Int(cookie / 1_000_000), tv_usec: Int(cookie % 1_000_000))
-        try device.enqueue(device.output, index: index, bytesUsed: raw.sizeImage, timestamp: ts)
+        try device.node.enqueue(device.output, index: index, bytesUsed: raw.sizeImage, timestamp: ts)
         inFlight += 1
         framesIn += 1
         // Wait up to half a frame period for this frame's coded buffer: low latency without
@@ -231,18 +222,18 @@ public final class V4L2M2MEncoder: VideoEncoder {
         let deadline = MonotonicClock.now() + Self.drainTimeoutNs
         while !drained {
             do {
-                if let b = try device.dequeue(device.capture) {
+                if let b = try device.node.dequeue(device.capture) {
                     try handle(b, output: output)
                     continue
                 }
-            } catch let e as M2MError where e.isDrained {
+            } catch let e as V4L2Error where e.isDrained {
                 drained = true
                 break
             }
             guard MonotonicClock.now() < deadline else {
-                throw M2MError(device: settings.device, operation: "drain: no LAST buffer within 2 s", code: ETIMEDOUT)
+                throw V4L2Error(device: settings.device, operation: "drain: no LAST buffer within 2 s", code: ETIMEDOUT)
             }
-            _ = try device.wait(for: Int16(POLLIN), timeoutMs: 100)
+            _ = try device.node.wait(for: Int16(POLLIN), timeoutMs: 100)
         }
         reclaimOutputs()
         drains += 1
@@ -256,9 +247,9 @@ public final class V4L2M2MEncoder: VideoEncoder {
     /// START alone every DQBUF keeps failing with EPIPE. The next frame is a keyframe.
     private func restart() throws {
         try device.encoderCommand(V4L2_ENC_CMD_START)
-        device.streamOff(device.capture)
-        for i in device.capture.buffers.indices { try device.enqueue(device.capture, index: i, bytesUsed: 0) }
-        try device.streamOn(device.capture)
+        device.node.streamOff(device.capture)
+        for i in device.capture.buffers.indices { try device.node.enqueue(device.capture, index: i) }
+        try device.node.streamOn(device.capture)
         drained = false
     }
 
@@ -266,17 +257,17 @@ public final class V4L2M2MEncoder: VideoEncoder {
     public func close() {
         guard !closed else { return }
         closed = true
-        device.streamOff(device.output)
-        device.streamOff(device.capture)
-        device.release(&device.output)
-        device.release(&device.capture)
+        device.node.streamOff(device.output)
+        device.node.streamOff(device.capture)
+        device.node.release(&device.output)
+        device.node.release(&device.capture)
     }
 
     /// Tries a dequeue on a stopped queue: the driver's refusal, as the caller sees it (for the
     /// check command's closed-queue test).
     public func probeClosedQueue() -> String {
         do {
-            _ = try device.dequeue(device.capture)
+            _ = try device.node.dequeue(device.capture)
             return "dequeue succeeded"
         } catch {
             return "\(error)"
@@ -291,35 +282,35 @@ public final class V4L2M2MEncoder: VideoEncoder {
             reclaimOutputs()
             if let i = freeOutputs.popLast() { return i }
             guard waited < Self.stallTimeoutMs else {
-                throw M2MError(
+                throw V4L2Error(
                     device: settings.device, operation: "no raw buffer back within 1 s (encoder stalled)",
                     code: ETIMEDOUT)
             }
-            _ = try device.wait(for: Int16(POLLOUT | POLLIN), timeoutMs: 20)
+            _ = try device.node.wait(for: Int16(POLLOUT | POLLIN), timeoutMs: 20)
             waited += 20
             try collect(untilNs: 0, output: output)
         }
     }
 
     private func reclaimOutputs() {
-        while let b = try? device.dequeue(device.output) { freeOutputs.append(b.index) }
+        while let b = try? device.node.dequeue(device.output) { freeOutputs.append(b.index) }
     }
 
     /// Hands out every coded buffer that is ready, waiting until `untilNs` while frames are in flight.
     private func collect(untilNs: Int64, output: (VideoAccessUnit) throws -> Void) throws {
         while true {
-            if let b = try device.dequeue(device.capture) {
+            if let b = try device.node.dequeue(device.capture) {
                 try handle(b, output: output)
                 continue
             }
             let left = untilNs - MonotonicClock.now()
             guard inFlight > 0, left > 0 else { return }
-            _ = try device.wait(for: Int16(POLLIN), timeoutMs: Int32(max(1, left / MediaTime.millisecond)))
+            _ = try device.node.wait(for: Int16(POLLIN), timeoutMs: Int32(max(1, left / MediaTime.millisecond)))
         }
     }
 
-    private func handle(_ b: M2MBuffer, output: (VideoAccessUnit) throws -> Void) throws {
-        defer { if !closed { try? device.enqueue(device.capture, index: b.index, bytesUsed: 0) } }
+    private func handle(_ b: DequeuedBuffer, output: (VideoAccessUnit) throws -> Void) throws {
+        defer { if !closed { try? device.node.enqueue(device.capture, index: b.index) } }
         if b.flags & UInt32(V4L2_BUF_FLAG_LAST) != 0 { drained = true }
         if b.flags & UInt32(V4L2_BUF_FLAG_ERROR) != 0 {
             corruptBuffers += 1
