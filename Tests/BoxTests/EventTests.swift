@@ -76,7 +76,8 @@ struct EventTests {
     }
 
     @Test(
-        "HTTP handlers: POST with X-Rill-Event, X-Rill-Output and the payload; the first body line answers SRT_ACCEPT")
+        "HTTP handlers: POST with X-Rill-Event, X-Rill-Output and the payload; the first body line answers SRT_ACCEPT",
+        .tags(.peer))
     func httpHandler() throws {
         let server = try PythonHTTPServer()
         defer { server.stop() }
@@ -107,7 +108,7 @@ struct EventTests {
         }
     }
 
-    @Test("an HTTP handler answering 500 counts as failed, naming the status")
+    @Test("an HTTP handler answering 500 counts as failed, naming the status", .tags(.peer))
     func httpFailure() throws {
         let server = try PythonHTTPServer()
         defer { server.stop() }

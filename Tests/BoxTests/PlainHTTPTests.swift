@@ -5,7 +5,7 @@ import RillTestSupport
 import Testing
 
 /// The HTTP client of event handlers and `rill ctl`, against Python's http.server (issue 15, defect 3).
-@Suite("PlainHTTP against Python's http.server")
+@Suite("PlainHTTP against Python's http.server", .tags(.peer))
 struct PlainHTTPTests {
     /// The request's error message, nil when it succeeded.
     static func failure(_ url: String, timeoutMs: Int64 = 3000) throws -> (message: String?, seconds: Double) {

@@ -4,7 +4,7 @@ import Testing
 
 /// The backbone end to end: `rill run` in a network namespace with multicast on lo, checked by
 /// FFmpeg (ffprobe/ffmpeg), GStreamer and tshark — independent implementations of every layer.
-@Suite("Backbone end to end", .serialized)
+@Suite("Backbone end to end", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct BackboneTests {
     static let fps = 50
     static let frameTicks = Int64(90_000 / fps)

@@ -3,7 +3,7 @@ import RillTestSupport
 import Testing
 
 /// The `rill` binary's behaviour on bad input: non-zero exit and a message naming the field.
-@Suite("CLI")
+@Suite("CLI", .tags(.endToEnd, .needsRoot, .peer))
 struct CLITests {
     @Test(
         "rill run/check refuse a bad config, naming the field",

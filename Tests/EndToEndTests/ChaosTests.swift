@@ -6,7 +6,7 @@ import Testing
 /// is SIGKILLed every 5–20 s while tshark (RTP), srt-live-transmit (SRT listener output),
 /// ristreceiver (RIST output) and a recording watch; the script decodes what they received with
 /// ffprobe and reads the TS with tshark, and reports JSON that this test checks field by field.
-@Suite("Chaos campaign (short)", .serialized)
+@Suite("Chaos campaign (short)", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct ChaosTests {
     /// The campaign's limit for an outage any receiver sees, s (as the script's default).
     static let maxOutage = 1.5

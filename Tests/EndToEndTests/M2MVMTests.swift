@@ -7,7 +7,7 @@ import Testing
 /// the same `V4L2M2MEncoder` the encode stage uses (queues, controls, drain, restart, closed
 /// queue); vicodec's decoder, driven by v4l2-ctl, decodes the result, and ffmpeg compares it with
 /// the frames ffmpeg generated. Guest: Tests/vm/m2m-guest.sh.
-@Suite("mem2mem encoder in the virtual board", .serialized)
+@Suite("mem2mem encoder in the virtual board", .serialized, .tags(.endToEnd, .needsRoot, .peer, .virtualBoard))
 struct M2MVMTests {
     struct Boot: Sendable {
         let share: String

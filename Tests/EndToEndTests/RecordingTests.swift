@@ -5,7 +5,7 @@ import Testing
 /// Recording to files: rotation at a GOP boundary, files that ffprobe reads from their first byte,
 /// durations that add up, RECORDING_END with path/duration/bytes, and a full disk or an unwritable
 /// path that stops neither the box nor the other outputs.
-@Suite("Recording to file", .serialized)
+@Suite("Recording to file", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct RecordingTests {
     /// First and last video PTS (s) and decoded frame count of a file, from ffprobe.
     static func span(_ file: String) throws -> (first: Double, last: Double, frames: Int, firstKey: Bool) {

@@ -13,7 +13,7 @@ func inputStatistics(_ b: BoxUnderTest, runDirectory: String, instance: String) 
 
 /// The gateway `srt://` input against real publishers (srt-live-transmit, FFmpeg), each test in
 /// its own network namespace (its ports are its own).
-@Suite("SRT gateway input", .serialized)
+@Suite("SRT gateway input", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct SRTInputTests {
     /// A gateway box in `ns`: SRT listener input on :9110, one raw UDP output to 127.0.0.1:5090.
     func gateway(_ ns: NetworkNamespace, dir: String, input: String = "srt://:9110?latency=120") throws -> BoxUnderTest

@@ -5,7 +5,7 @@ import Testing
 /// SRT under loss, between our caller and srt-live-transmit. This kernel has no netem, so:
 /// iptables `statistic --mode random` in a network namespace (loopback RTT), and a small UDP
 /// impairment relay (`Tests/tools/impair.py`) that adds delay as well, for latency = 4 × RTT.
-@Suite("SRT under loss", .serialized)
+@Suite("SRT under loss", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct SRTLossTests {
     @Test("5 % random loss both ways on loopback (iptables), 60 s: loss proven, then 0 CC errors")
     func randomLoss() throws {

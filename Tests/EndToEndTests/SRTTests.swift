@@ -35,30 +35,34 @@ final class PeerProcess: @unchecked Sendable {
 }
 
 /// SRT outputs against independent SRT implementations: srt-live-transmit (libsrt's own tool),
-/// FFmpeg's libsrt protocol and GStreamer's srtsrc. On loopback.
-@Suite("SRT output", .serialized)
+/// FFmpeg's libsrt protocol and GStreamer's srtsrc. On the loopback of a network namespace per
+/// test, so its ports collide with nothing on the host or in a parallel test.
+@Suite("SRT output", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct SRTTests {
     static let fps = 25
 
-    func box(_ label: String, url: String) throws -> BoxUnderTest {
+    /// A box with one SRT output `url`, in a namespace of its own; peers run with `ns.command`.
+    func box(_ label: String, url: String) throws -> (ns: NetworkNamespace, box: BoxUnderTest) {
+        let ns = try NetworkNamespace("srt-\(label)")
         let dir = makeTemporaryDirectory("srt-\(label)")
         let config = testConfig(
             instance: "srt-\(label)-\(UUID().uuidString.prefix(4))", width: 640, height: 360, fps: Self.fps,
             videoBitrate: 1_000_000,
             keyint: 25, outputs: "{ \"id\": \"srt\", \"url\": \"\(url)\" }", runDirectory: "\(dir)/run")
-        let b = try BoxUnderTest(config: config, label: "srt-\(label)")
+        let b = try BoxUnderTest(config: config, namespace: ns, label: "srt-\(label)")
         #expect(
             waitFor(timeout: 15) { b.log.contains("started send-srt") && b.log.contains("encode-video: x264") },
             "\(b.log)")
-        return b
+        return (ns, b)
     }
 
     /// Runs srt-live-transmit with `url` for `seconds`, writing what it receives to `name` in the
     /// box's directory, and returns the file's path.
-    func receive(_ b: BoxUnderTest, url: String, seconds: Double, name: String) throws -> String {
+    func receive(_ ns: NetworkNamespace, _ b: BoxUnderTest, url: String, seconds: Double, name: String) throws -> String
+    {
         let out = b.directory + "/" + name
-        let slt = try PeerProcess(["srt-live-transmit", "-q", url, "file://con"], output: out)
-        Thread.sleep(forTimeInterval: seconds)
+        let slt = try PeerProcess(ns.command(["srt-live-transmit", "-q", url, "file://con"]), output: out)
+        Thread.sleep(forTimeInterval: seconds)  // the receiving window, not a wait for readiness
         slt.stop()
         return out
     }
@@ -78,9 +82,12 @@ struct SRTTests {
 
     @Test("listener: srt-live-transmit as caller receives a decodable stream starting at an IDR")
     func listenerWithSLT() throws {
-        let b = try box("lst", url: "srt://:9101?latency=120")
-        defer { b.stop() }
-        let out = try receive(b, url: "srt://127.0.0.1:9101", seconds: 6, name: "slt.ts")
+        let (ns, b) = try box("lst", url: "srt://:9101?latency=120")
+        defer {
+            b.stop()
+            ns.close()
+        }
+        let out = try receive(ns, b, url: "srt://127.0.0.1:9101", seconds: 6, name: "slt.ts")
         try checkDecodes(out, minimumSeconds: 4)
         // The client started at a clean point: the first decoded frame is a keyframe.
         let frames = try ffprobeDecodedVideoFrames(out)
@@ -89,51 +96,60 @@ struct SRTTests {
 
     @Test("caller: srt-live-transmit as listener receives; our caller reconnects ≤ 2 s after it comes back")
     func callerWithSLT() throws {
-        let b = try box("call", url: "srt://127.0.0.1:9102?latency=120")
-        defer { b.stop() }
+        let (ns, b) = try box("call", url: "srt://127.0.0.1:9102?latency=120")
+        defer {
+            b.stop()
+            ns.close()
+        }
         let first = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://:9102", "file://con"], output: b.directory + "/a.ts")
+            ns.command(["srt-live-transmit", "-q", "srt://:9102", "file://con"]), output: b.directory + "/a.ts")
         #expect(waitFor(timeout: 10) { first.bytes > 100_000 })
         first.stop(SIGKILL)
-        Thread.sleep(forTimeInterval: 0.5)
+        Thread.sleep(forTimeInterval: 0.5)  // the receiver's outage, part of what is tested
         let restartedAt = Date()
         let second = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://:9102", "file://con"], output: b.directory + "/b.ts")
+            ns.command(["srt-live-transmit", "-q", "srt://:9102", "file://con"]), output: b.directory + "/b.ts")
         #expect(waitFor(timeout: 4) { second.bytes > 0 })
         let resumedAfter = Date().timeIntervalSince(restartedAt)
         #expect(resumedAfter <= 2.0, "sending again \(resumedAfter) s after the receiver came back")
-        Thread.sleep(forTimeInterval: 5)
+        Thread.sleep(forTimeInterval: 5)  // the receiving window checked below
         second.stop()
         try checkDecodes(b.directory + "/b.ts", minimumSeconds: 3)
     }
 
     @Test("rendezvous: both ways with srt-live-transmit")
     func rendezvous() throws {
-        let b = try box("rdv", url: "srt://127.0.0.1:9104?mode=rendezvous&localport=9103")
-        defer { b.stop() }
-        let out = try receive(b, url: "srt://127.0.0.1:9103?mode=rendezvous&port=9104", seconds: 7, name: "r.ts")
+        let (ns, b) = try box("rdv", url: "srt://127.0.0.1:9104?mode=rendezvous&localport=9103")
+        defer {
+            b.stop()
+            ns.close()
+        }
+        let out = try receive(ns, b, url: "srt://127.0.0.1:9103?mode=rendezvous&port=9104", seconds: 7, name: "r.ts")
         try checkDecodes(out, minimumSeconds: 3)
     }
 
     @Test("FFmpeg and GStreamer srtsrc as clients of our listener")
     func ffmpegAndGStreamer() throws {
-        let b = try box("ffgst", url: "srt://:9105")
-        defer { b.stop() }
+        let (ns, b) = try box("ffgst", url: "srt://:9105")
+        defer {
+            b.stop()
+            ns.close()
+        }
         // FFmpeg's latency is in microseconds (ours in milliseconds).
         let rec = try runProcess(
-            [
+            ns.command([
                 "ffmpeg", "-nostdin", "-v", "error", "-i", "srt://127.0.0.1:9105?mode=caller&latency=120000", "-t", "5",
                 "-map", "0",
                 "-c", "copy", "-f", "mpegts", "-y", b.directory + "/ff.ts",
-            ], timeout: 30)
+            ]), timeout: 30)
         #expect(rec.status == 0, "\(rec.stderr.prefix(300))")
         try checkDecodes(b.directory + "/ff.ts", minimumSeconds: 3)
         let gst = try runProcess(
-            [
+            ns.command([
                 "gst-launch-1.0", "-q", "srtsrc", "uri=srt://127.0.0.1:9105?mode=caller", "!", "tsdemux", "!",
                 "h264parse", "!",
                 "avdec_h264", "!", "fakesink", "num-buffers=75",
-            ], timeout: 30)
+            ]), timeout: 30)
         #expect(gst.status == 0 && !gst.timedOut, "gst srtsrc: \(gst.stderr.prefix(300))")
     }
 
@@ -141,20 +157,24 @@ struct SRTTests {
         "passphrase: right ⇒ stream; wrong ⇒ 0 bytes and \"Incorrect passphrase\" logged; missing ⇒ 0 bytes and \"Password required\""
     )
     func passphrase() throws {
-        let b = try box("pass", url: "srt://:9106?passphrase=correct-horse-1")
-        defer { b.stop() }
+        let (ns, b) = try box("pass", url: "srt://:9106?passphrase=correct-horse-1")
+        defer {
+            b.stop()
+            ns.close()
+        }
         let good = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=correct-horse-1", "file://con"],
+            ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=correct-horse-1", "file://con"]),
             output: b.directory + "/good.ts")
         let bad = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=wrong-horse-22", "file://con"],
+            ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:9106?passphrase=wrong-horse-22", "file://con"]),
             output: b.directory + "/bad.ts")
         // The listener's libsrt names each refusal (SRT_REJ_BADSECRET 1010, SRT_REJ_UNSECURE 1011).
         #expect(
             waitFor(timeout: 10) { b.log.contains("Incorrect passphrase") },
             "wrong passphrase not named: \(b.log.suffix(800))")
         let none = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://127.0.0.1:9106", "file://con"], output: b.directory + "/none.ts")
+            ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:9106", "file://con"]),
+            output: b.directory + "/none.ts")
         #expect(
             waitFor(timeout: 10) { b.log.contains("Password required or unexpected") },
             "missing passphrase not named: \(b.log.suffix(800))")
@@ -168,49 +188,69 @@ struct SRTTests {
 
     @Test("ten listener clients; SIGKILL of one leaves the other nine with 0 CC errors")
     func tenClients() throws {
-        let b = try box("ten", url: "srt://:9107")
-        defer { b.stop() }
+        let (ns, b) = try box("ten", url: "srt://:9107")
+        defer {
+            b.stop()
+            ns.close()
+        }
         let clients = try (0..<10).map { i in
             try PeerProcess(
-                ["srt-live-transmit", "-q", "srt://127.0.0.1:9107", "file://con"], output: b.directory + "/c\(i).ts")
+                ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:9107", "file://con"]),
+                output: b.directory + "/c\(i).ts")
         }
-        Thread.sleep(forTimeInterval: 3)
+        #expect(
+            waitFor(timeout: 15) { clients.allSatisfy { $0.bytes > 0 } },
+            "receiving: \(clients.map(\.bytes)) \(b.log.suffix(800))")
+        let connected = Date()
         clients[0].stop(SIGKILL)
-        Thread.sleep(forTimeInterval: 5)
-        // `rill status` reports every connected client with srt_bstats figures.
-        let (out, peers) = try outputStatus(configPath: b.configPath)
-        #expect(peers.count == 9, "\(peers.count) peers: \(peers)")
+        // `rill status` reports every connected client with srt_bstats figures; the killed one
+        // goes once the listener has seen it die.
+        var (out, peers): ([String: Any], [[String: Any]]) = ([:], [])
+        #expect(
+            waitFor(timeout: 15, interval: 0.5) {
+                (out, peers) = (try? outputStatus(configPath: b.configPath)) ?? ([:], [])
+                return peers.count == 9
+            }, "\(peers.count) peers: \(peers)")
         #expect(
             peers.allSatisfy {
                 ($0["packetsSent"] as? Int ?? 0) > 0 && $0["rttMs"] != nil && ($0["latencyMs"] as? Int ?? 0) >= 120
             })
         #expect((out["connects"] as? Int ?? 0) >= 10)
+        // The receiving window of the nine: 8 s from when all ten were receiving.
+        Thread.sleep(forTimeInterval: max(0, 8 - Date().timeIntervalSince(connected)))
         for c in clients.dropFirst() { c.stop() }
         for c in clients.dropFirst() { try checkDecodes(c.output, minimumSeconds: 5) }
     }
 
     @Test("streamid access list: an accepted id streams, another is refused with a log line")
     func acceptList() throws {
-        let b = try box("acc", url: "srt://:9109?accept=studio1,live/cam2")
-        defer { b.stop() }
+        let (ns, b) = try box("acc", url: "srt://:9109?accept=studio1,live/cam2")
+        defer {
+            b.stop()
+            ns.close()
+        }
         let good = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=studio1", "file://con"],
+            ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=studio1", "file://con"]),
             output: b.directory + "/ok.ts")
         let bad = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=intruder", "file://con"],
+            ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:9109?streamid=intruder", "file://con"]),
             output: b.directory + "/no.ts")
-        Thread.sleep(forTimeInterval: 5)
+        #expect(
+            waitFor(timeout: 10) { b.log.contains("streamid \"intruder\" is not accepted") }, "\(b.log.suffix(800))")
+        #expect(waitFor(timeout: 10) { good.bytes > 50_000 }, "the accepted id got \(good.bytes) bytes")
         for p in [good, bad] { p.stop() }
-        #expect(good.bytes > 50_000)
         #expect(bad.bytes == 0)
-        #expect(b.log.contains("streamid \"intruder\" is not accepted"))
     }
 
     @Test("packetfilter=fec,cols:8,rows:4 negotiates with srt-live-transmit and the stream flows")
     func packetFilter() throws {
-        let b = try box("fec", url: "srt://:9108?packetfilter=fec,cols:8,rows:4")
-        defer { b.stop() }
-        let out = try receive(b, url: "srt://127.0.0.1:9108?packetfilter=fec,cols:8,rows:4", seconds: 6, name: "fec.ts")
+        let (ns, b) = try box("fec", url: "srt://:9108?packetfilter=fec,cols:8,rows:4")
+        defer {
+            b.stop()
+            ns.close()
+        }
+        let out = try receive(
+            ns, b, url: "srt://127.0.0.1:9108?packetfilter=fec,cols:8,rows:4", seconds: 6, name: "fec.ts")
         try checkDecodes(out, minimumSeconds: 3)
     }
 
