@@ -89,6 +89,7 @@ public final class BoxMetrics: Sendable {
                     guard case .string(let peer) = p["peer"] ?? .null else { continue }
                     let pl = l + [("peer", peer)]
                     gauge("rill_srt_rtt_seconds", pl, double(p["rttMs"]) / 1000)
+                    count("rill_srt_packets_sent_total", pl, total: int(p["packetsSent"]))
                     count("rill_srt_packets_retransmitted_total", pl, total: int(p["packetsRetransmitted"]))
                     count("rill_srt_packets_lost_total", pl, total: int(p["packetsLost"]))
                 }
