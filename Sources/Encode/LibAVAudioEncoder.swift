@@ -21,6 +21,7 @@ public final class LibAVAudioEncoder: AudioEncoder {
         self.channels = channels
         self.sampleRate = sampleRate
         adts = codec == "aac"
+        CodecLogging.installLibAV()
         let id = codec == "aac" ? AV_CODEC_ID_AAC : AV_CODEC_ID_MP2
         guard let c = avcodec_find_encoder(id) else {
             throw EncoderError.rejected(field: "encoders.audio.codec", reason: "libavcodec has no \(codec) encoder")

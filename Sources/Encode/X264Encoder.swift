@@ -2,6 +2,7 @@ import CX264
 import Config
 import FrameRing
 import MediaTime
+import Runtime
 
 /// Why an encoder could not start or run.
 public enum EncoderError: Error, CustomStringConvertible, Sendable {
@@ -74,7 +75,8 @@ public final class X264Encoder: VideoEncoder {
         p.b_aud = 1
         p.b_repeat_headers = 1
         p.b_annexb = 1
-        p.i_log_level = X264_LOG_WARNING
+        p.i_log_level = CodecLogging.x264Level(for: LogLevel.level)
+        rill_x264_param_log(&p)
         guard x264_param_apply_profile(&p, config.profile) == 0 else {
             throw EncoderError.rejected(
                 field: "encoders.video.profile", reason: "x264 cannot apply profile \(config.profile) to these settings"
