@@ -54,9 +54,17 @@ final class APIBox: @unchecked Sendable {
         return ((s?["stages"] as? [[String: Any]])?.first { $0["name"] as? String == name }?["pid"] as? Int).map(
             Int32.init)
     }
+
+    /// A stage's state ("running", "stopped", …) from the status endpoint.
+    func stageState(_ name: String) -> String? {
+        let s = try? json("GET", "/api/v1/status")
+        return (s?["stages"] as? [[String: Any]])?.first { $0["name"] as? String == name }?["state"] as? String
+    }
 }
 
-@Suite("Box API (curl against a running box)", .serialized)
+/// Each test's box runs in a network namespace of its own: its API and output ports collide with
+/// nothing on the host or in a parallel test.
+@Suite("Box API (curl against a running box)", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct BoxAPITests {
     @Test(
         "auth, 422 leaves the box running, hot apply moves one output while the other loses 0 packets, kill -9 of a stage"
@@ -78,8 +86,12 @@ struct BoxAPITests {
         let capture = Task.detached {
             try tsharkCapture(port: 5100, seconds: 10, prefix: ns.command([]), directory: dir)
         }
-        try await Task.sleep(for: .seconds(2))
+        let pcap = "\(dir)/capture-5100.pcap"
+        #expect(
+            waitFor(timeout: 10) { fileSize(pcap) > 20_000 },
+            "tshark did not start capturing")
         let encoderPID = box.stagePID("encode-video")
+        let bBefore = box.stagePID("send-b")
         let bad = try box.curl(
             "PUT", "/api/v1/config/outputs",
             body: "[\(a), { \"id\": \"b\", \"url\": \"rtp://127.0.0.1:5102?ttl=999\" }]")
@@ -87,7 +99,11 @@ struct BoxAPITests {
         let moved = try box.curl(
             "PUT", "/api/v1/config/outputs", body: "[\(a), { \"id\": \"b\", \"url\": \"rtp://127.0.0.1:5104\" }]")
         #expect(moved.status == 200 && moved.body.contains("\"send-b\"") && !moved.body.contains("send-a"), "\(moved)")
-        try await Task.sleep(for: .seconds(2))
+        // The moved send-b is up (a new process, running) before it is killed.
+        #expect(
+            waitFor(timeout: 5) {
+                box.stagePID("send-b").map { $0 != bBefore && $0 > 0 } ?? false && box.stageState("send-b") == "running"
+            }, "send-b did not restart with its new URL")
         let bPID = try #require(box.stagePID("send-b"))
         kill(bPID, SIGKILL)
         #expect(
@@ -115,8 +131,11 @@ struct BoxAPITests {
     )
     func powerLoss() throws {
         for round in 0..<3 {
+            let ns = try NetworkNamespace("pl\(round)")
+            defer { ns.close() }
             let box = try APIBox(
-                label: "pl\(round)", port: 18110 + round, outputs: #"{ "id": "a", "url": "udp://127.0.0.1:5120" }"#)
+                label: "pl\(round)", port: 18110, outputs: #"{ "id": "a", "url": "udp://127.0.0.1:5120" }"#,
+                namespace: ns)
             defer { box.box.stop() }
             #expect(waitFor(timeout: 15) { (try? box.curl("GET", "/api/v1/status").status) == 200 })
             // Save i names the service "Name i"; each save's HTTP status is logged as "i status"
@@ -131,8 +150,8 @@ struct BoxAPITests {
                 done
                 """
             let saver = Process()
-            saver.executableURL = URL(fileURLWithPath: "/bin/sh")
-            saver.arguments = ["-c", script]
+            saver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            saver.arguments = ns.command(["/bin/sh", "-c", script])
             try saver.run()
             func saves() -> [(index: Int, status: Int)] {
                 ((try? String(contentsOfFile: progress, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
@@ -191,17 +210,22 @@ struct BoxAPITests {
             { "on": ["OUTPUT_START", "OUTPUT_END", "OUTPUT_CONNECT"], "handler": "\(recorder)" },
             { "on": ["SRT_ACCEPT"], "handler": "\(accept)", "outputs": ["srt"], "timeout": 2000 }
             """
+        let ns = try NetworkNamespace("ev")
+        defer { ns.close() }
         let box = try APIBox(
-            label: "ev", port: 18120, outputs: #"{ "id": "srt", "url": "srt://:9210?latency=120" }"#, events: events)
+            label: "ev", port: 18120, outputs: #"{ "id": "srt", "url": "srt://:9210?latency=120" }"#, events: events,
+            namespace: ns)
         defer { box.box.stop() }
         #expect(waitFor(timeout: 15) { box.box.log.contains("listening on *:9210") })
         let wrong = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://127.0.0.1:9210?streamid=token-9999", "file://con"],
+            ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:9210?streamid=token-9999", "file://con"]),
             output: dir + "/wrong.ts")
         let right = try PeerProcess(
-            ["srt-live-transmit", "-q", "srt://127.0.0.1:9210?streamid=token-0042", "file://con"],
+            ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:9210?streamid=token-0042", "file://con"]),
             output: dir + "/right.ts")
-        Thread.sleep(forTimeInterval: 4)
+        #expect(
+            waitFor(timeout: 10) { box.box.log.contains("SRT_ACCEPT: unknown token") }, "\(box.box.log.suffix(800))")
+        #expect(waitFor(timeout: 10) { right.bytes > 50_000 }, "the right token got \(right.bytes) bytes")
         wrong.stop()
         right.stop()
         #expect(wrong.bytes == 0, "a wrong token got \(wrong.bytes) bytes")
@@ -221,7 +245,10 @@ struct BoxAPITests {
 
     @Test("/metrics parses strictly and its counters move with traffic")
     func metrics() throws {
-        let box = try APIBox(label: "met", port: 18130, outputs: #"{ "id": "m", "url": "rtp://127.0.0.1:5130" }"#)
+        let ns = try NetworkNamespace("met")
+        defer { ns.close() }
+        let box = try APIBox(
+            label: "met", port: 18130, outputs: #"{ "id": "m", "url": "rtp://127.0.0.1:5130" }"#, namespace: ns)
         defer { box.box.stop() }
         #expect(waitFor(timeout: 15) { box.packets("m") > 100 })
         func sample(_ text: String, _ name: String) throws -> Double {
@@ -230,9 +257,14 @@ struct BoxAPITests {
         let first = try box.curl("GET", "/metrics")
         #expect(first.status == 200)
         let p1 = try sample(first.body, "rill_output_packets_sent_total")
-        Thread.sleep(forTimeInterval: 2.5)
-        let second = try box.curl("GET", "/metrics").body
-        let p2 = try sample(second, "rill_output_packets_sent_total")
+        var second = ""
+        var p2 = p1
+        #expect(
+            waitFor(timeout: 10, interval: 0.5) {
+                second = (try? box.curl("GET", "/metrics").body) ?? ""
+                p2 = (try? sample(second, "rill_output_packets_sent_total")) ?? -1
+                return p2 > p1 + 500
+            })
         #expect(p1 > 0 && p2 > p1 + 500, "\(p1) → \(p2)")
         #expect(try sample(second, "rill_output_bytes_sent_total") > 0)
         let samples = try parsePrometheusText(second)
@@ -243,10 +275,10 @@ struct BoxAPITests {
         #expect(samples.contains { $0.name == "rill_stage_up" && $0.labels["stage"] == "mux" && $0.value == 1 })
         // And rill ctl reads the same API.
         let ctl = try runProcess(
-            [
+            ns.command([
                 rillBinary(), "ctl", "status", "--api", "http://127.0.0.1:18130", "--token-file",
                 box.box.directory + "/token",
-            ], timeout: 10)
+            ]), timeout: 10)
         #expect(
             ctl.status == 0 && ctl.stdout.contains("send-m") && ctl.stdout.contains("running"),
             "\(ctl.stdout) \(ctl.stderr)")

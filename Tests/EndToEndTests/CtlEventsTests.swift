@@ -2,25 +2,13 @@ import Foundation
 import RillTestSupport
 import Testing
 
-/// A TCP port the kernel handed out and took back (free for the box to bind a moment later).
-func ephemeralPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-            bind(fd, p, len)
-            return getsockname(fd, p, &len)
-        }
-    }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
+/// A TCP port the kernel handed out and took back (free for the box to bind a moment later);
+/// `kernelAssignedPort(_:)` of RillTestSupport, 0 if the kernel gave none.
+func ephemeralPort() -> Int { (try? kernelAssignedPort(.tcp)) ?? 0 }
 
 /// rilld's shutdown with a hung event handler, its start-up log, and `rill ctl config|outputs|events`.
-@Suite("rill ctl and rilld's events", .serialized)
+/// Each box runs in a network namespace of its own, with everything that talks to it.
+@Suite("rill ctl and rilld's events", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct CtlEventsTests {
     @Test(
         "rilld stops in ≤ 2 s while an event handler sleeps 60 s, and kills it; the first start says 'starting', not 'restarting'"
@@ -31,9 +19,11 @@ struct CtlEventsTests {
         try "#!/bin/sh\necho $$ > \(dir)/handler.pid\nexec sleep 60\n".write(
             toFile: handler, atomically: true, encoding: .utf8)
         chmod(handler, 0o755)
+        let ns = try NetworkNamespace("hung")
+        defer { ns.close() }
         let box = try APIBox(
-            label: "hung", port: ephemeralPort(), outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5199" }"#,
-            events: #"{ "on": ["OUTPUT_START"], "handler": "\#(handler)" }"#)
+            label: "hung", port: 18140, outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5199" }"#,
+            events: #"{ "on": ["OUTPUT_START"], "handler": "\#(handler)" }"#, namespace: ns)
         defer { box.box.stop() }
         #expect(
             waitFor(timeout: 20) { FileManager.default.fileExists(atPath: "\(dir)/handler.pid") },
@@ -42,7 +32,7 @@ struct CtlEventsTests {
             Int32(
                 String(contentsOfFile: "\(dir)/handler.pid", encoding: .utf8).trimmingCharacters(
                     in: .whitespacesAndNewlines)))
-        #expect(kill(handlerPID, 0) == 0, "the handler is not running")
+        #expect(processAlive(handlerPID), "the handler is not running")
         let applied = box.box.log.split(separator: "\n").first { $0.contains("config applied:") } ?? ""
         #expect(
             applied.contains("starting") && applied.contains("send-u") && !applied.contains("restarting"), "\(applied)")
@@ -53,28 +43,31 @@ struct CtlEventsTests {
         let seconds = Date().timeIntervalSince(start)
         #expect(!exit.killed && seconds <= 2, "rilld took \(seconds) s to stop (status \(exit.status))")
         #expect(
-            waitFor(timeout: 1) { kill(handlerPID, 0) != 0 }, "the hung handler (pid \(handlerPID)) outlived the box")
+            waitFor(timeout: 1) { !processAlive(handlerPID) }, "the hung handler (pid \(handlerPID)) outlived the box")
         #expect(box.box.log.contains("handlers still running killed"), "\(box.box.log.suffix(800))")
     }
 
     @Test("rill ctl config get/set, outputs stop/start and events follow the box's API")
     func ctl() throws {
-        let port = ephemeralPort()
-        let box = try APIBox(label: "ctl", port: port, outputs: #"{ "id": "c", "url": "udp://127.0.0.1:5197" }"#)
+        let port = 18150
+        let ns = try NetworkNamespace("ctl")
+        defer { ns.close() }
+        let box = try APIBox(
+            label: "ctl", port: port, outputs: #"{ "id": "c", "url": "udp://127.0.0.1:5197" }"#, namespace: ns)
         defer { box.box.stop() }
         #expect(
             waitFor(timeout: 20) { (try? box.curl("GET", "/api/v1/status").status) == 200 },
             "\(box.box.log.suffix(1500))")
         let api = ["--api", "http://127.0.0.1:\(port)", "--token-file", box.box.directory + "/token"]
         func ctl(_ args: [String], stdin: String? = nil) throws -> ProcessResult {
-            try runProcess([rillBinary(), "ctl"] + args + api, timeout: 15, stdin: stdin)
+            try runProcess(ns.command([rillBinary(), "ctl"] + args + api), timeout: 15, stdin: stdin)
         }
         // Follow the events from here on.
         let eventsLog = "\(box.box.directory)/ctl-events.jsonl"
         _ = FileManager.default.createFile(atPath: eventsLog, contents: nil)
         let follower = Process()
-        follower.executableURL = URL(fileURLWithPath: rillBinary())
-        follower.arguments = ["ctl", "events", "--json"] + api
+        follower.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        follower.arguments = ns.command([rillBinary(), "ctl", "events", "--json"] + api)
         follower.standardOutput = FileHandle(forWritingAtPath: eventsLog)
         follower.standardInput = FileHandle.nullDevice
         try follower.run()

@@ -4,7 +4,7 @@ import Testing
 
 /// A raw `udp://` gateway input and `rill probe`, fed by FFmpeg (a real sender), each test in its
 /// own network namespace.
-@Suite("UDP gateway input and probe", .serialized)
+@Suite("UDP gateway input and probe", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct GatewayInputTests {
     /// FFmpeg sending a live test pattern as MPEG-TS in 1316-byte datagrams to `url`.
     func ffmpegSender(_ ns: NetworkNamespace, to url: String, seconds: Int, metadata: [String] = [], log: String) throws
@@ -36,13 +36,18 @@ struct GatewayInputTests {
         #expect(
             waitFor(timeout: 15) { b.log.contains("UDP input on") && b.log.contains("started send-relay") }, "\(b.log)")
         // A real receiver of the relay counts the datagrams it gets (tshark, on lo in the namespace).
+        // Its stderr says "Capture started." once it captures: the sender starts after that.
         let capture = try PeerProcess(
             ns.command([
+                "sh", "-c", "exec \"$@\" 2>\"\(dir)/tshark.log\"", "sh",
                 "tshark", "-i", "lo", "-l", "-n", "-f", "udp dst port 5070", "-T", "fields", "-e", "frame.number",
             ]),
             output: "\(dir)/capture.txt")
         defer { capture.stop(SIGKILL) }
-        Thread.sleep(forTimeInterval: 2)  // tshark has no readiness signal; the count below tolerates a late start
+        #expect(
+            waitFor(timeout: 15) {
+                ((try? String(contentsOfFile: "\(dir)/tshark.log", encoding: .utf8)) ?? "").contains("Capture started")
+            }, "tshark did not start capturing")
         let sender = try ffmpegSender(
             ns, to: "udp://127.0.0.1:5070?pkt_size=1316", seconds: 12, log: "\(dir)/ffmpeg.log")
         defer { sender.stop(SIGKILL) }
@@ -59,7 +64,10 @@ struct GatewayInputTests {
             },
             "\(b.log.suffix(600))")
         _ = waitFor(timeout: 20) { sender.process.isRunning == false }
-        Thread.sleep(forTimeInterval: 1.5)  // the stats file is rewritten once a second
+        // The stats file is rewritten once a second: wait for a write after the sender ended.
+        let ended = Date()
+        let statsPath = "\(dir)/run/\(ns.name)/stats/recv.json"
+        #expect(waitFor(timeout: 5) { modificationDate(statsPath).map { $0 > ended } ?? false }, "\(statsPath)")
         status = try inputStatistics(b, runDirectory: "\(dir)/run", instance: ns.name)
         capture.stop()
         let sent = (try String(contentsOfFile: "\(dir)/capture.txt", encoding: .utf8)).split(separator: "\n").count

@@ -4,7 +4,7 @@ import Testing
 
 /// The units under Systemd/ against systemd's own tools, and the box's sd_notify protocol against a
 /// notify socket like systemd's.
-@Suite("systemd units", .serialized)
+@Suite("systemd units", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct SystemdTests {
     let units = packageRoot() + "/Systemd"
 
@@ -71,8 +71,12 @@ struct SystemdTests {
             instance: "notify-\(UUID().uuidString.prefix(4))",
             outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5140" }"#,
             runDirectory: dir + "/run")
+        // Its own network namespace: the UDP output reaches nothing on the host.
+        let ns = try NetworkNamespace("notify")
+        defer { ns.close() }
         let box = try BoxUnderTest(
-            config: config, label: "notify", environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "2000000"])
+            config: config, namespace: ns, label: "notify",
+            environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "2000000"])
         defer { box.stop() }
         #expect(
             waitFor(timeout: 10) {
@@ -85,7 +89,7 @@ struct SystemdTests {
 }
 
 /// Board/install.sh into a temporary root, and the JSON Schema against the validator.
-@Suite("Boards and schema", .serialized)
+@Suite("Boards and schema", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct BoardTests {
     @Test("install.sh lays out binary, units, schema and each profile; the result passes rill check")
     func install() throws {

@@ -32,3 +32,14 @@ public func waitUntilSettled(timeout: Double, settle: Double = 0.5, _ value: () 
         return now == last
     }
 }
+
+/// Whether `pid` is a live process: it exists and is not a zombie (state Z or X in
+/// /proc/PID/stat). A killed orphan stays a zombie until init reaps it, and kill(pid, 0) still
+/// succeeds on a zombie, so "it was killed" must not be read from kill(pid, 0).
+public func processAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return false }
+    let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+    return state != nil && state != "Z" && state != "X"
+}
