@@ -69,34 +69,38 @@ let package = Package(
         .target(name: "Packager", dependencies: ["FrameRing", "Runtime", "MPEGTS", "Config"], swiftSettings: swift6),
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
         .target(
-            name: "Events", dependencies: ["Config", "FrameRing", "Runtime", "CRillShims", "MediaTime"], swiftSettings: swift6),
-        .target(
-            name: "Transport",
-            dependencies: ["FrameRing", "Runtime", "MPEGTS", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST", "Events"],
+            name: "Events", dependencies: ["Config", "Runtime", "CRillShims", "MediaTime", "Transport"],
             swiftSettings: swift6),
         .target(
-            name: "Box", dependencies: ["Config", "FrameRing", "Runtime", "CRillShims", "RTP", "Transport", "Events"],
+            name: "Transport",
+            dependencies: [
+                "FrameRing", "Runtime", "MediaTime", "MPEGTS", "RTP", "FEC", "Config", "CRillShims", "CSRT", "CRIST",
+            ],
+            swiftSettings: swift6),
+        .target(
+            name: "Box",
+            dependencies: ["Config", "FrameRing", "Runtime", "MediaTime", "CRillShims", "Transport", "Events"],
             swiftSettings: swift6),
         // rilld's HTTP API, auth and Prometheus metrics, beside the box.
         .target(
             name: "API",
             dependencies: [
-                "Box", "Capture", "Config", "Events", "Transport", "FrameRing", "Runtime", "MediaTime",
+                "Box", "Capture", "Config", "Events", "Runtime", "MediaTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift6),
         .executableTarget(
             name: "rill",
             dependencies: [
-                "API", "Box", "Capture", "Encode", "Packager", "Transport", "FrameRing", "Runtime", "Events",
+                "API", "Box", "Capture", "Config", "Encode", "Packager", "Transport", "FrameRing", "Runtime",
+                "Events", "MPEGTS", "RTP", "MediaTime", "CRillShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swift6),
@@ -122,19 +126,20 @@ let package = Package(
         .testTarget(
             name: "RuntimeTests", dependencies: ["Runtime", "Config", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
-        .testTarget(name: "TransportTests", dependencies: ["Runtime", "Transport"], swiftSettings: swift6),
+        .testTarget(name: "TransportTests", dependencies: ["Config", "Runtime", "Transport"], swiftSettings: swift6),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "V4L2"], swiftSettings: swift6),
         .testTarget(name: "V4L2Tests", dependencies: ["V4L2", "CV4L2"], swiftSettings: swift6),
         .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "Runtime", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["RillTestSupport", "MPEGTS", "RTP", "Config"], swiftSettings: swift6),
+            name: "EndToEndTests", dependencies: ["RillTestSupport"], swiftSettings: swift6),
         .testTarget(
-            name: "BoxTests", dependencies: ["Box", "Config", "Events", "FrameRing", "Runtime", "MediaTime", "RillTestSupport"],
+            name: "BoxTests",
+            dependencies: ["Box", "Config", "Events", "Runtime", "Transport", "RillTestSupport"],
             swiftSettings: swift6),
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Box", "Config", "Events", "RillTestSupport",
+                "API", "Box", "Config", "Events", "Runtime", "Transport", "RillTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swift6),

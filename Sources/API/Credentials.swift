@@ -2,7 +2,6 @@ import Config
 import HummingbirdBcrypt
 import Runtime
 import Synchronization
-import Transport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,5 @@
 import Box
 import Config
-import FrameRing
 import MediaTime
 import Runtime
 

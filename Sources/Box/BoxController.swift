@@ -1,6 +1,5 @@
 import Config
 import Events
-import FrameRing
 import Runtime
 import Synchronization
 import Transport

@@ -1,5 +1,4 @@
 import Config
-import FrameRing
 import Runtime
 import Synchronization
 import Transport

@@ -1,7 +1,5 @@
 import Config
-import FrameRing
 import Runtime
-import Transport
 
 /// The configuration `rill run` uses without `--config`: the built-in test source, x264 + AAC,
 /// VBR TS, one RTP output. Multicast to 239.255.42.1 when the machine has a route for multicast

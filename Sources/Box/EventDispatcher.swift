@@ -1,6 +1,5 @@
 import Config
 import Events
-import FrameRing
 import MediaTime
 import Runtime
 import Synchronization

@@ -1,5 +1,4 @@
 import CRillShims
-import Config
 import Events
 import FrameRing
 import MediaTime

@@ -1,5 +1,3 @@
-import FrameRing
-import MediaTime
 import Runtime
 
 #if canImport(Glibc)

@@ -1,4 +1,3 @@
-import FrameRing
 import Runtime
 
 #if canImport(Glibc)

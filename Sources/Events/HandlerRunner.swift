@@ -1,6 +1,5 @@
 import CRillShims
 import Config
-import FrameRing
 import MediaTime
 import Runtime
 import Synchronization
@@ -168,76 +167,5 @@ public enum HandlerRunner {
                     ? "\(h.handler) exited with status \(code)" : "\(h.handler) killed by signal \(status & 0x7F)")
         }
         return Outcome(answer: firstLine(answer), failure: nil)
-    }
-}
-
-/// The answer of a blocking SRT_ACCEPT: accept (optionally naming the connection, as MistServer's
-/// PUSH_REWRITE rewrites a token to a stream name) or reject.
-public enum AcceptDecision: Sendable, Equatable {
-    /// Let the connection in, optionally under another name.
-    case accept(name: String?)
-    /// Refuse it, with the reason for the log.
-    case reject(reason: String)
-
-    /// Reads a handler's first answer line: `accept`, `accept NAME`, `reject [reason]`, an empty
-    /// answer (reject) or any other single word (accept, named by it).
-    public static func parse(_ answer: String) -> AcceptDecision {
-        let words = answer.split(separator: " ", maxSplits: 1).map(String.init)
-        guard let first = words.first else { return .reject(reason: "empty answer") }
-        switch first.lowercased() {
-        case "accept": return .accept(name: words.count > 1 ? words[1] : nil)
-        case "reject": return .reject(reason: words.count > 1 ? words[1] : "rejected by handler")
-        default: return .accept(name: answer)
-        }
-    }
-}
-
-/// The event handlers of a config, for stages: fire-and-forget events go to the supervisor over
-/// the event channel; blocking ones (SRT_ACCEPT) run their handler right here and wait.
-public final class StageEvents: @unchecked Sendable {
-    let handlers: [EventHandlerSection]
-    let channel: EventChannel
-    let log: Log
-
-    /// The handlers of a stage's config; events go to the supervisor of `instanceDirectory`.
-    public init(handlers: [EventHandlerSection], instanceDirectory: String, log: Log) {
-        self.handlers = handlers
-        self.channel = EventChannel(sendingTo: EventChannel.path(instanceDirectory: instanceDirectory))
-        self.log = log
-    }
-
-    /// Tells the supervisor (never blocks).
-    public func post(_ event: Event) {
-        var e = event
-        if e.time == 0 { e.time = MonotonicClock.wallNow() }
-        if !channel.send(e) { log.info("event \(e.kind.rawValue) dropped: the supervisor is not listening") }
-    }
-
-    /// Whether any handler decides SRT_ACCEPT for `output`.
-    public func hasAcceptHandler(output: String?) -> Bool {
-        handlers.contains { $0.matches(.srtAccept, output: output) }
-    }
-
-    /// Asks the SRT_ACCEPT handlers in order; the first rejection wins, the last name given names
-    /// the connection. A failed handler counts as its `default` answer.
-    public func decideAccept(output: String?, peer: String, streamID: String) -> AcceptDecision {
-        var e = Event(.srtAccept, output: output, values: [output ?? "input", peer, streamID])
-        e.time = MonotonicClock.wallNow()
-        var name: String? = nil
-        for h in handlers where h.matches(.srtAccept, output: output) {
-            let o = HandlerRunner.run(h, e)
-            let d: AcceptDecision
-            if let answer = o.answer {
-                d = AcceptDecision.parse(answer)
-            } else {
-                log.warning("SRT_ACCEPT handler \(h.handler): \(o.failure ?? "failed"); answering \(h.defaultAnswer)")
-                d = h.defaultAnswer == "accept" ? .accept(name: nil) : .reject(reason: "handler failed")
-            }
-            switch d {
-            case .reject: return d
-            case .accept(let n): if let n { name = n }
-            }
-        }
-        return .accept(name: name)
     }
 }

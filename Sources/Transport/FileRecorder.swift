@@ -1,5 +1,4 @@
 import Config
-import Events
 import FrameRing
 import MediaTime
 import Runtime
@@ -21,7 +20,7 @@ public final class FileRecorder {
     let instance: String
     let serviceName: String
     let statsPath: String?
-    let events: StageEvents?
+    let events: (any TransportEventSink)?
     let log: Log
     let splitNs: Int64?
     let maxBytes: Int64?
@@ -44,8 +43,10 @@ public final class FileRecorder {
     /// The cut is due (time or size reached); it happens at the next random access point.
     private var cutDueSince: Int64? = nil
 
-    public init(output: OutputSection, instance: String, serviceName: String, statsPath: String?, events: StageEvents?)
-    {
+    public init(
+        output: OutputSection, instance: String, serviceName: String, statsPath: String?,
+        events: (any TransportEventSink)?
+    ) {
         self.output = output
         template = output.recordPath ?? "/tmp/rill-$output-$datetime.ts"
         self.instance = instance
@@ -174,9 +175,9 @@ public final class FileRecorder {
         _ = Glibc.close(fd)
         fd = -1
         cutDueSince = nil
-        let seconds = Double(lastPTS - firstPTS) / 1e9
-        let duration = String(Double(Int((seconds * 1000).rounded())) / 1000)
+        let durationMs = Int64((Double(lastPTS - firstPTS) / 1e9 * 1000).rounded())
+        let duration = String(Double(durationMs) / 1000)
         log.notice("closed \(path) (\(reason)): \(duration) s, \(fileBytes) bytes")
-        events?.post(Event(.recordingEnd, output: output.id, values: [output.id, path, duration, "\(fileBytes)"]))
+        events?.recordingEnded(output: output.id, path: path, durationMs: durationMs, bytes: fileBytes)
     }
 }

@@ -1,6 +1,5 @@
 import CSRT
 import Config
-import Events
 import FrameRing
 import MediaTime
 import Runtime
@@ -22,7 +21,7 @@ public final class SRTInput: @unchecked Sendable {
     let log = Log(stage: "recv")
     /// Records published to the TS ring: one per SRT message, more for a message larger than a slot.
     public private(set) var messages: UInt64 = 0
-    let events: StageEvents?
+    let events: (any TransportEventSink)?
     /// Written once a second while waiting and while receiving (set by the stage before `run`).
     public var statistics = StageStatistics(path: nil)
     /// How long one wait for a publisher (srt_epoll_uwait) or for a message (SRTO_RCVTIMEO) lasts
@@ -46,7 +45,7 @@ public final class SRTInput: @unchecked Sendable {
 
     /// An input for `url` (`srt://`) writing the TS ring of `instance`, `events` holding the
     /// SRT_ACCEPT handlers; throws a ConfigError naming `source.url` for invalid options.
-    public init(url: MediaURL, instance: String, events: StageEvents? = nil) throws {
+    public init(url: MediaURL, instance: String, events: (any TransportEventSink)? = nil) throws {
         settings = try SRTSettings.parse(url, path: "source.url")
         self.instance = instance
         self.events = events

@@ -1,6 +1,5 @@
 import CSRT
 import Config
-import Events
 import FrameRing
 import MediaTime
 import Runtime
@@ -30,7 +29,7 @@ public final class SRTOutput: @unchecked Sendable {
     private var rejected = 0
     /// Names given by SRT_ACCEPT handlers, by accepted socket (the listen callback sees the socket first).
     private var names: [Int32: String] = [:]
-    let events: StageEvents?
+    let events: (any TransportEventSink)?
     static let minBackoff: Int64 = MediaTime.nanosecondsPerSecond
     static let maxBackoff: Int64 = 10 * MediaTime.nanosecondsPerSecond
 
@@ -42,7 +41,8 @@ public final class SRTOutput: @unchecked Sendable {
     static let ackTimeout: Int64 = 1_000 * MediaTime.millisecond
 
     public init(
-        output: OutputSection, instance: String, statsPath: String?, videoPID: UInt16, events: StageEvents? = nil
+        output: OutputSection, instance: String, statsPath: String?, videoPID: UInt16,
+        events: (any TransportEventSink)? = nil
     ) throws {
         self.videoPID = videoPID
         self.events = events
@@ -95,10 +95,10 @@ public final class SRTOutput: @unchecked Sendable {
             log.notice("connected to \(peer) (\(settings.mode.rawValue))")
             let streamID = settings.option("streamid") ?? ""
             register(socket, peer: peer, streamID: streamID)
-            events?.post(Event(.outputConnect, output: output.id, values: [output.id, peer, streamID]))
+            events?.outputConnected(output: output.id, peer: peer, streamID: streamID)
             stream(socket, blocking: true)
             unregister(socket)
-            events?.post(Event(.outputDisconnect, output: output.id, values: [output.id, peer, streamID]))
+            events?.outputDisconnected(output: output.id, peer: peer, streamID: streamID)
             log.warning("connection to \(peer) ended; reconnecting")
         }
     }
@@ -150,13 +150,13 @@ public final class SRTOutput: @unchecked Sendable {
             let streamID = lock.withLock { names.removeValue(forKey: ns) } ?? client.streamID
             log.notice("client \(peer) connected\(streamID.isEmpty ? "" : " (streamid \"\(streamID)\")")")
             register(client, peer: peer, streamID: streamID)
-            events?.post(Event(.outputConnect, output: output.id, values: [output.id, peer, streamID]))
+            events?.outputConnected(output: output.id, peer: peer, streamID: streamID)
             threads.append(
                 StageThread(name: "srt-client") { [self] in
                     stream(client, blocking: false)
                     unregister(client)
                     log.notice("client \(peer) disconnected")
-                    events?.post(Event(.outputDisconnect, output: output.id, values: [output.id, peer, streamID]))
+                    events?.outputDisconnected(output: output.id, peer: peer, streamID: streamID)
                 })
         }
         watcher.join()

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Config
-import FrameRing
 import Runtime
 import Transport
 

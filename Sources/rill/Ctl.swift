@@ -3,7 +3,6 @@ import ArgumentParser
 import Config
 import Events
 import Runtime
-import Transport
 
 #if canImport(Glibc)
 import Glibc
@@ -173,29 +172,20 @@ struct CtlEvents: ParsableCommand {
         commandName: "events", abstract: "Follow the box's events (Server-Sent Events).")
     @OptionGroup var options: APIOptions
     func run() throws {
-        var pending: [UInt8] = []
+        var parser = ServerSentEventParser()
         var status = 0
         do {
+            // The API sends a keep-alive comment every 15 s, so three missed ones mean the box is gone.
             try PlainHTTP.stream(
                 options.url("/api/v1/events"), headers: options.headers, connectTimeoutMs: 5000,
                 idleTimeoutMs: 3 * 15_000, onHead: { status = $0 }
             ) { piece in
                 guard status == 200 else { return false }
-                pending += piece
-                // Events end with a blank line. The API sends a keep-alive comment every 15 s, so three
-                // missed ones mean the box is gone.
-                while let end = (0..<max(pending.count - 1, 0)).first(where: {
-                    pending[$0] == 10 && pending[$0 + 1] == 10
-                }) {
-                    let block = String(decoding: pending[..<end], as: UTF8.self)
-                    pending.removeFirst(end + 2)
-                    for line in block.split(separator: "\n") where line.hasPrefix("data: ") {
-                        let data = String(line.dropFirst(6))
-                        if options.json {
-                            print(data)
-                        } else if let e = try? JSONParser.parse(data) {
-                            print(Self.human(e))
-                        }
+                for event in parser.feed(piece) {
+                    if options.json {
+                        print(event.data)
+                    } else if let e = try? JSONParser.parse(event.data) {
+                        print(Self.human(e))
                     }
                 }
                 fflush(nil)

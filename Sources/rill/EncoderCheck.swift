@@ -44,7 +44,6 @@ struct EncoderCheck: ParsableCommand {
         let rate = FrameRate(fps, 1)
         let encoder = try V4L2M2MEncoder(
             settings: .init(device: device, codec: codec, width: w, height: h, fps: rate, bitrate: bitrate, gop: gop))
-        let frameBytes = w * h * 3 / 2
         let source = try FrameSource(path: input, width: w, height: h, fps: rate)
         let sink = try output.map { p -> UnsafeMutablePointer<FILE> in
             guard let f = fopen(p, "wb") else {
@@ -53,58 +52,14 @@ struct EncoderCheck: ParsableCommand {
             return f
         }
         defer { if let sink { fclose(sink) } }
-
-        var codedBytes: Int64 = 0
-        var out: [JSON] = []
-        var lastPTS = Int64.min
-        var ptsInOrder = true
-        func write(_ au: VideoAccessUnit) throws {
-            codedBytes += Int64(au.bytes.count)
-            if au.ptsNs < lastPTS { ptsInOrder = false }
-            lastPTS = au.ptsNs
-            if let sink, fwrite(au.bytes.baseAddress, 1, au.bytes.count, sink) != au.bytes.count {
+        let report = try EncoderBringUp.run(
+            encoder, subject: .init(device: device, codec: codec, width: w, height: h, fps: rate), framesPerRun: frames,
+            fill: { source.read(frame: $0, into: $1) }
+        ) { bytes in
+            if let sink, fwrite(bytes.baseAddress, 1, bytes.count, sink) != bytes.count {
                 throw ValidationError("--output: write failed: \(String(cString: strerror(errno)))")
             }
         }
-        let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: frameBytes, alignment: 64)
-        defer { frame.deallocate() }
-        var index: Int64 = 0
-        for run in 1...2 {
-            let before = (encoder.framesIn, encoder.accessUnits)
-            for _ in 0..<frames {
-                source.read(frame: index, into: frame)
-                try encoder.encode(
-                    frame: UnsafeRawBufferPointer(frame), ptsNs: rate.nanoseconds(ofFrame: index), captureNs: 0,
-                    output: write)
-                index += 1
-            }
-            try encoder.flush(output: write)
-            // After LAST, the CAPTURE queue answers EPIPE until the encoder is restarted.
-            let afterDrain = encoder.probeClosedQueue()
-            out.append(
-                .object([
-                    ("run", .number(Double(run))), ("framesIn", .number(Double(encoder.framesIn - before.0))),
-                    ("accessUnits", .number(Double(encoder.accessUnits - before.1))),
-                    ("drained", .bool(encoder.drained)),
-                    ("dequeueAfterDrain", .string(afterDrain)),
-                ]))
-        }
-        encoder.close()
-        var afterClose = "encode succeeded"
-        do {
-            try encoder.encode(frame: UnsafeRawBufferPointer(frame), ptsNs: 0, captureNs: 0, output: write)
-        } catch {
-            afterClose = "\(error)"
-        }
-        let report: JSON = .object([
-            ("device", .string(device)), ("driver", .string(encoder.driver)),
-            ("multiplanar", .bool(encoder.multiplanar)),
-            ("codec", .string(codec)), ("width", .number(Double(w))), ("height", .number(Double(h))),
-            ("runs", .array(out)), ("keyframes", .number(Double(encoder.keyframes))),
-            ("corruptBuffers", .number(Double(encoder.corruptBuffers))), ("codedBytes", .number(Double(codedBytes))),
-            ("ptsInOrder", .bool(ptsInOrder)), ("refusedControls", .array(encoder.refusedControls.map { .string($0) })),
-            ("encodeAfterClose", .string(afterClose)),
-        ])
         print(report.pretty)
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Config
-import FrameRing
 import MPEGTS
-import MediaTime
 import RTP
 import Runtime
 import Transport

@@ -4,14 +4,10 @@ import Box
 import Config
 import Events
 import FrameRing
-import Hummingbird
 import Logging
 import MediaTime
-import Metrics
-import Prometheus
 import Runtime
 import ServiceLifecycle
-import Transport
 
 #if canImport(Glibc)
 import Glibc
@@ -51,7 +47,7 @@ struct Run: AsyncParsableCommand {
         }
         let cfg = store.config
         LogLevel.apply(named: cfg.system.logLevel)
-        let runDir = Self.usableRunDirectory(cfg.system.runDirectory, log: log)
+        let runDir = RunDirectory.usable(cfg.system.runDirectory, log: log)
         // Leftover rings of a previous run of this instance would be taken over; start clean.
         for name in SharedRing.list(instance: cfg.system.instance) { SharedRing.unlink(name: name) }
         let box = try BoxController(store: store, executable: executablePath(), runDirectory: runDir)
@@ -64,17 +60,11 @@ struct Run: AsyncParsableCommand {
         // Services stop in reverse order: the supervisor (last) stops every stage while the API still answers.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if cfg.api.enabled {
-            let credentials = try Self.credentials(cfg.api, box: box, log: log)
-            let metrics = BoxMetrics()
-            let router = RillAPI.router(box: box, credentials: credentials, metrics: metrics)
-            let logger = Logger(label: "api")
-            let app = Application(
-                router: router,
-                configuration: .init(
-                    address: .hostname(cfg.api.address, port: Int(cfg.api.port)),
-                    serverName: "rill/\(BoxController.version)"),
-                onServerRunning: { _ in log.notice("API on http://\(cfg.api.address):\(cfg.api.port)/api/v1") },
-                logger: logger)
+            let credentials = try Credentials.openForBox(
+                cfg.api, instanceDirectory: box.instanceDirectory, log: log
+            ).credentials
+            let app = RillAPI.application(
+                box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log)
             // An API that cannot start (port taken) is logged; the media keeps flowing without it.
             services.append(
                 .init(service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore))
@@ -102,43 +92,13 @@ struct Run: AsyncParsableCommand {
             }
             return config
         }
-        let runDir = Self.usableRunDirectory(runDirectory, log: log)
+        let runDir = RunDirectory.usable(runDirectory, log: log)
         let made = DefaultConfig.make(runDirectory: runDir, multicastRoute: DefaultConfig.hasMulticastRoute())
         let path = "\(runDir)/default/rill.json"
         try AtomicFile.makeDirectories("\(runDir)/default")
         try AtomicFile.write(made.json, to: path)
         log.notice("no --config: test source, output mc is \(made.explanation); config in \(path)")
         return path
-    }
-
-    /// The API's credentials; on first run (none yet) a token is made and written beside them.
-    static func credentials(_ api: APISection, box: BoxController, log: Log) throws -> Credentials {
-        var path = api.credentials
-        if access(path, F_OK) != 0, !ConfigStore.isWritable(path) {
-            path = "\(box.instanceDirectory)/credentials.json"
-        }
-        let c = try Credentials(path: path)
-        if c.isEmpty {
-            let token = try c.addToken(name: "first-run")
-            let tokenFile = AtomicFile.directory(of: path) + "/token"
-            try AtomicFile.write(token + "\n", to: tokenFile, mode: 0o600)
-            log.notice("first run: API token written to \(tokenFile) (set an admin password with `rill passwd`)")
-        }
-        return c
-    }
-
-    /// `preferred` if it can be created and written, else `$XDG_RUNTIME_DIR/rill` or `/tmp/rill-<uid>`.
-    static func usableRunDirectory(_ preferred: String, log: Log) -> String {
-        var candidates = [preferred]
-        if let xdg = getenv("XDG_RUNTIME_DIR") { candidates.append(String(cString: xdg) + "/rill") }
-        candidates.append("/tmp/rill-\(getuid())")
-        for c in candidates {
-            if (try? AtomicFile.makeDirectories(c)) != nil, access(c, W_OK) == 0 {
-                if c != preferred { log.notice("\(preferred) is not writable; using \(c)") }
-                return c
-            }
-        }
-        return preferred
     }
 }
 

@@ -5,7 +5,6 @@ import Capture
 import Config
 import Encode
 import Events
-import FrameRing
 import Packager
 import Runtime
 import Transport
@@ -94,53 +93,33 @@ struct Stage: ParsableCommand {
                 stage.statistics = stats("mux")
                 try stage.run()
             case .recv:
-                guard let url = cfg.source.url else {
-                    printError("rill stage recv: the config has no gateway source url")
-                    throw ExitCode(2)
-                }
-                if url.scheme == "rist" {
-                    let input = RISTInput(urlText: cfg.source.urlText ?? "", instance: instance)
-                    input.statistics = stats("recv")
-                    try input.run()
-                } else if url.scheme == "rtp" || url.scheme == "udp" {
-                    let input = try RTPInput(url: url, instance: instance)
-                    input.statistics = stats("recv")
-                    try input.run()
-                } else {
-                    let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
-                    let input = try SRTInput(url: url, instance: instance, events: events)
-                    input.statistics = stats("recv")
-                    try input.run()
-                }
+                let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
+                try Self.transport { try TransportStages.input(config: cfg, statistics: stats("recv"), events: events) }
+                    .run()
             case .send:
                 guard let id = output, let o = cfg.outputs.first(where: { $0.id == id }) else {
                     printError("rill stage send: --output must name an output of the config")
                     throw ExitCode(2)
                 }
-                let stats = "\(cfg.system.runDirectory)/\(instance)/stats/\(o.id).json"
-                if o.url.scheme == "file" {
-                    let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
-                    try FileRecorder(
-                        output: o, instance: instance, serviceName: cfg.program.serviceName, statsPath: stats,
-                        events: events
-                    ).run()
-                } else if o.url.scheme == "rist" {
-                    try RISTOutput(output: o, instance: instance, statsPath: stats).run()
-                } else if o.url.scheme == "srt" {
-                    let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
-                    try SRTOutput(
-                        output: o, instance: instance, statsPath: stats, videoPID: UInt16(cfg.program.videoPID),
-                        events: events
-                    ).run()
-                } else {
-                    try PacedSender(output: o, instance: instance, statsPath: stats).run()
-                }
+                let events = StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log)
+                try Self.transport { try TransportStages.sender(for: o, config: cfg, events: events) }.run()
             }
         } catch let e as ExitCode {
             throw e
         } catch {
             log.error("\(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// Makes a transport stage; a config it refuses (no URL, a scheme without an implementation)
+    /// exits 2 naming the field: restarting cannot help.
+    static func transport(_ make: () throws -> any TransportStage) throws -> any TransportStage {
+        do {
+            return try make()
+        } catch let e as ConfigError {
+            printError("rill stage: config: \(e)")
+            throw ExitCode(2)
         }
     }
 }

@@ -1,11 +1,7 @@
 import ArgumentParser
+import Box
 import Config
 import Runtime
-import Transport
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `rill status --config FILE`: every output's statistics (RTP/UDP counters, latency and pacing
 /// histograms; SRT per-connection srt_bstats) as one JSON document.
@@ -18,11 +14,7 @@ struct Status: ParsableCommand {
     func run() throws {
         let (cfg, _) = try loadConfig(config)
         // The supervisor may have moved to a fallback run directory; look where it would.
-        let dirs = [
-            cfg.system.runDirectory, getenv("XDG_RUNTIME_DIR").map { String(cString: $0) + "/rill" },
-            "/tmp/rill-\(getuid())",
-        ]
-        .compactMap { $0 }
+        let dirs = RunDirectory.candidates(preferred: cfg.system.runDirectory)
         var outputs: [String] = []
         for o in cfg.outputs {
             let text = dirs.lazy.compactMap { try? AtomicFile.read("\($0)/\(cfg.system.instance)/stats/\(o.id).json") }

@@ -4,6 +4,7 @@ import Events
 import Foundation
 import RillTestSupport
 import Testing
+import Transport
 
 @Suite("Split config and events")
 struct ConfigStoreTests {

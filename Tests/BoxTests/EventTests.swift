@@ -1,7 +1,6 @@
 import Config
 import Events
 import Foundation
-import FrameRing
 import RillTestSupport
 import Runtime
 import Testing

@@ -2,7 +2,6 @@ import Box
 import Config
 import Events
 import Foundation
-import MediaTime
 import RillTestSupport
 import Testing
 
