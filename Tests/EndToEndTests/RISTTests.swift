@@ -4,7 +4,7 @@ import Testing
 
 /// RIST through librist against librist's own tools (ristreceiver, ristsender) and FFmpeg's
 /// rist:// protocol, in a network namespace; the loss test drops 5 % of the packets each way.
-@Suite("RIST against ristreceiver, ristsender and FFmpeg", .serialized)
+@Suite("RIST against ristreceiver, ristsender and FFmpeg", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct RISTTests {
     static func ccDrops(_ file: String) throws -> Int {
         try runProcess(["tshark", "-r", file, "-Y", "mp2t.cc.drop"], timeout: 120).stdout.split(separator: "\n").count
@@ -25,13 +25,14 @@ struct RISTTests {
         let udp = 9300 + Int.random(in: 0..<200) * 2
         let rec = try PeerProcess(
             ns.command(["srt-live-transmit", "-q", "udp://:\(udp)", "file://con"]), output: "\(dir)/\(name).ts")
+        #expect(waitFor(timeout: 10) { portListening(udp, .udp, in: ns) }, "srt-live-transmit is not reading :\(udp)")
         let rx = try PeerProcess(
             ns.command([
                 "sh", "-c", "exec \"$@\" 2>&1", "sh", "ristreceiver", "-p", "\(profile)", "-S", "0", "-i", input, "-o",
                 "udp://127.0.0.1:\(udp)",
             ]),
             output: "\(dir)/\(name).log")
-        Thread.sleep(forTimeInterval: seconds)
+        Thread.sleep(forTimeInterval: seconds)  // the receiving window, not a wait for readiness
         rx.stop(SIGKILL)
         rec.stop()
         return "\(dir)/\(name).ts"
@@ -97,7 +98,8 @@ struct RISTTests {
                     "rist://127.0.0.1:8100?secret=\(secret)&aes-type=128",
                 ]),
                 output: "\(dir)/ristsender-\(name).log")
-            Thread.sleep(forTimeInterval: 1)
+            #expect(
+                waitFor(timeout: 10) { portListening(9050, .udp, in: ns) }, "ristsender is not reading udp://:9050")
             let push = try runProcess(
                 ns.command([
                     "ffmpeg", "-nostdin", "-v", "error", "-re", "-i", ts, "-t", "8", "-c", "copy", "-f", "mpegts",
@@ -105,7 +107,8 @@ struct RISTTests {
                 ]),
                 timeout: 60)
             #expect(push.status == 0)
-            Thread.sleep(forTimeInterval: 1.5)
+            // The relay drains (RIST buffer 1000 ms): the recording stops growing.
+            #expect(waitUntilSettled(timeout: 5) { Int64(rec.bytes) }, "the relay kept growing")
             sender.stop(SIGKILL)
             gateway.stop()
             rec.stop()

@@ -7,7 +7,7 @@ import Testing
 /// loss is the same on every run and within what the code can repair). Each test runs a receiver
 /// with and without the protection on the same multicast stream: the unprotected one must show
 /// the loss (or the test proves nothing), the protected one must not.
-@Suite("SMPTE 2022-1 FEC and 2022-7 against FFmpeg and GStreamer", .serialized)
+@Suite("SMPTE 2022-1 FEC and 2022-7 against FFmpeg and GStreamer", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct SMPTE2022Tests {
     /// CC errors tshark finds in a TS file.
     static func ccDrops(_ file: String) throws -> Int {
@@ -29,6 +29,13 @@ struct SMPTE2022Tests {
         let path = "\(dir)/run/\(instance)/stats/recv.json"
         return (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any]
             ?? [:]
+    }
+
+    /// Whether every instance's statistics were rewritten (once a second) after `date`, within 5 s.
+    static func statsRewritten(_ dir: String, instances: [String], after date: Date) -> Bool {
+        waitFor(timeout: 5) {
+            instances.allSatisfy { modificationDate("\(dir)/run/\($0)/stats/recv.json").map { $0 > date } ?? false }
+        }
     }
 
     /// A gateway box relaying `input` to UDP, recorded as received by srt-live-transmit.
@@ -73,7 +80,8 @@ struct SMPTE2022Tests {
                 "rtp://239.255.43.2:5300?pkt_size=1316",
             ]), timeout: 60)
         #expect(sender.status == 0, "ffmpeg: \(sender.stderr.suffix(500))")
-        Thread.sleep(forTimeInterval: 1.5)
+        // Statistics written after the last packet was received and every FEC matrix closed.
+        #expect(Self.statsRewritten(dir, instances: ["withfec", "nofec"], after: Date().addingTimeInterval(0.3)))
         let withFEC = Self.stats(dir, instance: "withfec")
         let without = Self.stats(dir, instance: "nofec")
         fecBox.stop()
@@ -197,7 +205,8 @@ struct SMPTE2022Tests {
                 "auto-multicast=true", "sync=true",
             ]), timeout: 60)
         #expect(sender.status == 0, "gst: \(sender.stderr.suffix(500))")
-        Thread.sleep(forTimeInterval: 1)
+        // Statistics written after the last packet left the merge's 100 ms hold.
+        #expect(Self.statsRewritten(dir, instances: ["merged", "single"], after: Date().addingTimeInterval(0.3)))
         let m = Self.stats(dir, instance: "merged")
         let s = Self.stats(dir, instance: "single")
         merged.stop()
