@@ -7,7 +7,7 @@ import Testing
 /// aplay), runs vcap + acap → x264/AAC → mux → UDP inside, and srt-live-transmit (an independent
 /// receiver) records the TS there. One boot runs every check of Tests/vm/capture-guest.sh; this
 /// suite then inspects the artefacts with ffprobe, ffmpeg and tshark on the host.
-@Suite("Capture in the virtual board", .serialized)
+@Suite("Capture in the virtual board", .serialized, .tags(.endToEnd, .needsRoot, .peer, .virtualBoard))
 struct CaptureVMTests {
     /// One boot of the virtual board for the whole suite (Swift Testing makes an instance per test).
     struct Boot: Sendable {
