@@ -71,8 +71,8 @@ public struct TSAnalyzer: Sendable {
     /// Packets with discontinuity_indicator set.
     public private(set) var discontinuities: Int64 = 0
 
-    private var lastCC: [UInt16: UInt8] = [:]
-    private var lastWasDuplicateCandidate: [UInt16: Bool] = [:]
+    /// The continuity_counter rule (ISO/IEC 13818-1 §2.4.3.3) the gateway inputs also use.
+    private var continuity = ContinuityCounter()
 
     /// An empty analyzer.
     public init() {}
@@ -95,77 +95,37 @@ public struct TSAnalyzer: Sendable {
     private mutating func packet(_ p: UnsafeRawBufferPointer, arrivalNs: Int64?) {
         let index = packets
         packets += 1
-        guard p[0] == TS.syncByte else {
+        guard let packet = TSPacket(p) else {
             syncErrors += 1
             return
         }
-        if p[1] & 0x80 != 0 { transportErrors += 1 }
-        let pusi = p[1] & 0x40 != 0
-        let pid = UInt16(p[1] & 0x1F) << 8 | UInt16(p[2])
-        let afc = (p[3] >> 4) & 0x3
-        let cc = p[3] & 0x0F
+        if packet.transportError { transportErrors += 1 }
+        let pid = packet.pid
         packetsByPID[pid, default: 0] += 1
         if pid == PID.null { return }
 
-        var payloadStart = 4
-        var discontinuity = false
-        if afc & 0x2 != 0 {
-            let afLength = Int(p[4])
-            payloadStart = 5 + afLength
-            if afLength > 0, payloadStart <= TS.packetSize {
-                let flags = p[5]
-                discontinuity = flags & 0x80 != 0
-                if discontinuity { discontinuities += 1 }
-                if flags & 0x40 != 0 { randomAccessPoints[pid, default: 0] += 1 }
-                if flags & 0x10 != 0, afLength >= 7, pid == pcrPID {
-                    let base =
-                        Int64(p[6]) << 25 | Int64(p[7]) << 17 | Int64(p[8]) << 9 | Int64(p[9]) << 1
-                        | Int64(p[10] >> 7)
-                    let ext = Int64(p[10] & 1) << 8 | Int64(p[11])
-                    pcrs.append(
-                        PCRSample(
-                            packetIndex: index, pcr27: base * 300 + ext, arrivalNs: arrivalNs,
-                            discontinuity: discontinuity))
-                }
-            }
+        let discontinuity = packet.discontinuityIndicator
+        if discontinuity { discontinuities += 1 }
+        if packet.randomAccessIndicator { randomAccessPoints[pid, default: 0] += 1 }
+        if pid == pcrPID, let pcr27 = packet.pcr27 {
+            pcrs.append(
+                PCRSample(packetIndex: index, pcr27: pcr27, arrivalNs: arrivalNs, discontinuity: discontinuity))
         }
-        checkContinuity(pid: pid, cc: cc, hasPayload: afc & 0x1 != 0, discontinuity: discontinuity)
-        guard afc & 0x1 != 0, payloadStart < TS.packetSize else { return }
-        let payload = UnsafeRawBufferPointer(rebasing: p[payloadStart...])
+        if continuity.check(packet) == .error {
+            continuityErrors += 1
+            continuityErrorsByPID[pid, default: 0] += 1
+        }
+        guard packet.payloadUnitStart, packet.payloadOffset != nil else { return }
         if pid == PID.pat || pid == pmtPID || pid == PID.sdt {
-            if pusi { section(payload, pid: pid, sighting: SectionSighting(packetIndex: index, arrivalNs: arrivalNs)) }
-        } else if pusi, streams.contains(where: { $0.pid == pid }) {
-            pesStart(payload, pid: pid)
+            section(packet, pid: pid, sighting: SectionSighting(packetIndex: index, arrivalNs: arrivalNs))
+        } else if streams.contains(where: { $0.pid == pid }) {
+            pesStart(packet.payload, pid: pid)
         }
     }
 
-    private mutating func checkContinuity(pid: UInt16, cc: UInt8, hasPayload: Bool, discontinuity: Bool) {
-        defer { if hasPayload { lastCC[pid] = cc } }
-        guard let last = lastCC[pid], !discontinuity else { return }
-        if !hasPayload {
-            if cc != last { recordCCError(pid) }
-            return
-        }
-        if cc == (last + 1) & 0x0F {
-            lastWasDuplicateCandidate[pid] = false
-            return
-        }
-        if cc == last, lastWasDuplicateCandidate[pid] != true {
-            lastWasDuplicateCandidate[pid] = true  // one duplicate is allowed (§2.4.3.3)
-            return
-        }
-        recordCCError(pid)
-    }
-
-    private mutating func recordCCError(_ pid: UInt16) {
-        continuityErrors += 1
-        continuityErrorsByPID[pid, default: 0] += 1
-    }
-
-    private mutating func section(_ payload: UnsafeRawBufferPointer, pid: UInt16, sighting: SectionSighting) {
-        let pointer = Int(payload[0])
-        let start = 1 + pointer
-        guard start + 3 <= payload.count else { return }
+    private mutating func section(_ packet: TSPacket, pid: UInt16, sighting: SectionSighting) {
+        let payload = packet.bytes
+        guard let start = packet.sectionOffset, start + 3 <= payload.count else { return }
         let tableID = payload[start]
         let length = Int(payload[start + 1] & 0x0F) << 8 | Int(payload[start + 2])
         guard length >= 9, start + 3 + length <= payload.count else { return }  // multi-packet sections: not needed

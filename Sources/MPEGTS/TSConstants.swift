@@ -53,6 +53,12 @@ public enum TableID {
 
 /// stream_type values, ISO/IEC 13818-1 Table 2-34.
 public enum StreamType {
+    /// ISO/IEC 11172-2 (MPEG-1) video.
+    public static let mpeg1Video: UInt8 = 0x01
+    /// ITU-T H.262 / ISO/IEC 13818-2 (MPEG-2) video.
+    public static let mpeg2Video: UInt8 = 0x02
+    /// ISO/IEC 14496-2 (MPEG-4 Visual).
+    public static let mpeg4Visual: UInt8 = 0x10
     /// MPEG-1 audio (Layer II).
     public static let mpeg1Audio: UInt8 = 0x03
     /// PES private data: 302M, Opus (identified by a registration descriptor).
@@ -63,6 +69,18 @@ public enum StreamType {
     public static let h264: UInt8 = 0x1B
     /// H.265 / HEVC.
     public static let hevc: UInt8 = 0x24
+
+    /// Whether `streamType` is video: MPEG-1/2 video, MPEG-4 Visual, H.264, H.265 — every video
+    /// type the project knows (the recorder's cut points, the clean starts, TSResume). Plain
+    /// comparisons, no generic `contains`: unspecialized (debug) builds allocate there.
+    public static func isVideo(_ streamType: UInt8) -> Bool {
+        streamType == mpeg1Video || streamType == mpeg2Video || streamType == mpeg4Visual || streamType == h264
+            || streamType == hevc
+    }
+
+    /// Whether the video's own NAL unit types mark its random access points (H.264 IDR/SPS,
+    /// H.265 IRAP/VPS/SPS), which `TSPacket.isRandomAccessPoint` looks for beside random_access_indicator.
+    public static func hasNALRandomAccess(_ streamType: UInt8) -> Bool { streamType == h264 || streamType == hevc }
 }
 
 /// PES stream_id values, ISO/IEC 13818-1 Table 2-22.

@@ -5,6 +5,7 @@ import FrameRing
 import MediaTime
 import Runtime
 
+import struct MPEGTS.ContinuityCounter
 import struct MPEGTS.TSResume
 
 #if canImport(Glibc)
@@ -76,12 +77,16 @@ public final class RISTOutput {
     }
 }
 
-/// A gateway `rist://` input through librist: whatever TS the peer sends goes into the TS ring.
+/// A gateway `rist://` input through librist: whatever TS the peer sends goes into the TS ring,
+/// its continuity counters checked as the other gateway inputs check them.
 public final class RISTInput {
     let url: String
     let instance: String
     let log = Log(stage: "recv")
     public var statistics = StageStatistics(path: nil)
+    /// TS continuity_counter errors in what went into the ring (ISO/IEC 13818-1 §2.4.3.3).
+    public private(set) var ccErrors: UInt64 = 0
+    private var continuity = ContinuityCounter()
 
     public init(urlText: String, instance: String) {
         self.url = urlText
@@ -107,18 +112,21 @@ public final class RISTInput {
                 let length = b.pointee.payload_len / 188 * 188
                 if length > 0, length <= Int(Track.tsSlotBytes), let payload = b.pointee.payload {
                     let now = MonotonicClock.now()
+                    let bytes = UnsafeRawBufferPointer(start: payload, count: length)
+                    ccErrors &+= UInt64(continuity.check(packets: bytes))
                     _ = try? writer.publish(
                         RecordInfo(
                             flags: discontinuity ? .discontinuity : [], pts: now, captureTime: now,
                             aux0: UInt32(length / 188)),
-                        bytes: UnsafeRawBufferPointer(start: payload, count: length))
+                        bytes: bytes)
                     discontinuity = false
                     statistics.count(bytes: length)
                 }
                 rist_receiver_data_block_free2(&block)
             }
             writer.beat()
-            statistics.tick(extra: "\"type\":\"gateway\",\"url\":\"rist\",\(link.statusExtra())")
+            statistics.tick(
+                extra: "\"type\":\"gateway\",\"url\":\"rist\",\"ccErrors\":\(ccErrors),\(link.statusExtra())")
         }
     }
 }

@@ -5,6 +5,8 @@ import MediaTime
 import RTP
 import Runtime
 
+import struct MPEGTS.ContinuityCounter
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,7 +31,7 @@ public final class RTPInput {
     /// Default 2022-7 skew window between the two paths.
     static let defaultSkewMs: Int64 = 50
 
-    private var continuity = ContinuityCheck()
+    private var continuity = ContinuityCounter()
     /// TS continuity_counter errors in what went into the ring (ISO/IEC 13818-1 §2.4.3.3).
     public private(set) var ccErrors: UInt64 = 0
     /// Datagrams of a raw `udp://` input (RTP inputs count in their RecoveryBuffer).
@@ -96,7 +98,7 @@ public final class RTPInput {
         func publish(_ payload: UnsafeRawBufferPointer) {
             let usable = payload.count / 188 * 188
             guard usable > 0, usable <= Int(Track.tsSlotBytes) else { return }
-            ccErrors &+= UInt64(continuity.check(UnsafeRawBufferPointer(rebasing: payload[0..<usable])))
+            ccErrors &+= UInt64(continuity.check(packets: UnsafeRawBufferPointer(rebasing: payload[0..<usable])))
             let now = MonotonicClock.now()
             _ = try? writer.publish(
                 RecordInfo(
@@ -163,30 +165,5 @@ public final class RTPInput {
         "\"type\":\"gateway\",\"url\":\"\(url.scheme)://\(url.host):\(url.port)\",\"received\":\(received(s)),"
             + "\"duplicates\":\(s.duplicates),\"late\":\(s.late),\"fecPackets\":\(s.fecPackets),\"recovered\":\(s.recovered),"
             + "\"lost\":\(s.lost),\"ccErrors\":\(ccErrors)"
-    }
-}
-
-/// TS continuity_counter check per PID (ISO/IEC 13818-1 §2.4.3.3): counts packets with payload
-/// whose counter does not follow the previous one (duplicates allowed once, as the standard does).
-struct ContinuityCheck {
-    private var last = [Int16](repeating: -1, count: 8192)
-
-    /// Errors in `ts` (whole 188-byte packets).
-    mutating func check(_ ts: UnsafeRawBufferPointer) -> Int {
-        var errors = 0
-        var i = 0
-        while i + 188 <= ts.count {
-            defer { i += 188 }
-            guard ts[i] == 0x47 else { continue }
-            let pid = Int(ts[i + 1] & 0x1F) << 8 | Int(ts[i + 2])
-            let hasPayload = ts[i + 3] & 0x10 != 0
-            guard pid != 0x1FFF, hasPayload else { continue }
-            let cc = Int16(ts[i + 3] & 0x0F)
-            let discontinuity = ts[i + 3] & 0x20 != 0 && ts[i + 4] > 0 && ts[i + 5] & 0x80 != 0
-            let previous = last[pid]
-            if previous >= 0, !discontinuity, cc != (previous + 1) & 0x0F, cc != previous { errors += 1 }
-            last[pid] = cc
-        }
-        return errors
     }
 }

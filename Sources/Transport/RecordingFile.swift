@@ -1,69 +1,67 @@
+import enum MPEGTS.PID
+import enum MPEGTS.StreamType
+import enum MPEGTS.TS
+import struct MPEGTS.TSPacket
+import enum MPEGTS.TableID
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The TS facts a recording needs to cut files that play from their first byte: the latest PAT
-/// and PMT packets (repeated at the head of each new file) and the video PID, whose packets with
-/// random_access_indicator mark where a new file may start (ISO/IEC 13818-1 §2.4.3.5).
+/// and PMT packets (repeated at the head of each new file) and the video PID (the PMT's first
+/// stream of a video stream_type, `StreamType.isVideo`), whose random access points starting a
+/// PES mark where a new file may start: the clean starts' rule (`RandomAccess.isRandomAccess`:
+/// random_access_indicator, ISO/IEC 13818-1 §2.4.3.5, or an H.264/H.265 IDR/IRAP NAL unit). The PAT/PMT copies are allocated once, then updated in place.
 struct TSCutPoints {
     private(set) var pat: [UInt8]? = nil
     private(set) var pmt: [UInt8]? = nil
-    private var pmtPID: Int? = nil
-    private(set) var videoPID: Int? = nil
-    /// Stream types that are video (MPEG-2, H.264, HEVC: ISO/IEC 13818-1 Table 2-34).
-    static let videoStreamTypes: Set<UInt8> = [0x01, 0x02, 0x1B, 0x24]
+    private var pmtPID: UInt16? = nil
+    private(set) var videoPID: UInt16? = nil
+    private var videoStreamType: UInt8 = 0
 
     /// Learns from one 188-byte packet; returns whether it is a video random access point.
     mutating func observe(_ p: UnsafeRawBufferPointer) -> Bool {
-        guard p.count >= 188, p[0] == 0x47 else { return false }
-        let pid = Int(p[1] & 0x1F) << 8 | Int(p[2])
-        let start = p[1] & 0x40 != 0
-        let afc = (p[3] >> 4) & 0x3
-        var payload = 4
-        if afc & 0x2 != 0 { payload += 1 + Int(p[4]) }
-        if pid == 0 && start {
-            pat = Array(p[0..<188])
-            if let section = Self.section(p, payload), section.count >= 12 {
-                // program loop after the 8-byte header: program_number 16, PID 13 (first program ≠ 0)
-                var i = 8
-                while i + 4 <= section.count - 4 {
-                    let program = Int(section[i]) << 8 | Int(section[i + 1])
-                    if program != 0 {
-                        pmtPID = Int(section[i + 2] & 0x1F) << 8 | Int(section[i + 3])
-                        break
-                    }
-                    i += 4
-                }
-            }
-        } else if pid == pmtPID && start {
-            pmt = Array(p[0..<188])
-            if let s = Self.section(p, payload), s.count >= 12 {
-                let infoLength = Int(s[10] & 0x0F) << 8 | Int(s[11])
-                var i = 12 + infoLength
-                while i + 5 <= s.count - 4 {
-                    let type = s[i]
-                    let es = Int(s[i + 1] & 0x1F) << 8 | Int(s[i + 2])
-                    if Self.videoStreamTypes.contains(type) {
-                        videoPID = es
-                        break
-                    }
-                    i += 5 + (Int(s[i + 3] & 0x0F) << 8 | Int(s[i + 4]))
-                }
-            }
+        guard let packet = TSPacket(p) else { return false }
+        let pid = packet.pid
+        if pid == PID.pat, packet.payloadUnitStart {
+            Self.keep(packet, in: &pat)
+            if let program = packet.firstProgramMapPID { pmtPID = program }
+        } else if let m = pmtPID, pid == m, packet.payloadUnitStart {
+            Self.keep(packet, in: &pmt)
+            readPMT(packet)
         }
-        guard pid == videoPID, start, afc & 0x2 != 0, p[4] > 0 else { return false }
-        return p[5] & 0x40 != 0
+        guard let video = videoPID, pid == video, packet.payloadUnitStart else { return false }
+        return RandomAccess.isRandomAccess(packet, streamType: videoStreamType)
     }
 
-    /// The PSI section starting in this packet (pointer_field honoured), if it fits in it.
-    private static func section(_ p: UnsafeRawBufferPointer, _ payload: Int) -> [UInt8]? {
-        guard payload < 188 else { return nil }
-        let start = payload + 1 + Int(p[payload])
-        guard start + 3 <= 188 else { return nil }
-        let length = Int(p[start + 1] & 0x0F) << 8 | Int(p[start + 2])
-        guard start + 3 + length <= 188 else { return nil }
-        return Array(p[start..<(start + 3 + length)])
+    /// Copies the packet into `copy` (allocated on first use).
+    private static func keep(_ packet: TSPacket, in copy: inout [UInt8]?) {
+        if copy == nil { copy = [UInt8](repeating: 0, count: TS.packetSize) }
+        copy!.withUnsafeMutableBytes { $0.copyMemory(from: packet.bytes) }
     }
+
+    /// The first video stream of a PMT section that fits in the packet (§2.4.4.8).
+    private mutating func readPMT(_ packet: TSPacket) {
+        guard let (start, end) = packet.section(tableID: TableID.pmt), start + Self.pmtFixedBytes <= end else { return }
+        let s = packet.bytes
+        let infoLength = Int(s[start + 10] & 0x0F) << 8 | Int(s[start + 11])
+        var i = start + Self.pmtFixedBytes + infoLength
+        while i + Self.esEntryBytes <= end {
+            let type = s[i]
+            if StreamType.isVideo(type) {
+                videoPID = UInt16(s[i + 1] & 0x1F) << 8 | UInt16(s[i + 2])
+                videoStreamType = type
+                return
+            }
+            i += Self.esEntryBytes + (Int(s[i + 3] & 0x0F) << 8 | Int(s[i + 4]))
+        }
+    }
+
+    /// PMT bytes from table_id to the end of program_info_length, and of an elementary stream
+    /// entry before its descriptors (stream_type, elementary_PID, ES_info_length): §2.4.4.8.
+    static let pmtFixedBytes = 12
+    static let esEntryBytes = 5
 }
 
 /// File names from a recording template: `$datetime` (UTC, 20261121-143000), `$date`

@@ -4,6 +4,8 @@ import FrameRing
 import MediaTime
 import Runtime
 
+import struct MPEGTS.ContinuityCounter
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,7 +41,8 @@ public final class SRTInput: @unchecked Sendable {
     /// Counters of finished connections, and the current connection's latest figures.
     private var past = SRTReceiveStatistics()
     private var link = SRTReceiveStatistics()
-    private var continuity = ContinuityCheck()
+    /// The TS continuity_counter rule (ISO/IEC 13818-1 §2.4.3.3), per connection.
+    private var continuity = ContinuityCounter()
     private var ccErrors: UInt64 = 0
     private var cleanStart = TSCleanStart()
 
@@ -197,7 +200,7 @@ public final class SRTInput: @unchecked Sendable {
         self.streamID = streamID
         connected = true
         connects += 1
-        continuity = ContinuityCheck()
+        continuity.reset()
         cleanStart.reset()
     }
 
@@ -253,7 +256,7 @@ public final class SRTInput: @unchecked Sendable {
                 let piece = UnsafeRawBufferPointer(
                     rebasing: ts[offset..<min(ts.count, offset + Int(Track.tsSlotBytes))])
                 offset += piece.count
-                ccErrors &+= UInt64(continuity.check(piece))
+                ccErrors &+= UInt64(continuity.check(packets: piece))
                 let at = MonotonicClock.now()
                 _ = try? writer.publish(
                     RecordInfo(

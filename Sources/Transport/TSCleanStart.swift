@@ -1,22 +1,19 @@
-import struct MPEGTS.TSResume
+import enum MPEGTS.StreamType
+import struct MPEGTS.TSPacket
 
 /// Random access points in a TS (ISO/IEC 13818-1 §2.4.3.5 random_access_indicator, or the video
 /// elementary stream's own: H.264 IDR/SPS, H.265 IRAP/VPS/SPS), shared by the SRT listener
 /// output's per-client start and the gateway input's per-connection start.
 enum RandomAccess {
     static let packetSize = 188
-    static let syncByte: UInt8 = 0x47
-    /// PMT stream_type values (ISO/IEC 13818-1 Table 2-34) whose elementary stream carries its own
-    /// random access points (NAL unit types) that TSResume recognises.
-    static let h264StreamType: UInt8 = 0x1B
-    static let h265StreamType: UInt8 = 0x24
 
     /// Whether a chunk of whole TS packets holds the start of a video keyframe: a packet on `pid`
     /// with random_access_indicator set.
     static func containsKeyframe(_ chunk: UnsafeRawBufferPointer, pid: UInt16) -> Bool {
         var i = 0
         while i + packetSize <= chunk.count {
-            if isRandomAccess(UnsafeRawBufferPointer(rebasing: chunk[i..<(i + packetSize)]), pid: pid, streamType: nil)
+            if let p = TSPacket(UnsafeRawBufferPointer(rebasing: chunk[i..<(i + packetSize)])), p.pid == pid,
+                isRandomAccess(p, streamType: nil)
             {
                 return true
             }
@@ -25,22 +22,13 @@ enum RandomAccess {
         return false
     }
 
-    /// PID of a 188-byte packet.
-    @inline(__always) static func pid(_ p: UnsafeRawBufferPointer) -> UInt16 { UInt16(p[1] & 0x1F) << 8 | UInt16(p[2]) }
-    /// payload_unit_start_indicator.
-    @inline(__always) static func unitStart(_ p: UnsafeRawBufferPointer) -> Bool { p[1] & 0x40 != 0 }
-    /// Offset of the payload in a packet, or nil when it has none (adaptation_field_control, §2.4.3.2).
-    static func payloadOffset(_ p: UnsafeRawBufferPointer) -> Int? { TSResume.payloadOffset(p) }
-
-    /// Whether one packet on `pid` starts a random access point: random_access_indicator in its
+    /// Whether one video packet starts a random access point: random_access_indicator in its
     /// adaptation field, or (when the stream type is H.264 or H.265) a PES whose first bytes carry an
-    /// IDR/SPS or IRAP/VPS/SPS NAL unit — TSResume's rule, the one both clean starts share.
-    static func isRandomAccess(_ p: UnsafeRawBufferPointer, pid wanted: UInt16, streamType: UInt8?) -> Bool {
-        guard p[0] == syncByte, pid(p) == wanted else { return false }
-        if let streamType, streamType == h264StreamType || streamType == h265StreamType {
-            return TSResume.isRandomAccess(p, streamType: streamType)
-        }
-        return p[3] & 0x20 != 0 && p[4] > 0 && p[5] & 0x40 != 0
+    /// IDR/SPS or IRAP/VPS/SPS NAL unit — `TSPacket.isRandomAccessPoint`, the rule every clean start
+    /// shares; other or unknown stream types: the indicator only.
+    static func isRandomAccess(_ p: TSPacket, streamType: UInt8?) -> Bool {
+        guard let streamType, StreamType.hasNALRandomAccess(streamType) else { return p.randomAccessIndicator }
+        return p.isRandomAccessPoint(streamType: streamType)
     }
 }
 
@@ -83,24 +71,24 @@ struct TSCleanStart {
         while i + size <= chunk.count {
             let p = UnsafeRawBufferPointer(rebasing: chunk[i..<(i + size)])
             i += size
-            guard p[0] == RandomAccess.syncByte else { continue }
-            let pid = RandomAccess.pid(p)
+            guard let packet = TSPacket(p) else { continue }
+            let pid = packet.pid
             if state != .open {
-                if pid == Self.patPID, let program = Self.firstProgramMapPID(p) {
+                if pid == Self.patPID, let program = packet.firstProgramMapPID {
                     pat.withUnsafeMutableBytes { $0.copyMemory(from: p) }
                     if state == .waitingForPAT || program != pmtPID {
                         pmtPID = program
                         state = .waitingForPMT
                     }
-                } else if state != .waitingForPAT, pid == pmtPID, parsePMT(p) {
+                } else if state != .waitingForPAT, pid == pmtPID, parsePMT(packet) {
                     pmt.withUnsafeMutableBytes { $0.copyMemory(from: p) }
                     state = videoPID == nil ? .open : .waitingForRandomAccess
                     if state == .open {  // no video: start at the PMT
                         written += emitTables(into: out, at: written)
                         continue
                     }
-                } else if state == .waitingForRandomAccess, let video = videoPID,
-                    RandomAccess.isRandomAccess(p, pid: video, streamType: videoStreamType)
+                } else if state == .waitingForRandomAccess, let video = videoPID, pid == video,
+                    RandomAccess.isRandomAccess(packet, streamType: videoStreamType)
                 {
                     state = .open
                     written += emitTables(into: out, at: written)
@@ -111,12 +99,12 @@ struct TSCleanStart {
                     continue
                 }
                 skippedPackets += 1
-                if let video = videoPID, pid == video, RandomAccess.unitStart(p) { skippedVideoUnits += 1 }
+                if let video = videoPID, pid == video, packet.payloadUnitStart { skippedVideoUnits += 1 }
                 continue
             }
             if pending[Int(pid)] {
-                guard RandomAccess.unitStart(p) || RandomAccess.payloadOffset(p) == nil else { continue }
-                if RandomAccess.payloadOffset(p) != nil {
+                guard packet.payloadUnitStart || packet.payloadOffset == nil else { continue }
+                if packet.payloadOffset != nil {
                     pending[Int(pid)] = false
                     pendingCount -= 1
                 }
@@ -138,13 +126,11 @@ struct TSCleanStart {
         return 2 * size
     }
 
-    /// program_map_PID of the first program (program_number ≠ 0) in a one-packet PAT section.
-    static func firstProgramMapPID(_ p: UnsafeRawBufferPointer) -> UInt16? { TSResume.firstProgramMapPID(p) }
-
     /// Reads the elementary streams of a one-packet PMT section: the first video PID and every
     /// elementary PID (pending until its PES start). False when the packet holds no whole PMT.
-    private mutating func parsePMT(_ p: UnsafeRawBufferPointer) -> Bool {
-        guard let (start, end) = TSResume.section(p, tableID: Self.pmtTableID), start + 12 <= end else { return false }
+    private mutating func parsePMT(_ packet: TSPacket) -> Bool {
+        guard let (start, end) = packet.section(tableID: Self.pmtTableID), start + 12 <= end else { return false }
+        let p = packet.bytes
         for k in pending.indices where pending[k] { pending[k] = false }
         pendingCount = 0
         videoPID = nil
@@ -155,7 +141,7 @@ struct TSCleanStart {
             let type = p[i]
             let pid = UInt16(p[i + 1] & 0x1F) << 8 | UInt16(p[i + 2])
             let infoLength = Int(p[i + 3] & 0x0F) << 8 | Int(p[i + 4])
-            if videoPID == nil, TSResume.isVideo(type) {
+            if videoPID == nil, StreamType.isVideo(type) {
                 videoPID = pid
                 videoStreamType = type
             }
