@@ -64,7 +64,11 @@ let package = Package(
             name: "Capture", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CV4L2", "V4L2", "CALSA", "CTurboJPEG"],
             swiftSettings: swift6),
         .target(
-            name: "Encode", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CX264", "CAVCodec", "CV4L2", "V4L2", "MPEGTS"],
+            name: "Encode",
+            dependencies: [
+                "FrameRing", "Runtime", "MediaTime", "Config", "CX264", "CAVCodec", "CV4L2", "V4L2",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swift6),
         .target(name: "Packager", dependencies: ["FrameRing", "Runtime", "MPEGTS", "Config"], swiftSettings: swift6),
         // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.

@@ -1,6 +1,5 @@
 import CX264
 import Config
-import FrameRing
 import MediaTime
 import Runtime
 

@@ -1,4 +1,3 @@
-import FrameRing
 import MediaTime
 import Runtime
 

@@ -1,6 +1,5 @@
 import CRIST
 import Config
-import FrameRing
 import Runtime
 import Synchronization
 

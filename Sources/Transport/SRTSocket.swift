@@ -1,6 +1,5 @@
 import CSRT
 import Config
-import FrameRing
 import Runtime
 
 #if canImport(Glibc)

@@ -1,5 +1,4 @@
 import Config
-import FrameRing
 import Runtime
 
 #if canImport(Glibc)

@@ -1,6 +1,5 @@
 import CRillShims
 import Config
-import FrameRing
 import Runtime
 
 #if canImport(Glibc)

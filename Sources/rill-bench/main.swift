@@ -3,7 +3,6 @@
 // Cross-process figures (ring wake latency, chain latency, pacing, FFmpeg side by side) come from
 // Tests/bench/*.sh, which drive the release `rill` binary.
 import CMallocCounter
-import FrameRing
 import MPEGTS
 import MediaTime
 import Runtime

@@ -1,4 +1,3 @@
-import FrameRing
 import Testing
 
 @testable import Capture

@@ -1,5 +1,4 @@
 import CALSA
-import FrameRing
 import MediaTime
 import Runtime
 

@@ -1,5 +1,4 @@
 import CV4L2
-import FrameRing
 import MediaTime
 import Runtime
 import V4L2
