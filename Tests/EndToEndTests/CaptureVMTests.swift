@@ -38,7 +38,15 @@ struct CaptureVMTests {
                 .write(toFile: "\(share)/bad.json", atomically: true, encoding: .utf8)
             try CaptureVMTests.config(instance: "change", width: 640, height: 480, port: 5003)
                 .write(toFile: "\(share)/change.json", atomically: true, encoding: .utf8)
-            // Under TCG on 2 cores the guest runs in about 2 minutes.
+            for (i, format) in CaptureVMTests.rawFormats.enumerated() {
+                try CaptureVMTests.config(
+                    instance: format.lowercased(), width: CaptureVMTests.long.width,
+                    height: CaptureVMTests.long.height, port: 5004 + i, pixelFormat: format,
+                    bitrate: CaptureVMTests.long.bitrate, audioCodec: CaptureVMTests.long.audio
+                )
+                .write(toFile: "\(share)/\(format.lowercased()).json", atomically: true, encoding: .utf8)
+            }
+            // Under TCG on 2 cores the guest runs in about 2.5 minutes.
             let r = try VirtualBoard.boot(guest: "capture-guest.sh", share: share, vmTimeout: 420)
             status = r.status
             log = ((try? String(contentsOfFile: "\(share)/guest.log", encoding: .utf8)) ?? "") + r.stderr
@@ -66,6 +74,9 @@ struct CaptureVMTests {
     /// MPEG-1 Layer II, not AAC: libavcodec's AAC encoder is floating point, which TCG emulates in
     /// software, and it could not keep up (≈ 30 of 47 frames/s even in a release build).
     static let long = (width: 320, height: 180, bitrate: 400_000, audio: "mp2")
+    /// The raw formats besides YUYV that vivid offers and vcap takes (in the guest's order, UDP ports
+    /// 5004 and up); vivid offers no MJPEG.
+    static let rawFormats = ["NV12", "YUV420"]
     /// Samples per MPEG-1 Layer II frame (ISO/IEC 11172-3 §2.4.2.1).
     static let mp2FrameSamples = 1152.0
 
@@ -244,6 +255,41 @@ struct CaptureVMTests {
         let text = try String(contentsOfFile: file("bad.log"), encoding: .utf8)
         #expect(rc == "2", "exit \(rc): \(text)")
         #expect(text.contains("/dev/video0") && text.contains("MJPEG 1280x720@30") && text.contains("YUYV"), "\(text)")
+    }
+
+    /// vivid renders the same colour bars in every format; the bottom quarter of the picture is
+    /// free of its text overlay. A format whose planes were read wrongly (NV12 taken for I420, Cb
+    /// and Cr swapped, line padding kept) gives a different picture there than the YUYV capture.
+    @Test(
+        "vivid NV12 and YUV420 at 320x180 ⇒ H.264 320x180 whose colour bars match the YUYV capture's (PSNR ≥ 30 dB in Y, Cb and Cr)",
+        arguments: rawFormats)
+    func rawFormat(format: String) throws {
+        let name = format.lowercased()
+        let boxLog = (try? String(contentsOfFile: file("\(name).log"), encoding: .utf8)) ?? ""
+        let streams = try ffprobeStreams(file("\(name).ts"))
+        let video = streams.first { $0.codec == "h264" }
+        #expect(
+            video?.width == Self.long.width && video?.height == Self.long.height, "\(streams) \(boxLog.suffix(800))")
+        // vcap logs what the driver settled on ("/dev/video0 (vivid vivid): NV12 320x180@…"): the format asked for.
+        #expect(boxLog.contains("): \(format) \(Self.long.width)x\(Self.long.height)@"), "\(boxLog.suffix(1500))")
+        // The bottom quarter of frame 15 of this run (past the start-up slate, which lasts a frame
+        // or two; an emulated guest may encode few frames in its 20 s) against frame 45 of the YUYV run.
+        func strip(_ frame: Int) -> String {
+            "trim=start_frame=\(frame):end_frame=\(frame + 1),setpts=PTS-STARTPTS,crop=iw:ih/4:0:ih*3/4"
+        }
+        let r = try runProcess(
+            [
+                "ffmpeg", "-hide_banner", "-i", file("long.ts"), "-i", file("\(name).ts"), "-lavfi",
+                "[0:v:0]\(strip(45))[a];[1:v:0]\(strip(15))[b];[a][b]psnr", "-f", "null", "-",
+            ], timeout: 120)
+        let line = r.stderr.split(separator: "\n").first { $0.contains("PSNR y:") }.map(String.init) ?? ""
+        func plane(_ key: String) -> Double {
+            line.split(separator: " ").first { $0.hasPrefix("\(key):") }.flatMap { Double($0.dropFirst(key.count + 1)) }
+                ?? 0
+        }
+        let (y, u, v) = (plane("y"), plane("u"), plane("v"))
+        #expect(y >= 30 && u >= 30 && v >= 30, "\(format) against YUYV: \(line) \(r.stderr.suffix(400))")
+        print("vcap \(format) 320x180 against YUYV, bottom quarter of a frame: \(line)")
     }
 
     @Test("rill devices lists vivid with its formats and the loopback capture PCM")

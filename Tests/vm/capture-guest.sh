@@ -1,7 +1,7 @@
 # Guest script of the capture acceptance test (CaptureVMTests), run by Board/qemu-virt/run.sh as
 # PID 1 of the virtual board. Inputs in the share (/tmp/out): rill-path, hd.json, long.json,
-# bad.json, change.json, tone.wav. Everything it produces lands there for the host to check.
-# Sized for TCG on 2 host cores (≈ 2 min): only the hd run asks for 1280x720 (x264 cannot keep
+# bad.json, change.json, nv12.json, yuv420.json, tone.wav. Everything it produces lands there for the host to check.
+# Sized for TCG on 2 host cores (≈ 2.5 min): only the hd run asks for 1280x720 (x264 cannot keep
 # up there under emulation, and nothing measured on it depends on timing); the timed runs use a
 # raster the emulated guest keeps up with, and their stage statistics are kept for the host.
 O=/tmp/out
@@ -37,6 +37,18 @@ sleep 30
 for f in /tmp/run/long/stats/*.json; do cp "$f" "$O/long-$(basename "$f")"; done
 kill -INT $BOX; wait $BOX; echo "box exit $?"
 sleep 1; kill $UDP; wait $UDP
+step pixel formats
+# vcap's other raw formats that vivid offers (NV12 and YUV420; it has no MJPEG), each through the
+# whole chain like the hd run, at the long run's raster so the host can compare the pictures;
+# after the timed runs, which keep the boot's early, quiet part to themselves.
+port=5004
+for fmt in nv12 yuv420; do
+  timeout 60 srt-live-transmit -q "udp://:$port" file://con > $O/$fmt.ts &
+  UDP=$!
+  timeout -s INT 20 $R run --config $O/$fmt.json > $O/$fmt.log 2>&1
+  kill $UDP; wait $UDP
+  port=$((port + 1))
+done
 step source change
 # A receiver that cannot scale (vivid ccs_cap_mode=0) sees 640x480p59.94, then 720x576p50: vcap
 # follows the source, and the change reaches the TS as a new geometry (x264 reopened at an IDR).
