@@ -61,7 +61,8 @@ let package = Package(
         // Stages.
         // Capture: the test source, vcap (V4L2) and acap (ALSA).
         .target(
-            name: "Capture", dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CV4L2", "V4L2", "CALSA", "CTurboJPEG"],
+            name: "Capture",
+            dependencies: ["FrameRing", "Runtime", "MediaTime", "Config", "CV4L2", "V4L2", "CALSA", "CTurboJPEG"],
             swiftSettings: swift6),
         .target(
             name: "Encode",
@@ -71,7 +72,8 @@ let package = Package(
             ],
             swiftSettings: swift6),
         .target(name: "Packager", dependencies: ["FrameRing", "Runtime", "MPEGTS", "Config"], swiftSettings: swift6),
-        // Events (the seed's triggers): payloads, the stage → supervisor channel, handler runs.
+        // Events (the seed's triggers): payloads, the stage → supervisor channel (StageEvents implements
+        // Transport's TransportEventSink: Transport never imports Events), handler runs.
         .target(
             name: "Events", dependencies: ["Config", "Runtime", "CRillShims", "MediaTime", "Transport"],
             swiftSettings: swift6),
@@ -113,7 +115,9 @@ let package = Package(
         .target(name: "CMallocCounter"),
         .executableTarget(
             name: "rill-bench",
-            dependencies: ["CMallocCounter", "MPEGTS", "FrameRing", "Runtime", "MediaTime", "Capture", "V4L2", "FEC", "RTP"],
+            dependencies: [
+                "CMallocCounter", "MPEGTS", "FrameRing", "Runtime", "MediaTime", "Capture", "V4L2", "FEC", "RTP",
+            ],
             swiftSettings: swift6),
 
         // Tests: helpers that drive real peers (ffprobe, GStreamer, tshark) live in a library.
@@ -133,7 +137,8 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Config", "Runtime", "Transport"], swiftSettings: swift6),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "V4L2"], swiftSettings: swift6),
         .testTarget(name: "V4L2Tests", dependencies: ["V4L2", "CV4L2"], swiftSettings: swift6),
-        .testTarget(name: "FrameRingTests", dependencies: ["FrameRing", "Runtime", "RillTestSupport"], swiftSettings: swift6),
+        .testTarget(
+            name: "FrameRingTests", dependencies: ["FrameRing", "Runtime", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(
             name: "EndToEndTests", dependencies: ["RillTestSupport"], swiftSettings: swift6),
         .testTarget(
