@@ -102,12 +102,17 @@ public final class AudioCapture {
                 afterXrun = true
             case .frames(let n, let after, let time) where n > 0:
                 let end = timeline + Int64(n)
-                if afterXrun && estimator.count > 0 {
-                    // Where the timeline expected the sample now at the hardware pointer, and where it
-                    // is: the difference is what the overrun lost.
-                    let expected = estimator.time(ofSample: end + Int64(after))
-                    let lost = (time - expected) * Int64(rate) / MediaTime.nanosecondsPerSecond
-                    if lost > 0 { fillSilence(frames: lost) }
+                if afterXrun {
+                    // An overrun before the first observation (start-up) left nothing on the timeline
+                    // to fill; a fill computed later would insert the clock jitter as silence.
+                    if estimator.count > 0 {
+                        // Where the timeline expected the sample now at the hardware pointer, and where
+                        // it is: the difference is what the overrun lost.
+                        let expected = estimator.time(ofSample: end + Int64(after))
+                        let lost = max(0, (time - expected) * Int64(rate) / MediaTime.nanosecondsPerSecond)
+                        if lost > 0 { fillSilence(frames: lost) }
+                        log.notice("overrun \(xruns): \(lost) frames of silence inserted")
+                    }
                     afterXrun = false
                 }
                 estimator.add(sample: timeline + Int64(n) + Int64(after), time: time)
