@@ -39,6 +39,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import struct
@@ -329,7 +330,20 @@ class Chaos:
         k = [k for k in self.kills if k["t"] <= t + 0.05 and t - k["t"] <= window]
         return f"{k[-1]['stage']}@{k[-1]['t'] - self.chaos_start:.1f}s" if k else None
 
+    def encoder_lost_frames(self):
+        """Raw pictures the video encoder reported skipping ("fell behind the source: N frames lost":
+        it read the raw ring after the writer had overwritten them, e.g. on a starved CPU). The coded
+        stream stays whole across such a skip (the next picture is predicted from the last one coded),
+        so a PTS jump it explains is not an outage."""
+        try:
+            with open(os.path.join(self.dir, "rilld.log"), errors="replace") as f:
+                return sum(int(m.group(1)) for m in re.finditer(r"encode-video: fell behind the source: (\d+) frames lost", f.read()))
+        except OSError:
+            return 0
+
     def analyse(self):
+        self.lost_by_encoder = self.encoder_lost_frames()
+        self.skip_pts = set()
         payloads = split_capture(self.pcap, {RTP_PORT: True, SRT_RELAY_PORT: False, RIST_RELAY_PORT: False})
         cc = tshark_continuity(self.pcap)
         receivers = {}
@@ -377,6 +391,14 @@ class Chaos:
                 outages.append({"seconds": g["seconds"], "audio": True, "after": self.kill_before(t) if t else None})
         gaps = [o for o in outages if o.get("_gap")]
         not_key = [o for o in gaps if not o["resumesAtKeyframe"]]
+        # A PTS jump while pictures kept arriving (no arrival gap) is the encoder skipping raw pictures
+        # it could not keep up with: decodable, and accepted only up to the frames it said it lost.
+        skips = [o for o in not_key if o["byArrivalS"] <= 2 * VIDEO_TICKS / 90_000 and o["byPtsS"] > 0]
+        skipped = sum(round(o["byPtsS"] * 90_000 / VIDEO_TICKS) - 1 for o in skips)
+        if skips and skipped <= self.lost_by_encoder:
+            not_key = [o for o in not_key if o not in skips]
+            self.skip_pts.update(o["_pts"] for o in skips)
+        r["encoderSkips"] = {"gaps": len(skips), "frames": skipped, "reportedByEncoder": self.lost_by_encoder}
 
         def limit(o):
             # A caller cannot tell a killed SRT listener from a slow one before libsrt's dead-peer
@@ -429,7 +451,8 @@ class Chaos:
             if not video[0][1]:
                 bad_starts += 1
             gaps = pts_gaps(video, VIDEO_TICKS)
-            not_key += sum(1 for g in gaps if not g["resumesAtKeyframe"])
+            # The encoder's own skips, seen live by the network receivers, are no outage here either.
+            not_key += sum(1 for g in gaps if not g["resumesAtKeyframe"] and video[g["index"]][0] not in self.skip_pts)
             inner = max((g["seconds"] for g in gaps), default=VIDEO_TICKS / 90_000)
             agaps = pts_gaps(audio, AUDIO_TICKS)
             inner = max(inner, max((g["seconds"] for g in agaps), default=0.0))
