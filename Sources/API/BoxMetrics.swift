@@ -16,6 +16,16 @@ public final class BoxMetrics: Sendable {
     private let last = Mutex<[String: Int64]>([:])
     /// Last seen histogram bucket counts per output.
     private let lastBuckets = Mutex<[String: [Int64: Int64]]>([:])
+    /// The per-peer series (SRT clients) of the last scrape, so that a peer that left is removed
+    /// from the exposition instead of staying at its last values.
+    private let peerSeries = Mutex<[String: PeerSeries]>([:])
+
+    /// One series labelled with a peer.
+    struct PeerSeries: Sendable {
+        var name: String
+        var labels: [(String, String)]
+        var isCounter: Bool
+    }
 
     /// Latency buckets (seconds): sub-millisecond to seconds.
     static let latencyBuckets: [Double] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]
@@ -30,7 +40,7 @@ public final class BoxMetrics: Sendable {
 
     /// Adds the increase of `total` since the last scrape to counter `name{labels}`.
     func count(_ name: String, _ labels: [(String, String)], total: Int64) {
-        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        let key = Self.key(name, labels)
         let delta = last.withLock { m -> Int64 in
             let prev = m[key] ?? 0
             m[key] = total
@@ -41,6 +51,26 @@ public final class BoxMetrics: Sendable {
 
     func gauge(_ name: String, _ labels: [(String, String)], _ value: Double) {
         Gauge(label: name, dimensions: labels, factory: factory).record(value)
+    }
+
+    static func key(_ name: String, _ labels: [(String, String)]) -> String {
+        name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+    }
+
+    /// Removes the per-peer series of peers gone since the last scrape; `current` is this scrape's.
+    func retirePeers(_ current: [String: PeerSeries]) {
+        let gone = peerSeries.withLock { m -> [(String, PeerSeries)] in
+            defer { m = current }
+            return m.filter { current[$0.key] == nil }.map { ($0.key, $0.value) }
+        }
+        for (key, series) in gone {
+            if series.isCounter {
+                Counter(label: series.name, dimensions: series.labels, factory: factory).destroy()
+                last.withLock { _ = $0.removeValue(forKey: key) }
+            } else {
+                Gauge(label: series.name, dimensions: series.labels, factory: factory).destroy()
+            }
+        }
     }
 
     /// Refreshes from the box and returns the Prometheus text exposition.
@@ -73,6 +103,8 @@ public final class BoxMetrics: Sendable {
             count("rill_mux_packets_total", [], total: int(st["frames"]))
             count("rill_mux_null_packets_total", [], total: int(st["nullPackets"]))
         }
+        var peerSeriesNow: [String: PeerSeries] = [:]
+        defer { retirePeers(peerSeriesNow) }
         for o in cfg.outputs {
             let l = [("output", o.id)]
             let state = stages.first { $0.output == o.id }?.state
@@ -89,9 +121,16 @@ public final class BoxMetrics: Sendable {
                     guard case .string(let peer) = p["peer"] ?? .null else { continue }
                     let pl = l + [("peer", peer)]
                     gauge("rill_srt_rtt_seconds", pl, double(p["rttMs"]) / 1000)
-                    count("rill_srt_packets_sent_total", pl, total: int(p["packetsSent"]))
-                    count("rill_srt_packets_retransmitted_total", pl, total: int(p["packetsRetransmitted"]))
-                    count("rill_srt_packets_lost_total", pl, total: int(p["packetsLost"]))
+                    peerSeriesNow[Self.key("rill_srt_rtt_seconds", pl)] = PeerSeries(
+                        name: "rill_srt_rtt_seconds", labels: pl, isCounter: false)
+                    for (name, field) in [
+                        ("rill_srt_packets_sent_total", "packetsSent"),
+                        ("rill_srt_packets_retransmitted_total", "packetsRetransmitted"),
+                        ("rill_srt_packets_lost_total", "packetsLost"),
+                    ] {
+                        count(name, pl, total: int(p[field]))
+                        peerSeriesNow[Self.key(name, pl)] = PeerSeries(name: name, labels: pl, isCounter: true)
+                    }
                 }
             }
             if let r = st["rist"] {

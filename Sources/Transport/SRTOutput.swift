@@ -4,6 +4,7 @@ import FrameRing
 import MediaTime
 import Runtime
 
+import enum MPEGTS.TS
 import struct MPEGTS.TSResume
 
 #if canImport(Glibc)
@@ -27,6 +28,10 @@ public final class SRTOutput: @unchecked Sendable {
     private var clients: [Int32: (socket: SRTSocket, stats: SRTConnectionStatistics)] = [:]
     private var connects = 0
     private var rejected = 0
+    /// TS packets and bytes handed to libsrt for every client since the stage started (the output's
+    /// `packets` / `bytes`, as for the other outputs; per-client counts are in `peers`).
+    private var packetsSent: Int64 = 0
+    private var bytesSent: Int64 = 0
     /// Names given by SRT_ACCEPT handlers, by accepted socket (the listen callback sees the socket first).
     private var names: [Int32: String] = [:]
     let events: (any TransportEventSink)?
@@ -272,6 +277,10 @@ public final class SRTOutput: @unchecked Sendable {
             }
             offset += n
         }
+        lock.withLock {
+            packetsSent += Int64(chunk.count / TS.packetSize)
+            bytesSent += Int64(chunk.count)
+        }
         return true
     }
 
@@ -301,7 +310,8 @@ public final class SRTOutput: @unchecked Sendable {
             }
             return
                 "{\"id\":\(JSON.string(output.id).serialized),\"state\":\"\(state)\",\"mode\":\"\(settings.mode.rawValue)\","
-                + "\"connects\":\(connects),\"rejected\":\(rejected),\"peers\":[\(peers.joined(separator: ","))]}\n"
+                + "\"connects\":\(connects),\"rejected\":\(rejected),\"packets\":\(packetsSent),\"bytes\":\(bytesSent),"
+                + "\"peers\":[\(peers.joined(separator: ","))]}\n"
         }
     }
 

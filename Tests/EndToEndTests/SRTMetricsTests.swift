@@ -80,6 +80,10 @@ struct SRTMetricsTests {
         #expect(rtt > 0 && rtt < 0.05, "RTT \(rtt) s on loopback")
         #expect(samples(second, "rill_srt_packets_lost_total", peer).first?.value == 0)
         #expect(samples(second, "rill_srt_packets_retransmitted_total", peer).first?.value == 0)
+        // The output's own totals count what went to every client (TS packets of 188 bytes).
+        let outputPackets = samples(second, "rill_output_packets_sent_total", ["output": "srt"]).first?.value ?? 0
+        let outputBytes = samples(second, "rill_output_bytes_sent_total", ["output": "srt"]).first?.value ?? 0
+        #expect(outputPackets > 0 && outputBytes == outputPackets * 188, "packets \(outputPackets) bytes \(outputBytes)")
 
         client.stop()
         var after: [PrometheusSample] = []
@@ -88,5 +92,8 @@ struct SRTMetricsTests {
                 after = (try? metrics()) ?? []
                 return samples(after, "rill_srt_peers", ["output": "srt"]).first?.value == 0
             }, "\(after.filter { $0.name == "rill_srt_peers" })")
+        // A client that left leaves no series of its own behind.
+        let stale = after.filter { $0.name.hasPrefix("rill_srt_") && $0.labels["peer"] != nil }
+        #expect(stale.isEmpty, "series of a peer that left: \(stale.map(\.name))")
     }
 }
