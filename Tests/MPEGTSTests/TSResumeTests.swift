@@ -7,8 +7,11 @@ import Testing
 /// Continuity the way TR 101 290 1.4 counts it (and Tests/chaos.py): per PID, a payload packet
 /// increments the CC, an adaptation-only one repeats it, one duplicate is allowed; a packet whose
 /// discontinuity_indicator is set may jump (and starts the count afresh). Null packets are skipped.
+/// ContinuityCounter's rule, written out apart so TSResume is not checked with code it shares.
 struct ContinuityChecker {
     var last = [Int](repeating: -1, count: 8192)
+    /// Per PID: the last payload packet repeated its predecessor (a second repeat is an error).
+    var repeated = [Bool](repeating: false, count: 8192)
     var errors: [(index: Int, pid: UInt16)] = []
     var flagged = 0
     var packets = 0
@@ -27,7 +30,9 @@ struct ContinuityChecker {
             let previous = last[Int(pid)]
             if previous >= 0 {
                 let expected = hasPayload ? (previous + 1) & 15 : previous
-                if cc != expected && !(hasPayload && cc == previous) {
+                let duplicate = hasPayload && cc == previous && !repeated[Int(pid)]
+                if hasPayload { repeated[Int(pid)] = duplicate }
+                if cc != expected && !duplicate {
                     if flag { flagged += 1 } else { errors.append((packets - 1, pid)) }
                 }
             } else if flag {
