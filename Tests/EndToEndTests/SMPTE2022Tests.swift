@@ -95,14 +95,18 @@ struct SMPTE2022Tests {
             dropped >= 60, "iptables dropped only \(dropped) media packets: the impairment did not happen as planned")
         let recovered = withFEC["recovered"] as? Int ?? 0
         // A drop among the stream's last packets has no later packet to reveal it (at most one, 1 in 37).
+        // On a loaded machine the kernel may also drop datagrams for a full socket buffer (counted in
+        // the namespace's RcvbufErrors); FEC rebuilds those too, so they may add to the recovered.
+        let bufferDrops = try ns.udpReceiveBufferErrors()
         #expect(
-            recovered <= dropped && recovered >= dropped - 1, "recovered \(recovered) of \(dropped) dropped: \(withFEC)"
-        )
+            recovered <= dropped + bufferDrops && recovered >= dropped - 1,
+            "recovered \(recovered) of \(dropped) dropped (+ \(bufferDrops) receive-buffer drops): \(withFEC)")
         #expect(withFEC["lost"] as? Int == 0, "\(withFEC)")
         #expect(try Self.ccDrops("\(dir)/withfec.ts") == 0)
         let lost = without["lost"] as? Int ?? 0
         #expect(
-            lost <= dropped && lost >= dropped - 1, "without FEC all \(dropped) drops must show as lost: \(without)")
+            lost <= dropped + bufferDrops && lost >= dropped - 1,
+            "without FEC all \(dropped) drops must show as lost (+ \(bufferDrops) receive-buffer drops): \(without)")
         #expect(try Self.ccDrops("\(dir)/nofec.ts") > 0)
         print("FFmpeg prompeg 8×4 → Rill input, 1/37 dropped: recovered \(recovered), lost 0; without FEC lost \(lost)")
     }

@@ -40,6 +40,20 @@ public final class NetworkNamespace: @unchecked Sendable {
             .compactMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).first ?? "") }.reduce(0, +)
     }
 
+    /// UDP datagrams the namespace's kernel dropped because a socket's receive buffer was full
+    /// (`RcvbufErrors` of /proc/net/snmp): losses beside any iptables rule, e.g. on a loaded CPU.
+    public func udpReceiveBufferErrors() throws -> Int {
+        let r = try run(["cat", "/proc/net/snmp"])
+        let udp = r.stdout.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
+        guard udp.count >= 2 else { throw TestEnvironmentError("/proc/net/snmp has no Udp lines") }
+        let names = udp[0].split(separator: " ")
+        let values = udp[1].split(separator: " ")
+        guard let i = names.firstIndex(of: "RcvbufErrors"), i < values.count, let n = Int(values[i]) else {
+            throw TestEnvironmentError("/proc/net/snmp has no Udp RcvbufErrors")
+        }
+        return n
+    }
+
     /// Kills what is left inside and deletes the namespace.
     public func close() {
         if let pids = try? runProcess(["ip", "netns", "pids", name], timeout: 5).stdout {
