@@ -41,7 +41,8 @@ public struct JournalLogHandler: LogHandler {
     public func log(event: LogEvent) {
         guard event.level >= logLevel else { return }
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        var bytes = Array(Self.line(label: label, level: event.level, message: "\(event.message)", metadata: merged).utf8)
+        var bytes = Array(
+            Self.line(label: label, level: event.level, message: "\(event.message)", metadata: merged).utf8)
         bytes.withUnsafeMutableBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }
     }
 

@@ -83,7 +83,8 @@ struct SRTMetricsTests {
         // The output's own totals count what went to every client (TS packets of 188 bytes).
         let outputPackets = samples(second, "rill_output_packets_sent_total", ["output": "srt"]).first?.value ?? 0
         let outputBytes = samples(second, "rill_output_bytes_sent_total", ["output": "srt"]).first?.value ?? 0
-        #expect(outputPackets > 0 && outputBytes == outputPackets * 188, "packets \(outputPackets) bytes \(outputBytes)")
+        #expect(
+            outputPackets > 0 && outputBytes == outputPackets * 188, "packets \(outputPackets) bytes \(outputBytes)")
 
         client.stop()
         var after: [PrometheusSample] = []
