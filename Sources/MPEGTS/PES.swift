@@ -1,5 +1,3 @@
-import MediaTime
-
 /// PES packet headers, ISO/IEC 13818-1 §2.4.3.6–2.4.3.7.
 public enum PESHeader {
     /// Longest header this mux writes: 9 fixed bytes + PTS + DTS.

@@ -1,8 +1,6 @@
 import Foundation
-import FrameRing
 import Runtime
 import Testing
-import Transport
 
 @Suite("AtomicFile")
 struct AtomicFileTests {
