@@ -18,11 +18,8 @@ struct AudioCaptureVMTests {
         let log: String
 
         init() throws {
-            share = makeTemporaryDirectory("vm-audio")
+            share = try VirtualBoard.makeShare("vm-audio")
             let fm = FileManager.default
-            // The guest sees the host root read-only but has its own /tmp: the binary travels in the share.
-            try fm.copyItem(atPath: VirtualBoard.binary, toPath: "\(share)/rill")
-            try "/tmp/out/rill".write(toFile: "\(share)/rill-path", atomically: true, encoding: .utf8)
             let left = AudioCaptureVMTests.tones[0]
             let right = AudioCaptureVMTests.tones[1]
             let expr =

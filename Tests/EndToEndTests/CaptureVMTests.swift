@@ -16,11 +16,8 @@ struct CaptureVMTests {
         let log: String
 
         init() throws {
-            share = makeTemporaryDirectory("vm")
+            share = try VirtualBoard.makeShare("vm")
             let fm = FileManager.default
-            // The guest sees the host root read-only but has its own /tmp: the binary travels in the share.
-            try fm.copyItem(atPath: VirtualBoard.binary, toPath: "\(share)/rill")
-            try "/tmp/out/rill".write(toFile: "\(share)/rill-path", atomically: true, encoding: .utf8)
             let tone = try runProcess([
                 "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000:duration=240",
                 "-ac", "2",

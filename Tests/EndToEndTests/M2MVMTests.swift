@@ -15,9 +15,7 @@ struct M2MVMTests {
         let log: String
 
         init() throws {
-            share = makeTemporaryDirectory("m2m")
-            try FileManager.default.copyItem(atPath: VirtualBoard.binary, toPath: "\(share)/rill")
-            try "/tmp/out/rill".write(toFile: "\(share)/rill-path", atomically: true, encoding: .utf8)
+            share = try VirtualBoard.makeShare("m2m")
             let frames = try runProcess([
                 "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=30", "-frames:v", "30",
                 "-pix_fmt", "yuv420p", "-f", "rawvideo", "-y", "\(share)/in.yuv",

@@ -12,6 +12,16 @@ enum VirtualBoard {
     /// the tests were built with.
     static var binary: String { ProcessInfo.processInfo.environment["RILL_VM_BINARY"] ?? rillBinary() }
 
+    /// A new share directory (the guest's /tmp/out) holding the `rill` the guest runs and the file
+    /// that tells the guest script where it is (the guest sees the host root read-only but has its
+    /// own /tmp, so the binary travels in the share).
+    static func makeShare(_ label: String) throws -> String {
+        let share = makeTemporaryDirectory(label)
+        try FileManager.default.copyItem(atPath: binary, toPath: "\(share)/rill")
+        try "/tmp/out/rill".write(toFile: "\(share)/rill-path", atomically: true, encoding: .utf8)
+        return share
+    }
+
     /// Runs `guest` (a script under Tests/vm) with `share` as its /tmp/out. `vmTimeout` bounds one
     /// boot (s) and is sized for TCG on 2 cores; a KVM boot that fails is run again under TCG, so
     /// the whole run may take two boots.
