@@ -12,7 +12,7 @@ static inline int rill_averror_eof(void) { return AVERROR_EOF; }
 #include <libavutil/log.h>
 void rill_av_log_sink(int level, const char *line);
 static inline void rill_av_log_line(void *context, int level, const char *fmt, va_list args) {
-    if (level > av_log_get_level()) return;
+    if ((level & 0xff) > av_log_get_level()) return;
     char line[1024];
     int print_prefix = 1;
     av_log_format_line2(context, level, fmt, args, line, sizeof line, &print_prefix);

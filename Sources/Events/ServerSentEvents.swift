@@ -78,7 +78,8 @@ public struct ServerSentEventParser: Sendable {
         switch field {
         case "event": type = text
         case "data":
-            data += (hasData ? "\n" : "") + text
+            // Bounded like a line: endless data lines without a blank line cannot grow it further.
+            if data.utf8.count < Self.maxLineBytes { data += (hasData ? "\n" : "") + text }
             hasData = true
         case "id" where !value.contains(0): lastEventID = text
         case "retry" where !value.isEmpty && value.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }):

@@ -11,12 +11,12 @@ extension TSPacket {
     /// (3), stream_id, PES_packet_length (2), two flag bytes, PES_header_data_length.
     static let pesFixedHeader = 9
 
-    /// Whether this video packet starts a random access point — the project's one rule, shared by
-    /// TSResume, the clean starts of the SRT listener output and the gateway input, and the
-    /// recorder's cut points: random_access_indicator (§2.4.3.5); or, for H.264/H.265, a PES start
-    /// whose first NAL units (in this packet) include an IDR/SPS or IRAP/VPS/SPS (streams from
-    /// muxes that do not set the indicator); or, for other video (MPEG-1/2, MPEG-4 Visual), any
-    /// PES start.
+    /// Whether this video packet starts a random access point: random_access_indicator (§2.4.3.5);
+    /// or, for H.264/H.265, a PES start whose first NAL units (in this packet) include an IDR/SPS or
+    /// IRAP/VPS/SPS (streams from muxes that do not set the indicator); or, for other video (MPEG-1/2,
+    /// MPEG-4 Visual), any PES start. TSResume uses it as is; the clean starts of the SRT listener
+    /// output and the gateway input and the recorder's cut points (`RandomAccess` in Transport) use
+    /// it for H.264/H.265 and the indicator alone for other video.
     public func isRandomAccessPoint(streamType: UInt8) -> Bool {
         if randomAccessIndicator { return true }
         guard payloadUnitStart, let start = payloadOffset else { return false }

@@ -28,8 +28,8 @@ public final class SRTOutput: @unchecked Sendable {
     private var clients: [Int32: (socket: SRTSocket, stats: SRTConnectionStatistics)] = [:]
     private var connects = 0
     private var rejected = 0
-    /// TS packets and bytes handed to libsrt for every client since the stage started (the output's
-    /// `packets` / `bytes`, as for the other outputs; per-client counts are in `peers`).
+    /// TS packets and bytes handed to libsrt since the stage started, summed over all clients (a
+    /// listener with N clients counts the stream N times; per-client counts are in `peers`).
     private var packetsSent: Int64 = 0
     private var bytesSent: Int64 = 0
     /// Names given by SRT_ACCEPT handlers, by accepted socket (the listen callback sees the socket first).
@@ -276,10 +276,10 @@ public final class SRTOutput: @unchecked Sendable {
                 return false
             }
             offset += n
-        }
-        lock.withLock {
-            packetsSent += Int64(chunk.count / TS.packetSize)
-            bytesSent += Int64(chunk.count)
+            lock.withLock {
+                packetsSent += Int64(n / TS.packetSize)
+                bytesSent += Int64(n)
+            }
         }
         return true
     }

@@ -45,6 +45,8 @@ struct Stage: ParsableCommand {
         }
         let (cfg, _) = try loadConfig(config)
         let instance = cfg.system.instance
+        // The config's level, unless rilld passed the one now in force.
+        LogLevel.apply(named: cfg.system.logLevel)
         LogLevel.adoptEnvironment()
         let log = Log(stage: role.rawValue)
         let instanceDir = "\(cfg.system.runDirectory)/\(instance)"

@@ -157,10 +157,16 @@ final class CaptureDevice {
     }
 
     /// Requests and maps `count` mmap buffers, queues them and starts streaming.
+    /// On a failure after the mapping, the buffers are unmapped again (the caller retries).
     func startStreaming(count: Int) throws(V4L2Error) {
         try node.allocate(&queue, count: count)
-        for i in queue.buffers.indices { try node.enqueue(queue, index: i) }
-        try node.streamOn(queue)
+        do {
+            for i in queue.buffers.indices { try node.enqueue(queue, index: i) }
+            try node.streamOn(queue)
+        } catch {
+            stopStreaming()
+            throw error
+        }
     }
 
     /// Stops streaming and unmaps (errors ignored: the device may be gone).
