@@ -51,22 +51,10 @@ struct RISTMulticastTests {
         let dir = makeTemporaryDirectory("ristmcin")
         let source = try RISTPeers.sourceTS(dir)
         let group = "239.255.51.1:8310"
-        let relay = 9500
-        let rec = try RISTPeers.recorder(ns, dir, port: relay, name: "relayed")
+        let (gateway, rec) = try RISTPeers.gateway(
+            ns, dir, listening: group, profile: profile, relay: 9500, label: "ristmcin")
         defer { rec.stop(SIGKILL) }
-        let gateway = try BoxUnderTest(
-            config: """
-                { "system": { "instance": "\(ns.name)", "runDirectory": "\(dir)/run" },
-                  "source": { "type": "gateway", "url": "rist://@\(group)?profile=\(profile)" },
-                  "outputs": [ { "id": "out", "url": "udp://127.0.0.1:\(relay)" } ],
-                  "api": { "enabled": false } }
-                """, namespace: ns, label: "ristmcin")
         defer { gateway.stop() }
-        #expect(
-            waitFor(timeout: 15) {
-                gateway.log.contains("RIST \(profile) profile input listening on rist://@\(group)")
-                    && gateway.log.contains("started send-out")
-            }, "\(gateway.log.suffix(800))")
         try RISTPeers.send(
             ns, dir, profile: profile == "simple" ? 0 : 1, output: "rist://\(group)", source: source, seconds: 8,
             linked: { gateway.log.contains("RIST peer connected") }, relayed: { Int64(rec.bytes) })

@@ -15,22 +15,10 @@ struct RISTSimpleInputTests {
         defer { ns.close() }
         let dir = makeTemporaryDirectory("ristsimplein")
         let source = try RISTPeers.sourceTS(dir)
-        let relay = 9500
-        let rec = try RISTPeers.recorder(ns, dir, port: relay, name: "relayed")
+        let (gateway, rec) = try RISTPeers.gateway(
+            ns, dir, listening: "127.0.0.1:8300", profile: "simple", relay: 9500, label: "ristsimplein")
         defer { rec.stop(SIGKILL) }
-        let gateway = try BoxUnderTest(
-            config: """
-                { "system": { "instance": "\(ns.name)", "runDirectory": "\(dir)/run" },
-                  "source": { "type": "gateway", "url": "rist://@127.0.0.1:8300?profile=simple" },
-                  "outputs": [ { "id": "out", "url": "udp://127.0.0.1:\(relay)" } ],
-                  "api": { "enabled": false } }
-                """, namespace: ns, label: "ristsimplein")
         defer { gateway.stop() }
-        #expect(
-            waitFor(timeout: 15) {
-                gateway.log.contains("RIST simple profile input listening on")
-                    && gateway.log.contains("started send-out")
-            }, "\(gateway.log.suffix(800))")
         try RISTPeers.send(
             ns, dir, profile: 0, output: "rist://127.0.0.1:8300", source: source, seconds: 8,
             linked: { gateway.log.contains("RIST peer connected") }, relayed: { Int64(rec.bytes) })

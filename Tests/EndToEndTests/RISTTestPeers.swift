@@ -29,6 +29,28 @@ enum RISTPeers {
         return rec
     }
 
+    /// A gateway box in `ns` whose input is `rist://@ADDRESS?profile=PROFILE` and whose one output
+    /// relays to UDP `relay`, recorded by srt-live-transmit to `dir/relayed.ts`; returned once the
+    /// input listens and the sender runs. The caller stops both.
+    static func gateway(
+        _ ns: NetworkNamespace, _ dir: String, listening address: String, profile: String, relay: Int, label: String
+    ) throws -> (box: BoxUnderTest, recorder: PeerProcess) {
+        let rec = try recorder(ns, dir, port: relay, name: "relayed")
+        let gateway = try BoxUnderTest(
+            config: """
+                { "system": { "instance": "\(ns.name)", "runDirectory": "\(dir)/run" },
+                  "source": { "type": "gateway", "url": "rist://@\(address)?profile=\(profile)" },
+                  "outputs": [ { "id": "out", "url": "udp://127.0.0.1:\(relay)" } ],
+                  "api": { "enabled": false } }
+                """, namespace: ns, label: label)
+        #expect(
+            waitFor(timeout: 15) {
+                gateway.log.contains("RIST \(profile) profile input listening on rist://@\(address)")
+                    && gateway.log.contains("started send-out")
+            }, "\(gateway.log.suffix(800))")
+        return (gateway, rec)
+    }
+
     /// ristreceiver (`-p profile`: 0 Simple, 1 Main) reading the RIST `input` URL and relaying it
     /// to UDP, recorded until `bytes` have arrived (or `timeout` s passed); returns the TS path.
     /// Its log is `dir/NAME.log`.
