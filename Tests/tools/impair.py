@@ -3,8 +3,9 @@
 forwards every datagram to TARGET_PORT on 127.0.0.1 after DELAY_MS, dropping each with probability
 LOSS, and relays the replies back to the last sender the same way (both directions impaired).
 Prints counters as JSON on SIGTERM, and writes them to STATS_PATH (if given) every half second,
-so a test can prove the impairment happened while it runs.
-Usage: impair.py LISTEN_PORT TARGET_PORT DELAY_MS LOSS [STATS_PATH]"""
+so a test can prove the impairment happened while it runs. With GRACE_S, nothing is dropped for
+that many seconds after the first datagram (a connection's start-up), only delayed.
+Usage: impair.py LISTEN_PORT TARGET_PORT DELAY_MS LOSS [STATS_PATH [GRACE_S]]"""
 import heapq, json, os, random, select, signal, socket, sys, time
 
 listen_port, target_port, delay, loss = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000, float(sys.argv[4])
@@ -19,6 +20,8 @@ seq = 0
 stats = {"forward": 0, "forwardDropped": 0, "reverse": 0, "reverseDropped": 0}
 running = True
 stats_path = sys.argv[5] if len(sys.argv) > 5 else None
+grace = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+first = None  # monotonic time of the first datagram
 last_write = 0.0
 
 def write_stats():
@@ -47,7 +50,9 @@ while running:
             if client is None:
                 continue
             key, out, dest = "reverse", front, client
-        if random.random() < loss:
+        if first is None:
+            first = now
+        if now - first >= grace and random.random() < loss:
             stats[key + "Dropped"] += 1
             continue
         stats[key] += 1
