@@ -232,8 +232,12 @@ extension EncoderSection {
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> EncoderSection {
         var s = EncoderSection()
         if var v = try o.object("video") {
-            if let c = try v.choice("codec", ["h264"]) { s.video.codec = c }
+            if let c = try v.choice("codec", ["h264", "fwht"]) { s.video.codec = c }
             if let b = try v.choice("backend", ["x264", "v4l2m2m"]) { s.video.backend = b }
+            if s.video.codec == "fwht" && s.video.backend != "v4l2m2m" {
+                throw ConfigError(
+                    path: v.path("codec"), reason: "fwht is vicodec's mem2mem test codec: it needs backend \"v4l2m2m\"")
+            }
             if let d = try v.string("device") {
                 guard d.hasPrefix("/dev/") else {
                     throw ConfigError(

@@ -98,7 +98,9 @@ public struct EncoderSection: Sendable, Equatable {
 
 /// `encoders.video`: x264 or a V4L2 mem2mem hardware encoder.
 public struct VideoEncoderSection: Sendable, Equatable {
-    /// `encoders.video.codec`: "h264" (the only one).
+    /// `encoders.video.codec`: "h264", or "fwht" (backend "v4l2m2m" only): the FWHT test codec of
+    /// the kernel's vicodec, which checks a board's capture → encoder plumbing where no H.264
+    /// encoder exists (the virtual board). The mux carries only H.264 and drops FWHT units.
     public var codec = "h264"
     /// "x264" (software, x86 boards) or "v4l2m2m" (the board's hardware encoder at `device`).
     public var backend = "x264"

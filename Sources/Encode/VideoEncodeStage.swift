@@ -86,7 +86,8 @@ public final class VideoEncodeStage {
                     geometry = (w, h)
                     writer.setFormat(
                         TrackFormat(
-                            codec: .h264, width: UInt32(w), height: UInt32(h), fpsNumerator: f.fpsNumerator,
+                            codec: config.codec == "fwht" ? .fwht : .h264, width: UInt32(w), height: UInt32(h),
+                            fpsNumerator: f.fpsNumerator,
                             fpsDenominator: f.fpsDenominator, bitrate: UInt32(config.bitrate), config: encoder!.headers)
                     )
                 }
@@ -120,7 +121,7 @@ public final class VideoEncodeStage {
             writer.beat()
             statistics.tick(
                 extra:
-                    "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"h264\",\"backend\":\"\(self.config.backend)\","
+                    "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"\(self.config.codec)\",\"backend\":\"\(self.config.backend)\","
                     + "\"targetBitrate\":\(self.config.bitrate)")
         }
         try encoder?.flush(output: publish)

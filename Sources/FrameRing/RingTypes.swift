@@ -19,7 +19,7 @@ public enum TrackKind: UInt32, Sendable, CustomStringConvertible {
 
 /// Codec of a ring's records.
 public enum RingCodec: UInt32, Sendable {
-    case none = 0, i420 = 1, nv12 = 2, yuyv = 3, pcmS16 = 10, pcmS32 = 11, h264 = 20, hevc = 21, aac = 30,
+    case none = 0, i420 = 1, nv12 = 2, yuyv = 3, pcmS16 = 10, pcmS32 = 11, h264 = 20, hevc = 21, fwht = 22, aac = 30,
         mp2 = 31, opus = 32, s302m = 33, mpegts = 40
 }
 

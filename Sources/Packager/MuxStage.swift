@@ -135,9 +135,22 @@ public final class MuxStage: @unchecked Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 16)
         defer { buffer.deallocate() }
         var restarted = false
+        var refused: RingCodec? = nil
         while !StopRequest.isRequested {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(var info):
+                // The PMT declares H.264 video: units of another codec (vicodec's FWHT test codec)
+                // are dropped, never sent under a stream_type that misdescribes them.
+                let codec = reader.ring.format.codec
+                if stream == 0 && codec != .h264 && codec != .none {
+                    if refused != codec {
+                        log.error("\(track): \(codec) cannot be carried as the programme's H.264 video; dropped")
+                    }
+                    refused = codec
+                    restarted = true
+                    continue
+                }
+                refused = nil
                 if restarted {
                     info.flags.insert(.discontinuity)
                     restarted = false

@@ -61,9 +61,22 @@ struct RingRead: ParsableCommand {
     @Option(name: .long, help: "Give up after this many seconds.") var seconds: Double = 30
     @Option(name: .long, help: "Start at the oldest record still in the ring, or the next one published.")
     var start: String = "oldest"
+    @Option(
+        name: .long,
+        help: "Append every record's payload to this file (a coded ring's elementary stream, a raw ring's frames).")
+    var payloadTo: String?
 
     func run() throws {
         StopRequest.install()
+        var sink: UnsafeMutablePointer<FILE>? = nil
+        if let path = payloadTo {
+            guard let f = fopen(path, "w") else {
+                print("{\"event\":\"error\",\"message\":\"\(path): \(String(cString: strerror(errno)))\"}")
+                throw ExitCode(3)
+            }
+            sink = f
+        }
+        defer { if let f = sink { fclose(f) } }
         let reader: RingReader
         do {
             reader = try RingReader(name: name, start: start == "next" ? .next : .oldest)
@@ -101,7 +114,16 @@ struct RingRead: ParsableCommand {
                 got += 1
                 lastRecordAt = now
                 if slowMs == 0 { wake.record(now - sent) }
-                if !quiet { print("{\"event\":\"record\",\"n\":\(n),\"index\":\(info.index)}") }
+                if let f = sink, info.length > 0, fwrite(buffer.baseAddress!, 1, info.length, f) != info.length {
+                    print("{\"event\":\"error\",\"message\":\"\(payloadTo ?? ""): short write\"}")
+                    throw ExitCode(3)
+                }
+                if !quiet {
+                    // n and the wake latency mean something only for `rill ring write`'s records.
+                    print(
+                        "{\"event\":\"record\",\"n\":\(n),\"index\":\(info.index),\"length\":\(info.length),\"pts\":\(info.pts),\"keyframe\":\(info.flags.contains(.keyframe)),\"width\":\(info.width),\"height\":\(info.height)}"
+                    )
+                }
                 if slowMs > 0 { MonotonicClock.sleep(until: now + Int64(slowMs) * MediaTime.millisecond) }
             case .lost(let n):
                 lost += n

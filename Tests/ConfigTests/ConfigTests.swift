@@ -46,6 +46,8 @@ struct ConfigTests {
             (#"{ "source": { "video": { "width": 641 } } }"#, "source.video.width", "even"),
             (#"{ "source": { "video": { "fps": "abc" } } }"#, "source.video.fps", "ratio"),
             (#"{ "encoders": { "video": { "preset": "ludicrous" } } }"#, "encoders.video.preset", "not one of"),
+            (#"{ "encoders": { "video": { "codec": "fwht" } } }"#, "encoders.video.codec", "backend \"v4l2m2m\""),
+            (#"{ "encoders": { "video": { "codec": "hevc" } } }"#, "encoders.video.codec", "not one of"),
             (
                 #"{ "encoders": { "audio": { "codec": "s302m", "bitsPerSample": 20 } } }"#,
                 "encoders.audio.bitsPerSample", "16 or 24"

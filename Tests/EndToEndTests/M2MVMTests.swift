@@ -6,7 +6,9 @@ import Testing
 /// virtual board, through both the single- and the multi-planar API. `rill encoder-check` drives
 /// the same `V4L2M2MEncoder` the encode stage uses (queues, controls, drain, restart, closed
 /// queue); vicodec's decoder, driven by v4l2-ctl, decodes the result, and ffmpeg compares it with
-/// the frames ffmpeg generated. Guest: Tests/vm/m2m-guest.sh.
+/// the frames ffmpeg generated. Then the backend inside the box's chain: vivid → vcap → encode-video
+/// (vicodec, codec "fwht") → coded ring, copied by `rill ring read` and decoded by vicodec's decoder,
+/// with the mux beside it refusing to send FWHT as H.264. Guest: Tests/vm/m2m-guest.sh.
 @Suite("mem2mem encoder in the virtual board", .serialized, .tags(.endToEnd, .needsRoot, .peer, .virtualBoard))
 struct M2MVMTests {
     struct Boot: Sendable {
@@ -21,8 +23,9 @@ struct M2MVMTests {
                 "-pix_fmt", "yuv420p", "-f", "rawvideo", "-y", "\(share)/in.yuv",
             ])
             guard frames.status == 0 else { throw TestEnvironmentError("ffmpeg: \(frames.stderr)") }
-            // Under TCG on 2 cores the guest runs in about 30 s.
-            let r = try VirtualBoard.boot(guest: "m2m-guest.sh", share: share, vmTimeout: 240)
+            try M2MVMTests.pipelineConfig.write(toFile: "\(share)/pipeline.json", atomically: true, encoding: .utf8)
+            // Under TCG on 2 cores the guest runs in about 30 s, and the pipeline step about as long again.
+            let r = try VirtualBoard.boot(guest: "m2m-guest.sh", share: share, vmTimeout: 420)
             status = r.status
             log = ((try? String(contentsOfFile: "\(share)/guest.log", encoding: .utf8)) ?? "") + r.stderr
             try? FileManager.default.removeItem(atPath: "\(share)/rill")
@@ -30,6 +33,22 @@ struct M2MVMTests {
     }
 
     static let boot = Result { try Boot() }
+
+    /// The pipeline step's box; the guest puts in vivid's node and vicodec's encoder node.
+    static let pipeline = (width: 640, height: 360, keyint: 10)
+    static let pipelineConfig = """
+        {
+          "system": { "instance": "pipe", "runDirectory": "/tmp/run" },
+          "source": { "type": "capture",
+                      "video": { "device": "@CAPTURE@", "width": \(pipeline.width), "height": \(pipeline.height), "fps": 30, "pixelFormat": "YUV420" },
+                      "audio": { "device": "hw:Loopback,1,0", "sampleRate": 48000, "channels": 2 } },
+          "encoders": { "video": { "codec": "fwht", "backend": "v4l2m2m", "device": "@ENCODER@", "bitrate": 2000000, "keyint": \(pipeline.keyint) },
+                        "audio": { "codec": "mp2", "bitrate": 128000 } },
+          "program": { "mode": "vbr", "videoPID": 256, "audioPID": 257 },
+          "outputs": [ { "id": "udp", "url": "udp://127.0.0.1:5000" } ],
+          "api": { "enabled": false }
+        }
+        """
 
     let share: String
     let log: String
@@ -66,6 +85,8 @@ struct M2MVMTests {
         #expect((report["encodeAfterClose"] as? String)?.contains("after close") == true, "\(report)")
         #expect(report["refusedControls"] as? [String] == [], "vicodec refused \(report["refusedControls"] ?? "")")
         #expect(report["ptsInOrder"] as? Bool == true)
+        // vicodec flags no buffer KEYFRAME: the backend reads the FWHT header's I-frame bit.
+        #expect(report["keyframes"] as? Int == 6, "keyframes in 60 units, GOP 10: \(report["keyframes"] ?? "")")
     }
 
     @Test(
@@ -103,5 +124,115 @@ struct M2MVMTests {
         }
         #expect(text("missing.rc") == "1")
         #expect(text("missing.err").contains("/dev/video99: open"), "\(text("missing.err"))")
+    }
+
+    /// One `rill ring read` record line.
+    struct RingRecord {
+        var pts: Int64
+        var keyframe: Bool
+        var length: Int
+    }
+
+    func records(_ name: String) -> [RingRecord] {
+        text(name).split(separator: "\n").compactMap { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                o["event"] as? String == "record", let pts = (o["pts"] as? NSNumber)?.int64Value,
+                let length = o["length"] as? Int
+            else { return nil }
+            return RingRecord(pts: pts, keyframe: o["keyframe"] as? Bool ?? false, length: length)
+        }
+    }
+
+    @Test(
+        "the box's chain with vicodec: vivid → vcap → encode-video → coded ring; vicodec's decoder decodes all 60 units, its key frames are the ring's, every PTS is a captured frame's, ≥ 30 dB against the captured pictures"
+    )
+    func pipeline() throws {
+        let (w, h) = (Self.pipeline.width, Self.pipeline.height)
+        let frameBytes = w * h * 3 / 2
+        #expect(text("pipeline.rc") == "0", "box exit: \(text("pipeline.log").suffix(1500))")
+        let coded = records("pipeline-coded.jsonl")
+        let raw = records("pipeline-raw.jsonl")
+        try #require(coded.count == 60, "coded ring: \(coded.count) records; \(text("pipeline.log").suffix(1500))")
+        try #require(raw.count >= 60, "raw ring: \(raw.count) records")
+        #expect(raw.allSatisfy { $0.length == frameBytes }, "raw frames of \(Set(raw.map(\.length))) bytes")
+        // The encoder keeps capture's PTS (through the buffer index it gives the driver) and order.
+        let rawIndex = Dictionary(raw.enumerated().map { ($1.pts, $0) }, uniquingKeysWith: { a, _ in a })
+        let matched = coded.compactMap { rawIndex[$0.pts] }
+        #expect(
+            matched.count == coded.count, "\(coded.count - matched.count) coded units carry a PTS no captured frame had"
+        )
+        #expect(zip(coded, coded.dropFirst()).allSatisfy { $0.pts < $1.pts }, "coded PTS out of order")
+        // The GOP: a keyframe every `keyint` units (the encoder's GOP control), as the ring says.
+        let keys = coded.enumerated().filter(\.element.keyframe).map(\.offset)
+        #expect(keys.count >= 5, "keyframes at \(keys)")
+        #expect(zip(keys, keys.dropFirst()).allSatisfy { $1 - $0 == Self.pipeline.keyint }, "keyframes at \(keys)")
+        // vicodec's decoder (v4l2-ctl) prints K or P per decoded frame: the ring's flags, unit by unit.
+        let letters = text("pipeline.decode").split(separator: "\n")
+            .filter { !$0.isEmpty && $0.allSatisfy { $0 == "K" || $0 == "P" } }.joined()
+        #expect(
+            letters == String(coded.map { $0.keyframe ? "K" : "P" }),
+            "decoder: \(letters) \(text("pipeline.decode").suffix(300))")
+        let decoded = try Data(contentsOf: URL(fileURLWithPath: "\(share)/pipeline.yuv"))
+        let captured = try Data(contentsOf: URL(fileURLWithPath: "\(share)/pipeline-raw.yuv"))
+        // vicodec's decoder pads each plane's height to a multiple of 8 lines (360 → 368: its chroma
+        // 180 → 184); the picture is the top of each plane.
+        let paddedHeight = (h / 2 + 7) / 8 * 8 * 2
+        let decodedBytes = w * paddedHeight * 3 / 2
+        try #require(decoded.count == coded.count * decodedBytes, "decoded \(decoded.count) bytes")
+        func picture(_ frame: Data) -> Data {
+            let base = frame.startIndex
+            let luma = frame[base..<(base + w * h)]
+            let cb = base + w * paddedHeight
+            let cr = cb + w * paddedHeight / 4
+            return luma + frame[cb..<(cb + w * h / 4)] + frame[cr..<(cr + w * h / 4)]
+        }
+        // From the first keyframe on (a unit before it refers to a picture the decoder never saw),
+        // each decoded picture against the captured one with its PTS.
+        let first = try #require(keys.first)
+        var a = Data()
+        var b = Data()
+        for i in first..<coded.count {
+            guard let r = rawIndex[coded[i].pts], (r + 1) * frameBytes <= captured.count else { continue }
+            a.append(picture(decoded[(i * decodedBytes)..<((i + 1) * decodedBytes)]))
+            b.append(captured[(r * frameBytes)..<((r + 1) * frameBytes)])
+        }
+        try a.write(to: URL(fileURLWithPath: "\(share)/pipeline-decoded-matched.yuv"))
+        try b.write(to: URL(fileURLWithPath: "\(share)/pipeline-captured-matched.yuv"))
+        let size = "\(w)x\(h)"
+        let psnr = try runProcess(
+            [
+                "ffmpeg", "-f", "rawvideo", "-s", size, "-pix_fmt", "yuv420p", "-i",
+                "\(share)/pipeline-captured-matched.yuv", "-f", "rawvideo", "-s", size, "-pix_fmt", "yuv420p", "-i",
+                "\(share)/pipeline-decoded-matched.yuv", "-lavfi", "[0][1]psnr", "-f", "null", "-",
+            ], timeout: 120)
+        let line = psnr.stderr.split(separator: "\n").first { $0.contains("PSNR y:") } ?? ""
+        let average =
+            line.split(separator: " ").first { $0.hasPrefix("average:") }.flatMap { Double($0.dropFirst(8)) } ?? 0
+        #expect(average >= 30, "PSNR: \(line) \(psnr.stderr.suffix(300))")
+        print(
+            "vicodec in the box's chain: \(coded.count) units, keyframes at \(keys), \(a.count / frameBytes) compared, \(line)"
+        )
+    }
+
+    @Test("the mux sends no FWHT as H.264: it logs the refusal, the video PID carries no PES, the audio flows")
+    func muxRefusesFWHT() throws {
+        #expect(
+            text("pipeline.log").contains("fwht cannot be carried as the programme's H.264 video"),
+            "\(text("pipeline.log").suffix(1500))")
+        let r = try runProcess(
+            [
+                "ffprobe", "-v", "error", "-count_packets", "-show_entries", "stream=index,codec_type,nb_read_packets",
+                "-of", "json", "\(share)/pipeline.ts",
+            ], timeout: 60)
+        let streams =
+            ((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["streams"]
+                as? [[String: Any]]) ?? []
+        let packets = { (type: String) in
+            streams.filter { $0["codec_type"] as? String == type }.map {
+                Int($0["nb_read_packets"] as? String ?? "") ?? 0
+            }
+        }
+        #expect(packets("audio").first ?? 0 > 25, "ffprobe: \(r.stdout) \(r.stderr.prefix(300))")
+        #expect(packets("video").allSatisfy { $0 == 0 }, "ffprobe: \(r.stdout)")
     }
 }

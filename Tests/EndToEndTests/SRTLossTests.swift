@@ -75,7 +75,9 @@ struct SRTLossTests {
         let rtt = 40  // ms: 20 ms each way through the relay
         let counters = "\(dir)/relay-counters.json"
         let relay = try PeerProcess(
-            ns.command(["python3", packageRoot() + "/Tests/tools/impair.py", "9320", "9321", "20", "0.05", counters, "3"]),
+            ns.command([
+                "python3", packageRoot() + "/Tests/tools/impair.py", "9320", "9321", "20", "0.05", counters, "3",
+            ]),
             output: "\(dir)/relay.json")
         defer { relay.stop(SIGKILL) }
         let config = testConfig(

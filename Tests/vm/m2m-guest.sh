@@ -1,5 +1,6 @@
 # Guest script of the mem2mem encoder test (M2MVMTests), run by Board/qemu-virt/run.sh as PID 1 of
-# the virtual board. Inputs in the share (/tmp/out): rill-path, in.yuv (640x480 I420 from ffmpeg).
+# the virtual board. Inputs in the share (/tmp/out): rill-path, in.yuv (640x480 I420 from ffmpeg),
+# pipeline.json (a box config; the guest fills in the capture and encoder nodes).
 # For each of vicodec's two APIs (single-planar, then multiplanar=1): `rill encoder-check` encodes
 # through the FWHT encoder node, and vicodec's decoder node, driven by v4l2-ctl (an independent
 # client), decodes what came out. Results land in the share for the host to check.
@@ -23,4 +24,41 @@ for api in sp mp; do
 done
 $R encoder-check --device /dev/video99 --codec fwht --size 640x480 > /dev/null 2> $O/missing.err
 echo $? > $O/missing.rc
+
+step pipeline
+# The box's chain with vicodec as the board's encoder (multiplanar, loaded above): vivid → vcap →
+# raw ring → encode-video (mem2mem, FWHT) → coded ring → mux, which drops FWHT (its PMT declares
+# H.264) and sends the audio. Beside the box, `rill ring read` copies both video rings; vicodec's
+# decoder, driven by v4l2-ctl, decodes the coded one. vivid scales its 1280x720p30 HDMI input.
+load vivid n_devs=1 node_types=0x1 num_inputs=1 input_types=0x3 || return 13
+load snd-aloop || return 14
+cap=$(for d in /dev/video*; do v4l2-ctl -d "$d" --info 2>/dev/null | grep -q "Driver name *: vivid" && echo "$d"; done | head -1)
+[ -n "$cap" ] || { ls -l /dev/video*; return 15; }
+v4l2-ctl -d "$cap" --set-dv-bt-timings width=1280,height=720,interlaced=0,polarities=3,pixelclock=74250000,hfp=1760,hs=40,hbp=220,vfp=5,vs=5,vbp=20 || return 16
+enc=$(node --list-formats); dec=$(node --list-formats-out)
+sed -e "s|@CAPTURE@|$cap|" -e "s|@ENCODER@|$enc|" $O/pipeline.json > /tmp/pipeline.json
+mkdir -p /tmp/run
+timeout 120 srt-live-transmit -q "udp://:5000" file://con > $O/pipeline.ts &
+UDP=$!
+$R run --config /tmp/pipeline.json > $O/pipeline.log 2>&1 &
+BOX=$!
+# Both video rings exist once vcap and the encoder run (slow to start under emulation).
+for i in $(seq 1 600); do
+  [ -e /dev/shm/rill.pipe.video.raw ] && [ -e /dev/shm/rill.pipe.video.coded ] && break
+  sleep 0.1
+done
+# The raw copy starts first and runs longer, so every coded unit's picture is in it.
+$R ring read --name /rill.pipe.video.raw --start next --records 150 --seconds 90 --payload-to /tmp/raw.yuv \
+  > $O/pipeline-raw.jsonl &
+RAW=$!
+sleep 1
+$R ring read --name /rill.pipe.video.coded --start next --records 60 --seconds 60 --payload-to $O/pipeline.fwht \
+  > $O/pipeline-coded.jsonl
+wait $RAW
+sleep 2  # the mux's log line and a few seconds of audio
+kill -INT $BOX; wait $BOX; echo $? > $O/pipeline.rc
+kill $UDP; wait $UDP
+cp /tmp/raw.yuv $O/pipeline-raw.yuv
+v4l2-ctl -d "$dec" --set-fmt-video=pixelformat=YU12 --stream-mmap --stream-out-mmap \
+  --stream-from $O/pipeline.fwht --stream-to $O/pipeline.yuv > $O/pipeline.decode 2>&1
 return 0

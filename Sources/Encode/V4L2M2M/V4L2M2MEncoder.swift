@@ -94,7 +94,7 @@ public final class V4L2M2MEncoder: VideoEncoder {
     public private(set) var framesIn: Int64 = 0
     /// Coded access units handed to `output`.
     public private(set) var accessUnits: Int64 = 0
-    /// Of those, keyframes (V4L2_BUF_FLAG_KEYFRAME).
+    /// Of those, keyframes (V4L2_BUF_FLAG_KEYFRAME, or the unit's header where the driver sets no type flag).
     public private(set) var keyframes: Int64 = 0
     /// Coded buffers the driver flagged V4L2_BUF_FLAG_ERROR (dropped).
     public private(set) var corruptBuffers: Int64 = 0
@@ -319,10 +319,14 @@ public final class V4L2M2MEncoder: VideoEncoder {
         inFlight = max(0, inFlight - 1)
         let cookie = Int64(b.timestamp.tv_sec) * 1_000_000 + Int64(b.timestamp.tv_usec)
         let t = times[Int(cookie % Int64(times.count))]
-        let keyframe = b.flags & UInt32(V4L2_BUF_FLAG_KEYFRAME) != 0
+        let coded = UnsafeRawBufferPointer(rebasing: device.capture.buffers[b.index][0..<b.bytesUsed])
+        // The driver's frame-type flag when it sets one; the unit's own header when it sets none.
+        let typed = b.flags & UInt32(V4L2_BUF_FLAG_KEYFRAME | V4L2_BUF_FLAG_PFRAME | V4L2_BUF_FLAG_BFRAME) != 0
+        let keyframe =
+            typed
+            ? b.flags & UInt32(V4L2_BUF_FLAG_KEYFRAME) != 0 : CodedKeyframe.isKeyframe(coded, codec: settings.codec)
         accessUnits += 1
         if keyframe { keyframes += 1 }
-        let coded = UnsafeRawBufferPointer(rebasing: device.capture.buffers[b.index][0..<b.bytesUsed])
         // Hardware encoders emit no B-frames at these settings: DTS = PTS.
         if settings.codec == "h264" && !Self.startsWithDelimiter(coded) {
             scratch.removeAll(keepingCapacity: true)
