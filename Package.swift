@@ -87,11 +87,13 @@ let package = Package(
             name: "Box",
             dependencies: ["Config", "FrameRing", "Runtime", "MediaTime", "CRillShims", "Transport", "Events"],
             swiftSettings: swift6),
+        // Confidence monitoring in rilld, beside the media path: audio levels and loudness (BS.1770-4).
+        .target(name: "Confidence", dependencies: ["FrameRing", "Runtime", "MediaTime"], swiftSettings: swift6),
         // rilld's HTTP API, auth and Prometheus metrics, beside the box.
         .target(
             name: "API",
             dependencies: [
-                "Box", "Capture", "Config", "Events", "Runtime", "MediaTime",
+                "Box", "Capture", "Config", "Confidence", "Events", "Runtime", "MediaTime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -103,7 +105,8 @@ let package = Package(
         .executableTarget(
             name: "rill",
             dependencies: [
-                "API", "Box", "Capture", "Config", "Encode", "Packager", "Transport", "FrameRing", "Runtime",
+                "API", "Box", "Capture", "Config", "Confidence", "Encode", "Packager", "Transport", "FrameRing",
+                "Runtime",
                 "Events", "MPEGTS", "RTP", "MediaTime", "CRillShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,6 +120,7 @@ let package = Package(
             name: "rill-bench",
             dependencies: [
                 "CMallocCounter", "MPEGTS", "FrameRing", "Runtime", "MediaTime", "Capture", "V4L2", "FEC", "RTP",
+                "Confidence",
             ],
             swiftSettings: swift6),
 
@@ -131,6 +135,8 @@ let package = Package(
             name: "PackagerTests", dependencies: ["Packager", "MPEGTS", "Config", "MediaTime"], swiftSettings: swift6),
         .testTarget(name: "FECTests", dependencies: ["FEC", "RTP"], swiftSettings: swift6),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: swift6),
+        .testTarget(
+            name: "ConfidenceTests", dependencies: ["Confidence", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(
             name: "RuntimeTests", dependencies: ["Runtime", "Config", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),

@@ -1,4 +1,5 @@
 import Box
+import Confidence
 import Config
 import Hummingbird
 import Logging
@@ -11,10 +12,10 @@ extension RillAPI {
     /// `ServiceGroup`; it stops on the group's graceful shutdown.
     public static func application(
         box: BoxController, credentials: Credentials, metrics: BoxMetrics, api: APISection, log: Log,
-        logger: Logger = Logger(label: "api")
+        levels: LevelMonitor? = nil, logger: Logger = Logger(label: "api")
     ) -> Application<RouterResponder<RillRequestContext>> {
         Application(
-            router: router(box: box, credentials: credentials, metrics: metrics),
+            router: router(box: box, credentials: credentials, metrics: metrics, levels: levels),
             configuration: .init(
                 address: .hostname(api.address, port: Int(api.port)), serverName: serverName),
             onServerRunning: { channel in

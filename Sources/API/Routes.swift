@@ -1,5 +1,6 @@
 import Box
 import Capture
+import Confidence
 import Config
 import Events
 import Hummingbird
@@ -8,10 +9,11 @@ import NIOCore
 /// The box's HTTP API (`/api/v1`), Prometheus metrics and a health check. JSON in and out, errors
 /// as problem JSON, bodies size-limited, every route but `/health` authenticated.
 public enum RillAPI {
-    /// The router: `/health` (no auth), `/metrics` and `/api/v1` on `box`, authenticated against `credentials`.
-    public static func router(box: BoxController, credentials: Credentials, metrics: BoxMetrics) -> Router<
-        RillRequestContext
-    > {
+    /// The router: `/health` (no auth), `/metrics` and `/api/v1` on `box`, authenticated against
+    /// `credentials`; `/api/v1/levels` reads `levels` (503 without one).
+    public static func router(
+        box: BoxController, credentials: Credentials, metrics: BoxMetrics, levels: LevelMonitor? = nil
+    ) -> Router<RillRequestContext> {
         let api = box.store.config.api
         let maxBody = Int(api.maxBodyBytes)  // ≤ 16 MiB by the config's range: fits a 32-bit Int
         let router = Router(context: RillRequestContext.self)
@@ -107,6 +109,7 @@ public enum RillAPI {
         // Enumeration opens each node briefly and non-blocking (milliseconds): done inline.
         v1.get("devices") { _, _ in DeviceInventory.json().response() }
         v1.get("events") { _, _ in EventStream.response(box.events) }
+        v1.get("levels") { _, _ in try LevelsReport.make(levels).response() }
         return router
     }
 

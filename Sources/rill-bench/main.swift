@@ -84,6 +84,9 @@ case "rtpfec":
         path: a.first ?? "", columns: a.count > 1 ? Int(a[1]) ?? 10 : 10, rows: a.count > 2 ? Int(a[2]) ?? 10 : 10)
 case "fecrate":
     benchFECRecovery()
+case "levels":
+    benchLevels(channels: 2, seconds: 600)
+    benchLevels(channels: 8, seconds: 600)
 default:
-    print("usage: rill-bench mux | capture | rtpfec FILE [L D] | fecrate")
+    print("usage: rill-bench mux | capture | rtpfec FILE [L D] | fecrate | levels")
 }

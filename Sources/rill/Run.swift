@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import Box
+import Confidence
 import Config
 import Events
 import FrameRing
@@ -57,6 +58,10 @@ struct Run: AsyncParsableCommand {
         box.submit(box.plan(cfg))
 
         let systemd = SystemdNotify()
+        // Confidence monitoring beside the media path: a reader of the raw audio ring (none in a gateway).
+        let levels = LevelMonitor(instance: cfg.system.instance)
+        levels.start()
+        defer { levels.stop() }
         // Services stop in reverse order: the supervisor (last) stops every stage while the API still answers.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if cfg.api.enabled {
@@ -64,7 +69,7 @@ struct Run: AsyncParsableCommand {
                 cfg.api, instanceDirectory: box.instanceDirectory, log: log
             ).credentials
             let app = RillAPI.application(
-                box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log)
+                box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log, levels: levels)
             // An API that cannot start (port taken) is logged; the media keeps flowing without it.
             services.append(
                 .init(service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore))

@@ -12,7 +12,10 @@ final class APIBox: @unchecked Sendable {
             in: .whitespacesAndNewlines)
     }
 
-    init(label: String, port: Int, outputs: String, events: String = "", namespace: NetworkNamespace? = nil) throws {
+    init(
+        label: String, port: Int, outputs: String, events: String = "", namespace: NetworkNamespace? = nil,
+        source: String? = nil
+    ) throws {
         let dir = makeTemporaryDirectory("api-\(label)")
         self.port = port
         self.namespace = namespace
@@ -20,7 +23,7 @@ final class APIBox: @unchecked Sendable {
             instance: "api-\(label)-\(UUID().uuidString.prefix(4))", width: 640, height: 360, fps: 25,
             videoBitrate: 1_000_000, keyint: 25,
             outputs: outputs, runDirectory: "\(dir)/run",
-            api: "\"port\": \(port), \"credentials\": \"__DIR__/credentials.json\"", events: events)
+            api: "\"port\": \(port), \"credentials\": \"__DIR__/credentials.json\"", events: events, source: source)
         box = try BoxUnderTest(config: config, namespace: namespace, label: "api-\(label)", substitutingDirectory: true)
     }
 

@@ -96,24 +96,28 @@ public func processes(withEnvironment entry: String) -> [Int32] {
     return found
 }
 
-/// A config document for tests: test source W×H@fps, x264, `audio` codec, one rtp output.
+/// A config document for tests: test source W×H@fps (or `source`, a whole source object), x264,
+/// `audio` codec, `outputs`.
 public func testConfig(
     instance: String, width: Int = 640, height: Int = 360, fps: Int = 50, videoBitrate: Int = 2_000_000,
     keyint: Int = 50, audio: String = "\"codec\": \"aac\", \"bitrate\": 128000", channels: Int = 2,
     program: String = "\"mode\": \"vbr\"", outputs: String, runDirectory: String,
-    api: String = "\"enabled\": false", events: String = ""
+    api: String = "\"enabled\": false", events: String = "", source: String? = nil
 ) -> String {
-    """
-    {
-      "system": { "instance": "\(instance)", "runDirectory": "\(runDirectory)" },
-      "source": { "type": "testsrc", "video": { "width": \(width), "height": \(height), "fps": \(fps) },
-                  "audio": { "sampleRate": 48000, "channels": \(channels) } },
-      "encoders": { "video": { "codec": "h264", "bitrate": \(videoBitrate), "keyint": \(keyint), "preset": "ultrafast" },
-                    "audio": { \(audio) } },
-      "program": { "serviceName": "Studio 1", "providerName": "Rill Tests", \(program) },
-      "outputs": [ \(outputs) ],
-      "events": [ \(events) ],
-      "api": { \(api) }
-    }
-    """
+    let testSource = """
+        { "type": "testsrc", "video": { "width": \(width), "height": \(height), "fps": \(fps) },
+                    "audio": { "sampleRate": 48000, "channels": \(channels) } }
+        """
+    return """
+        {
+          "system": { "instance": "\(instance)", "runDirectory": "\(runDirectory)" },
+          "source": \(source ?? testSource),
+          "encoders": { "video": { "codec": "h264", "bitrate": \(videoBitrate), "keyint": \(keyint), "preset": "ultrafast" },
+                        "audio": { \(audio) } },
+          "program": { "serviceName": "Studio 1", "providerName": "Rill Tests", \(program) },
+          "outputs": [ \(outputs) ],
+          "events": [ \(events) ],
+          "api": { \(api) }
+        }
+        """
 }

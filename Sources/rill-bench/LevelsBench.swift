@@ -1,0 +1,38 @@
+import Confidence
+import MediaTime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// rilld's level monitor per second of audio, without a ring: 16-bit samples of the test tone
+/// through the meters (K-weighting, peak, RMS) and a reading every 100 ms block, as the monitor
+/// does. Reports CPU time per second of audio: the share of one core it costs.
+func benchLevels(channels: Int, seconds: Int) {
+    let rate = 48_000
+    let block = rate / 10
+    var samples = [Int16](repeating: 0, count: block * channels)
+    for f in 0..<block {
+        let v = Int16(3277 * sin(2 * Double.pi * 1000 * Double(f) / Double(rate)))  // −20 dBFS
+        for c in 0..<channels { samples[f * channels + c] = v }
+    }
+    guard var meter = LoudnessMeter(channels: channels, sampleRate: rate) else { return }
+    func cpuNow() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Int64(t.tv_sec) * MediaTime.nanosecondsPerSecond + Int64(t.tv_nsec)
+    }
+    var readings = 0
+    let start = cpuNow()
+    samples.withUnsafeBufferPointer { s in
+        for _ in 0..<(seconds * 10) {
+            if meter.feed(frames: block, sample: { f, c in Double(s[f * channels + c]) / 32_768 }) {
+                readings += meter.reading.momentaryLUFS == nil ? 0 : 1
+            }
+        }
+    }
+    let cpu = Double(cpuNow() - start) / 1e9
+    print(
+        "levels \(channels) ch 48 kHz, \(seconds) s of audio: CPU \(fixed(cpu * 1000 / Double(seconds), 2)) ms per second of audio = \(fixed(cpu / Double(seconds) * 100, 3)) % of one core (\(readings) readings)"
+    )
+}
