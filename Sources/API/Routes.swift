@@ -109,7 +109,10 @@ public enum RillAPI {
         // Enumeration opens each node briefly and non-blocking (milliseconds): done inline.
         v1.get("devices") { _, _ in DeviceInventory.json().response() }
         v1.get("events") { _, _ in EventStream.response(box.events) }
-        v1.get("levels") { _, _ in try LevelsReport.make(levels).response() }
+        v1.get("levels") { request, _ in
+            request.uri.queryParameters.get("stream") == "1"
+                ? LevelsReport.stream(levels) : try LevelsReport.make(levels).response()
+        }
         return router
     }
 

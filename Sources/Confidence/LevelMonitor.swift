@@ -5,12 +5,16 @@ import Synchronization
 
 /// Meters the raw audio ring of an instance on a thread of its own in rilld, beside the media path
 /// (a reader of the ring never holds up its writer), and keeps the latest reading for the API.
+/// `snapshot`, `start` and `stop` may be called from any thread.
 public final class LevelMonitor: Sendable {
     /// The latest reading with the capture time of the last sample it includes.
     public struct Snapshot: Sendable {
+        /// The meters after the last complete 100 ms block.
         public var reading: LevelReading
+        /// The ring's sample rate, Hz.
         public var sampleRate: Int
-        /// Capture time (CLOCK_MONOTONIC, ns) of the record that completed the reading's last block.
+        /// Capture time (CLOCK_MONOTONIC, ns) of the first sample of the record that completed the
+        /// reading's last block.
         public var captureTime: Int64
         /// When the reading was made (CLOCK_MONOTONIC, ns).
         public var madeAt: Int64
@@ -23,13 +27,22 @@ public final class LevelMonitor: Sendable {
 
     let ringName: String
     let log = Log(stage: "levels")
+    let settings: @Sendable () -> AudioAlarms.Settings
+    let alarm: @Sendable (AudioAlarms.Change) -> Void
     private let latest = Mutex<Snapshot?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<StageThread?>(nil)
 
-    /// A monitor of `instance`'s raw audio ring; `start()` runs it.
-    public init(instance: String) {
+    /// A monitor of `instance`'s raw audio ring; `start()` runs it. Each reading is checked
+    /// against the thresholds `settings` gives at that moment (a config change applies at once),
+    /// and every alarm change goes to `alarm`.
+    public init(
+        instance: String, settings: @escaping @Sendable () -> AudioAlarms.Settings,
+        alarm: @escaping @Sendable (AudioAlarms.Change) -> Void
+    ) {
         ringName = SharedRing.name(instance: instance, track: Track.rawAudio)
+        self.settings = settings
+        self.alarm = alarm
     }
 
     /// The latest reading, or nil when there is none younger than `staleAfter`.
@@ -48,7 +61,7 @@ public final class LevelMonitor: Sendable {
         }
     }
 
-    /// Stops the thread and waits for it (≤ one read timeout).
+    /// Stops the thread and waits for it (≤ 100 ms: every wait of the thread is sliced that fine).
     public func stop() {
         stopping.store(true, ordering: .relaxed)
         let t = thread.withLock { t in
@@ -60,23 +73,32 @@ public final class LevelMonitor: Sendable {
 
     private var stopped: Bool { stopping.load(ordering: .relaxed) }
 
+    /// Sleeps `ns` in slices of 100 ms or less, returning early on a stop.
+    private func pause(_ ns: Int64) {
+        let end = MonotonicClock.now() + ns
+        while !stopped, MonotonicClock.now() < end {
+            MonotonicClock.sleep(until: min(end, MonotonicClock.now() + 100 * MediaTime.millisecond))
+        }
+    }
+
     private func run() {
         var announced = false
+        var alarms = AudioAlarms()  // kept across reopenings: a source restart is no new silence
         while !stopped {
             guard let reader = try? RingReader(name: ringName, start: .newest) else {
-                MonotonicClock.sleep(until: MonotonicClock.now() + 500 * MediaTime.millisecond)
+                pause(500 * MediaTime.millisecond)
                 continue
             }
             if !announced {
                 log.info("metering \(ringName)")
                 announced = true
             }
-            meter(reader)
+            meter(reader, alarms: &alarms)
         }
     }
 
     /// Meters until the writer has been gone for `reopenAfter`, restarts, or a stop.
-    private func meter(_ reader: RingReader) {
+    private func meter(_ reader: RingReader, alarms: inout AudioAlarms) {
         var format = reader.ring.format
         while format.sampleRate == 0 && !stopped {
             MonotonicClock.sleep(until: MonotonicClock.now() + 50 * MediaTime.millisecond)
@@ -88,7 +110,7 @@ public final class LevelMonitor: Sendable {
             var meter = LoudnessMeter(channels: channels, sampleRate: Int(format.sampleRate))
         else {
             log.warning("\(ringName): \(format.codec) \(format.sampleRate) Hz \(channels) ch cannot be metered")
-            MonotonicClock.sleep(until: MonotonicClock.now() + Self.reopenAfter)
+            pause(Self.reopenAfter)
             return
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 16)
@@ -98,7 +120,8 @@ public final class LevelMonitor: Sendable {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(let info):
                 goneSince = nil
-                let frames = min(Int(info.aux0), info.length / (bytesPerSample * channels))
+                // aux0 is the writer's frame count; compared as UInt32 so a corrupt one cannot trap.
+                let frames = Int(min(info.aux0, UInt32(info.length / (bytesPerSample * channels))))
                 let done: Bool
                 if bytesPerSample == 4 {
                     let s = buffer.baseAddress!.assumingMemoryBound(to: Int32.self)
@@ -112,6 +135,7 @@ public final class LevelMonitor: Sendable {
                         reading: meter.reading, sampleRate: Int(format.sampleRate), captureTime: info.captureTime,
                         madeAt: MonotonicClock.now())
                     latest.withLock { $0 = snapshot }
+                    for change in alarms.update(snapshot.reading, settings: settings()) { alarm(change) }
                 }
             case .writerGone:
                 let now = MonotonicClock.now()

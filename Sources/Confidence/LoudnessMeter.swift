@@ -3,9 +3,9 @@ import Foundation
 /// Per-channel peak and RMS in dBFS and EBU R128 momentary and short-term loudness in LUFS
 /// (ITU-R BS.1770-4, EBU Tech 3341), from interleaved 48 kHz samples, in 100 ms blocks.
 public struct LoudnessMeter: Sendable {
-    /// EBU Tech 3341 §2.3: the meters update at least 10 times a second; one block is 100 ms.
+    /// EBU Tech 3341 ("EBU Mode"): the meters update at least 10 times a second; one block is 100 ms.
     public static let blockMilliseconds = 100
-    /// EBU Tech 3341 §2.2: momentary loudness integrates 400 ms (4 blocks)…
+    /// EBU Tech 3341: momentary loudness integrates 400 ms (4 blocks)…
     static let momentaryBlocks = 4
     /// …and short-term loudness 3 s (30 blocks).
     static let shortTermBlocks = 30
@@ -24,6 +24,7 @@ public struct LoudnessMeter: Sendable {
         var peak: [Double]  // max |x|
     }
 
+    /// Interleaved channels per frame.
     public let channels: Int
     let weights: [Double]
     let blockFrames: Int
@@ -115,6 +116,7 @@ public struct LevelReading: Sendable, Equatable {
         /// RMS over the last 400 ms, dBFS (a full-scale sine reads −3.01).
         public var rmsDBFS: Double?
     }
+    /// One meter per channel, in the ring's channel order.
     public var channels: [Channel]
     /// EBU R128 momentary loudness (400 ms), LUFS; nil below −70 LUFS.
     public var momentaryLUFS: Double?

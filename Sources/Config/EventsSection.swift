@@ -13,6 +13,10 @@ public enum EventKind: String, Sendable, CaseIterable {
     /// Blocking: the handler's answer accepts, rejects or renames an SRT connection.
     case srtAccept = "SRT_ACCEPT"
     case recordingEnd = "RECORDING_END"
+    /// The programme's audio went silent (`start`) or came back (`end`): `monitoring.silence*`.
+    case audioSilence = "AUDIO_SILENCE"
+    /// The programme's audio clips (`start`), or has not for `monitoring.clipHoldSeconds` (`end`).
+    case audioClip = "AUDIO_CLIP"
 
     /// Whether the box waits for the handler's answer.
     public var isBlocking: Bool { self == .srtAccept }
@@ -30,6 +34,8 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .outputConnect, .outputDisconnect: ["output", "peer", "streamid"]
         case .srtAccept: ["output", "peer", "streamid"]
         case .recordingEnd: ["output", "path", "duration seconds", "bytes"]
+        case .audioSilence: ["state", "level dBFS", "seconds"]
+        case .audioClip: ["state", "channels", "peak dBFS"]
         }
     }
 }

@@ -28,6 +28,7 @@ extension RillConfig {
                 c.events.append(try .decode(&o))
             }
         }
+        if var o = try root.object("monitoring") { c.monitoring = try .decode(&o) }
         if var o = try root.object("api") { c.api = try .decode(&o) }
         try root.finish()
         try c.validate()

@@ -1,7 +1,7 @@
 import MediaTime
 
 /// The box's configuration (DESIGN.md: sections system, source, encoders, program, outputs,
-/// events, api). Each section may live in its own file (`ConfigDocument`).
+/// events, api; and monitoring). Each section may live in its own file (`ConfigDocument`).
 /// Every field is documented in the README's configuration reference.
 public struct RillConfig: Sendable, Equatable {
     /// `system`: run-time files and ring names.
@@ -16,11 +16,15 @@ public struct RillConfig: Sendable, Equatable {
     public var outputs: [OutputSection] = []
     /// `events`: handlers run on box events.
     public var events: [EventHandlerSection] = []
+    /// `monitoring`: audio alarm thresholds of the confidence monitor.
+    public var monitoring = MonitoringSection()
     /// `api`: the HTTP API.
     public var api = APISection()
 
     /// The top-level sections, in document order.
-    public static let sections = ["system", "source", "encoders", "program", "outputs", "events", "api"]
+    public static let sections = [
+        "system", "source", "encoders", "program", "outputs", "events", "monitoring", "api",
+    ]
 
     /// The built-in defaults (a 720p50 test source to no output).
     public init() {}

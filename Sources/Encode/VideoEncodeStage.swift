@@ -121,8 +121,8 @@ public final class VideoEncodeStage {
             writer.beat()
             statistics.tick(
                 extra:
-                    "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"\(self.config.codec)\",\"backend\":\"\(self.config.backend)\","
-                    + "\"targetBitrate\":\(self.config.bitrate)")
+                    "\"queue\":\(encoder?.delayedFrames ?? 0),\"codec\":\"\(self.config.codec)\","
+                    + "\"backend\":\"\(self.config.backend)\",\"targetBitrate\":\(self.config.bitrate)")
         }
         try encoder?.flush(output: publish)
     }

@@ -63,7 +63,7 @@ struct RingRead: ParsableCommand {
     var start: String = "oldest"
     @Option(
         name: .long,
-        help: "Append every record's payload to this file (a coded ring's elementary stream, a raw ring's frames).")
+        help: "Write every record's payload to this file (a coded ring's elementary stream, a raw ring's frames).")
     var payloadTo: String?
 
     func run() throws {
@@ -76,7 +76,7 @@ struct RingRead: ParsableCommand {
             }
             sink = f
         }
-        defer { if let f = sink { fclose(f) } }
+        defer { if let f = sink { fclose(f) } }  // error paths only: the normal end checks fclose below
         let reader: RingReader
         do {
             reader = try RingReader(name: name, start: start == "next" ? .next : .oldest)
@@ -104,7 +104,8 @@ struct RingRead: ParsableCommand {
                 let now = MonotonicClock.now()
                 let n = buffer.load(fromByteOffset: 0, as: Int64.self)
                 let sent = buffer.load(fromByteOffset: 8, as: Int64.self)
-                if let l = last, n != l + 1, lost == 0 { outOfOrder += 1 }
+                // Any bytes may stand there (a coded or raw ring): wrapping arithmetic, never a trap.
+                if let l = last, n != l &+ 1, lost == 0 { outOfOrder += 1 }
                 last = n
                 if first == nil {
                     first = n
@@ -113,7 +114,7 @@ struct RingRead: ParsableCommand {
                 bytes += Int64(info.length)
                 got += 1
                 lastRecordAt = now
-                if slowMs == 0 { wake.record(now - sent) }
+                if slowMs == 0 && payloadTo == nil { wake.record(now &- sent) }
                 if let f = sink, info.length > 0, fwrite(buffer.baseAddress!, 1, info.length, f) != info.length {
                     print("{\"event\":\"error\",\"message\":\"\(payloadTo ?? ""): short write\"}")
                     throw ExitCode(3)
@@ -138,6 +139,13 @@ struct RingRead: ParsableCommand {
                 break
             }
             fflushStdout()
+        }
+        if let f = sink {
+            sink = nil
+            guard fclose(f) == 0 else {
+                print("{\"event\":\"error\",\"message\":\"\(payloadTo ?? ""): \(String(cString: strerror(errno)))\"}")
+                throw ExitCode(3)
+            }
         }
         print(
             "{\"event\":\"summary\",\"first\":\(first ?? -1),\"records\":\(got),\"lost\":\(lost),\"outOfOrder\":\(outOfOrder),\"wakeP50Ns\":\(wake.quantile(0.5)),\"wakeP99Ns\":\(wake.quantile(0.99)),\"wakeMaxNs\":\(wake.max),\"bytes\":\(bytes),\"elapsedNs\":\(lastRecordAt - firstRecordAt)}"

@@ -59,7 +59,7 @@ struct Run: AsyncParsableCommand {
 
         let systemd = SystemdNotify()
         // Confidence monitoring beside the media path: a reader of the raw audio ring (none in a gateway).
-        let levels = LevelMonitor(instance: cfg.system.instance)
+        let levels = LevelAlarms.monitor(for: box, instance: cfg.system.instance)
         levels.start()
         defer { levels.stop() }
         // Services stop in reverse order: the supervisor (last) stops every stage while the API still answers.

@@ -69,6 +69,15 @@ struct APIRouterTests {
             try await client.execute(uri: "/api/v1/status", method: .get, headers: [.authorization: wrong]) {
                 #expect($0.status == .unauthorized)
             }
+            // The levels: refused without credentials; with them, a box without a level monitor says why.
+            for uri in ["/api/v1/levels", "/api/v1/levels?stream=1"] {
+                try await client.execute(uri: uri, method: .get) { #expect($0.status == .unauthorized, "\(uri)") }
+            }
+            try await client.execute(uri: "/api/v1/levels", method: .get, headers: f.auth) { r in
+                #expect(r.status == .serviceUnavailable)
+                #expect(r.headers[.contentType] == "application/problem+json")
+                #expect((json(r)["detail"] as? String)?.contains("no raw audio") == true, "\(json(r))")
+            }
         }
     }
 

@@ -45,11 +45,13 @@ struct LoudnessMeterTests {
     func silenceAndWarmUp() throws {
         var m = try #require(LoudnessMeter(channels: 2, sampleRate: 48_000))
         #expect(m.reading.momentaryLUFS == nil && m.reading.channels.allSatisfy { $0.peakDBFS == nil })
-        Self.sine(&m, dBFS: -20, seconds: 0.5, channels: [0])
+        Self.sine(&m, dBFS: -20, seconds: 0.3, channels: [0])
+        #expect(m.reading.momentaryLUFS == nil, "400 ms window after 300 ms")
+        #expect(m.reading.channels[0].peakDBFS != nil, "the peak meter moves from the first block")
+        Self.sine(&m, dBFS: -20, seconds: 0.2, channels: [0])
         #expect(m.reading.momentaryLUFS != nil)
         #expect(m.reading.shortTermLUFS == nil, "3 s window after 0.5 s")
         #expect(m.reading.channels[1].peakDBFS == nil && m.reading.channels[1].rmsDBFS == nil)
-        Self.sine(&m, dBFS: -20, seconds: 0, channels: [])
         m.feed(frames: 48_000) { _, _ in 0 }
         #expect(m.reading.momentaryLUFS == nil, "after 1 s of silence")
     }

@@ -48,6 +48,9 @@ struct ConfigTests {
             (#"{ "encoders": { "video": { "preset": "ludicrous" } } }"#, "encoders.video.preset", "not one of"),
             (#"{ "encoders": { "video": { "codec": "fwht" } } }"#, "encoders.video.codec", "backend \"v4l2m2m\""),
             (#"{ "encoders": { "video": { "codec": "hevc" } } }"#, "encoders.video.codec", "not one of"),
+            (#"{ "monitoring": { "silenceLevel": -10 } }"#, "monitoring.silenceLevel", "outside"),
+            (#"{ "monitoring": { "clipHoldSeconds": 0 } }"#, "monitoring.clipHoldSeconds", "outside"),
+            (#"{ "monitoring": { "silence": 1 } }"#, "monitoring.silence", "unknown key"),
             (
                 #"{ "encoders": { "audio": { "codec": "s302m", "bitsPerSample": 20 } } }"#,
                 "encoders.audio.bitsPerSample", "16 or 24"

@@ -154,6 +154,9 @@ struct M2MVMTests {
         let raw = records("pipeline-raw.jsonl")
         try #require(coded.count == 60, "coded ring: \(coded.count) records; \(text("pipeline.log").suffix(1500))")
         try #require(raw.count >= 60, "raw ring: \(raw.count) records")
+        // A raw copy that fell behind would lose the pictures of some coded units: say so as such.
+        let rawLost = text("pipeline-raw.jsonl").split(separator: "\n").filter { $0.contains("\"event\":\"lost\"") }
+        try #require(rawLost.isEmpty, "the raw copy fell behind the 8-slot ring: \(rawLost)")
         #expect(raw.allSatisfy { $0.length == frameBytes }, "raw frames of \(Set(raw.map(\.length))) bytes")
         // The encoder keeps capture's PTS (through the buffer index it gives the driver) and order.
         let rawIndex = Dictionary(raw.enumerated().map { ($1.pts, $0) }, uniquingKeysWith: { a, _ in a })

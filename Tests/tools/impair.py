@@ -3,8 +3,9 @@
 forwards every datagram to TARGET_PORT on 127.0.0.1 after DELAY_MS, dropping each with probability
 LOSS, and relays the replies back to the last sender the same way (both directions impaired).
 Prints counters as JSON on SIGTERM, and writes them to STATS_PATH (if given) every half second,
-so a test can prove the impairment happened while it runs. With GRACE_S, nothing is dropped for
-that many seconds after the first datagram (a connection's start-up), only delayed.
+so a test can prove the impairment happened while it runs. With GRACE_S, nothing is dropped until
+the target has answered (the first reverse datagram) and for GRACE_S seconds after (a connection's
+start-up), only delayed; those datagrams are counted apart (forwardGrace, reverseGrace).
 Usage: impair.py LISTEN_PORT TARGET_PORT DELAY_MS LOSS [STATS_PATH [GRACE_S]]"""
 import heapq, json, os, random, select, signal, socket, sys, time
 
@@ -17,11 +18,11 @@ target = ("127.0.0.1", target_port)
 client = None
 queue = []  # (due, seq, socket, data, address)
 seq = 0
-stats = {"forward": 0, "forwardDropped": 0, "reverse": 0, "reverseDropped": 0}
+stats = {"forward": 0, "forwardDropped": 0, "reverse": 0, "reverseDropped": 0, "forwardGrace": 0, "reverseGrace": 0}
 running = True
 stats_path = sys.argv[5] if len(sys.argv) > 5 else None
 grace = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
-first = None  # monotonic time of the first datagram
+first = None  # monotonic time of the target's first answer
 last_write = 0.0
 
 def write_stats():
@@ -50,12 +51,13 @@ while running:
             if client is None:
                 continue
             key, out, dest = "reverse", front, client
-        if first is None:
+        if first is None and key == "reverse":
             first = now
-        if now - first >= grace and random.random() < loss:
+        impaired = grace == 0 or (first is not None and now - first >= grace)
+        if impaired and random.random() < loss:
             stats[key + "Dropped"] += 1
             continue
-        stats[key] += 1
+        stats[key if impaired else key + "Grace"] += 1
         seq += 1
         heapq.heappush(queue, (now + delay, seq, out, data, dest))
     while queue and queue[0][0] <= time.monotonic():

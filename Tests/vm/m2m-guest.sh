@@ -51,11 +51,14 @@ done
 $R ring read --name /rill.pipe.video.raw --start next --records 150 --seconds 90 --payload-to /tmp/raw.yuv \
   > $O/pipeline-raw.jsonl &
 RAW=$!
-sleep 1
+# The coded copy starts once the raw one holds 15 frames: every unit it gets was captured after the
+# raw copy began (encoding takes well under half a second).
+until [ "$(grep -c '"record"' $O/pipeline-raw.jsonl)" -ge 15 ] || ! kill -0 $RAW 2>/dev/null; do sleep 0.05; done
 $R ring read --name /rill.pipe.video.coded --start next --records 60 --seconds 60 --payload-to $O/pipeline.fwht \
   > $O/pipeline-coded.jsonl
 wait $RAW
-sleep 2  # the mux's log line and a few seconds of audio
+# The mux's refusal and a few seconds of audio on the wire.
+for i in $(seq 1 100); do grep -q "cannot be carried" $O/pipeline.log && break; sleep 0.1; done
 kill -INT $BOX; wait $BOX; echo $? > $O/pipeline.rc
 kill $UDP; wait $UDP
 cp /tmp/raw.yuv $O/pipeline-raw.yuv

@@ -2,7 +2,7 @@
 /// drivers that mark a buffer neither KEYFRAME nor PFRAME/BFRAME (vicodec's encoder marks none;
 /// the access unit's flag in the coded ring is what the mux and the recorder cut on).
 enum CodedKeyframe {
-    /// H.264 nal_unit_type of a coded slice of an IDR picture (ITU-T H.264 §7.4.1.2, Table 7-1).
+    /// H.264 nal_unit_type of a coded slice of an IDR picture (ITU-T H.264 §7.4.1, Table 7-1).
     static let h264IDR: UInt8 = 5
     /// H.264 nal_unit_types of coded slices: the first one decides (Table 7-1: 1…5).
     static let h264Slices: ClosedRange<UInt8> = 1...5
