@@ -47,16 +47,20 @@ for i in $(seq 1 600); do
   [ -e /dev/shm/rill.pipe.video.raw ] && [ -e /dev/shm/rill.pipe.video.coded ] && break
   sleep 0.1
 done
-# The raw copy starts first and runs longer, so every coded unit's picture is in it.
-$R ring read --name /rill.pipe.video.raw --start next --records 150 --seconds 90 --payload-to /tmp/raw.yuv \
+# The raw copy starts first and ends after the coded one, so every coded unit's picture is in it;
+# both copies run at SCHED_FIFO 99, above the box's real-time stages, so they keep up in the
+# emulated guest (starting a process takes seconds there: the copies are timed by their records).
+chrt -f 99 $R ring read --name /rill.pipe.video.raw --start next --records 0 --seconds 90 --payload-to /tmp/raw.yuv \
   > $O/pipeline-raw.jsonl &
 RAW=$!
-# The coded copy starts once the raw one holds 15 frames: every unit it gets was captured after the
-# raw copy began (encoding takes well under half a second).
-until [ "$(grep -c '"record"' $O/pipeline-raw.jsonl)" -ge 15 ] || ! kill -0 $RAW 2>/dev/null; do sleep 0.05; done
-$R ring read --name /rill.pipe.video.coded --start next --records 60 --seconds 60 --payload-to $O/pipeline.fwht \
+raw() { grep -c '"record"' $O/pipeline-raw.jsonl; }
+until [ "$(raw)" -ge 15 ] || ! kill -0 $RAW 2>/dev/null; do sleep 0.05; done
+chrt -f 99 $R ring read --name /rill.pipe.video.coded --start next --records 60 --seconds 60 --payload-to $O/pipeline.fwht \
   > $O/pipeline-coded.jsonl
-wait $RAW
+# The last coded unit's picture was captured before it was encoded: 5 more raw frames are past it.
+n=$(raw)
+until [ "$(raw)" -ge $((n + 5)) ] || ! kill -0 $RAW 2>/dev/null; do sleep 0.05; done
+kill -INT $RAW; wait $RAW
 # The mux's refusal and a few seconds of audio on the wire.
 for i in $(seq 1 100); do grep -q "cannot be carried" $O/pipeline.log && break; sleep 0.1; done
 kill -INT $BOX; wait $BOX; echo $? > $O/pipeline.rc
