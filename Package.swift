@@ -87,8 +87,11 @@ let package = Package(
             name: "Box",
             dependencies: ["Config", "FrameRing", "Runtime", "MediaTime", "CRillShims", "Transport", "Events"],
             swiftSettings: swift6),
-        // Confidence monitoring in rilld, beside the media path: audio levels and loudness (BS.1770-4).
-        .target(name: "Confidence", dependencies: ["FrameRing", "Runtime", "MediaTime"], swiftSettings: swift6),
+        // Confidence monitoring in rilld, beside the media path: audio levels and loudness (BS.1770-4),
+        // thumbnails of the raw picture (libturbojpeg).
+        .target(
+            name: "Confidence", dependencies: ["FrameRing", "Runtime", "MediaTime", "CTurboJPEG"],
+            swiftSettings: swift6),
         // rilld's HTTP API, auth and Prometheus metrics, beside the box.
         .target(
             name: "API",

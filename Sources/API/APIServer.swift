@@ -12,10 +12,11 @@ extension RillAPI {
     /// `ServiceGroup`; it stops on the group's graceful shutdown.
     public static func application(
         box: BoxController, credentials: Credentials, metrics: BoxMetrics, api: APISection, log: Log,
-        levels: LevelMonitor? = nil, logger: Logger = Logger(label: "api")
+        levels: LevelMonitor? = nil, thumbnails: ThumbnailSource? = nil, logger: Logger = Logger(label: "api")
     ) -> Application<RouterResponder<RillRequestContext>> {
         Application(
-            router: router(box: box, credentials: credentials, metrics: metrics, levels: levels),
+            router: router(
+                box: box, credentials: credentials, metrics: metrics, levels: levels, thumbnails: thumbnails),
             configuration: .init(
                 address: .hostname(api.address, port: Int(api.port)), serverName: serverName),
             onServerRunning: { channel in

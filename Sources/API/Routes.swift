@@ -10,9 +10,11 @@ import NIOCore
 /// as problem JSON, bodies size-limited, every route but `/health` authenticated.
 public enum RillAPI {
     /// The router: `/health` (no auth), `/metrics` and `/api/v1` on `box`, authenticated against
-    /// `credentials`; `/api/v1/levels` reads `levels` (503 without one).
+    /// `credentials`; `/api/v1/levels` reads `levels`, `/api/v1/thumbnails/source.jpg` `thumbnails`
+    /// (503 without them).
     public static func router(
-        box: BoxController, credentials: Credentials, metrics: BoxMetrics, levels: LevelMonitor? = nil
+        box: BoxController, credentials: Credentials, metrics: BoxMetrics, levels: LevelMonitor? = nil,
+        thumbnails: ThumbnailSource? = nil
     ) -> Router<RillRequestContext> {
         let api = box.store.config.api
         let maxBody = Int(api.maxBodyBytes)  // ≤ 16 MiB by the config's range: fits a 32-bit Int
@@ -109,6 +111,7 @@ public enum RillAPI {
         // Enumeration opens each node briefly and non-blocking (milliseconds): done inline.
         v1.get("devices") { _, _ in DeviceInventory.json().response() }
         v1.get("events") { _, _ in EventStream.response(box.events) }
+        v1.get("thumbnails/source.jpg") { request, _ in try ThumbnailReport.source(thumbnails, request: request) }
         v1.get("levels") { request, _ in
             request.uri.queryParameters.get("stream") == "1"
                 ? LevelsReport.stream(levels) : try LevelsReport.make(levels).response()

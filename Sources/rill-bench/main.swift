@@ -87,6 +87,7 @@ case "fecrate":
 case "levels":
     benchLevels(channels: 2, seconds: 600)
     benchLevels(channels: 8, seconds: 600)
+    benchThumbnail(pictures: 200)
 default:
     print("usage: rill-bench mux | capture | rtpfec FILE [L D] | fecrate | levels")
 }

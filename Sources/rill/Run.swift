@@ -69,7 +69,8 @@ struct Run: AsyncParsableCommand {
                 cfg.api, instanceDirectory: box.instanceDirectory, log: log
             ).credentials
             let app = RillAPI.application(
-                box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log, levels: levels)
+                box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log, levels: levels,
+                thumbnails: ThumbnailSource(instance: cfg.system.instance))
             // An API that cannot start (port taken) is logged; the media keeps flowing without it.
             services.append(
                 .init(service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore))

@@ -1,0 +1,38 @@
+import Confidence
+import Hummingbird
+import NIOCore
+
+/// `GET /api/v1/thumbnails/source.jpg?width=N`: the raw picture as JPEG, with its capture time
+/// (`X-Rill-Capture-Time`, CLOCK_MONOTONIC ns) and `Cache-Control: no-store`.
+enum ThumbnailReport {
+    /// The capture time of the picture, CLOCK_MONOTONIC ns (the clock of every stage and status figure).
+    static let captureTimeHeader = HTTPFields.Element.Name("X-Rill-Capture-Time")!
+
+    static func source(_ thumbnails: ThumbnailSource?, request: Request) throws -> Response {
+        let width = try requestedWidth(request.uri.queryParameters.get("width"))
+        guard let thumbnails else { throw Problem(.serviceUnavailable, "no thumbnails on this box") }
+        let picture: ThumbnailSource.Picture
+        do { picture = try thumbnails.picture(width: width) } catch {
+            throw Problem(.serviceUnavailable, "\(error)")
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "image/jpeg", .cacheControl: "no-store",
+                captureTimeHeader: String(picture.captureTime),
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: picture.jpeg)))
+    }
+
+    /// `?width=`: absent → the default; otherwise an integer in Thumbnail.widthRange, or 400 naming it.
+    static func requestedWidth(_ value: String?) throws -> Int {
+        guard let value else { return Thumbnail.defaultWidth }
+        guard let w = Int(value), Thumbnail.widthRange.contains(w) else {
+            let r = Thumbnail.widthRange
+            throw Problem(
+                .badRequest, "width: \"\(value)\" is not an integer \(r.lowerBound)…\(r.upperBound)",
+                [("path", .string("width"))])
+        }
+        return w
+    }
+}
