@@ -29,17 +29,12 @@ func benchCapture(frames: Int) {
         return
     }
     defer { SharedRing.unlink(name: name) }
-    func cpuNow() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-        return Int64(t.tv_sec) * MediaTime.nanosecondsPerSecond + Int64(t.tv_nsec)
-    }
     var perFrame: [Int64] = []
     perFrame.reserveCapacity(frames)
     var failed = 0
     yuyv.withUnsafeBytes { src in
         for i in 0..<(frames + 10) {
-            let start = cpuNow()
+            let start = threadCPUNow()
             _ = writer.publish(
                 RecordInfo(pts: Int64(i), captureTime: MonotonicClock.now(), width: UInt32(w), height: UInt32(h)),
                 log: Log(stage: "bench")
@@ -50,7 +45,7 @@ func benchCapture(frames: Int) {
                 }
                 return n
             }
-            if i >= 10 { perFrame.append(cpuNow() - start) }  // the first frames warm caches up
+            if i >= 10 { perFrame.append(threadCPUNow() - start) }  // the first frames warm caches up
         }
     }
     perFrame.sort()

@@ -17,13 +17,8 @@ func benchLevels(channels: Int, seconds: Int) {
         for c in 0..<channels { samples[f * channels + c] = v }
     }
     guard var meter = LoudnessMeter(channels: channels, sampleRate: rate) else { return }
-    func cpuNow() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-        return Int64(t.tv_sec) * MediaTime.nanosecondsPerSecond + Int64(t.tv_nsec)
-    }
     var readings = 0
-    let start = cpuNow()
+    let start = threadCPUNow()
     samples.withUnsafeBufferPointer { s in
         for _ in 0..<(seconds * 10) {
             if meter.feed(frames: block, sample: { f, c in Double(s[f * channels + c]) / 32_768 }) {
@@ -31,7 +26,7 @@ func benchLevels(channels: Int, seconds: Int) {
             }
         }
     }
-    let cpu = Double(cpuNow() - start) / 1e9
+    let cpu = Double(threadCPUNow() - start) / 1e9
     print(
         "levels \(channels) ch 48 kHz, \(seconds) s of audio: CPU \(fixed(cpu * 1000 / Double(seconds), 2)) ms per second of audio = \(fixed(cpu / Double(seconds) * 100, 3)) % of one core (\(readings) readings)"
     )
@@ -43,19 +38,14 @@ func benchThumbnail(pictures: Int) {
     let (w, h) = (1280, 720)
     var frame = [UInt8](repeating: 128, count: w * h * 3 / 2)
     for r in 0..<h { for x in 0..<w { frame[r * w + x] = UInt8(16 + (x * 7 / w) * 31) } }
-    func cpuNow() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-        return Int64(t.tv_sec) * MediaTime.nanosecondsPerSecond + Int64(t.tv_nsec)
-    }
     var bytes = 0
-    let start = cpuNow()
+    let start = threadCPUNow()
     frame.withUnsafeBytes { f in
         for _ in 0..<pictures {
             bytes += (try? Thumbnail.jpeg(frame: f, width: w, height: h, nv12: false, targetWidth: 320))?.count ?? 0
         }
     }
-    let ms = Double(cpuNow() - start) / 1e6 / Double(pictures)
+    let ms = Double(threadCPUNow() - start) / 1e6 / Double(pictures)
     print(
         "thumbnail 1280x720 → 320x180 JPEG: CPU \(fixed(ms, 2)) ms per picture = \(fixed(ms / 10, 3)) % of one core at 1 a second (\(bytes / pictures) bytes)"
     )

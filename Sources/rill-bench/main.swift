@@ -7,6 +7,10 @@ import MPEGTS
 import MediaTime
 import Runtime
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 func benchMux(mode: MuxRateMode, label: String, seconds: Int64) {
     var c = MuxConfiguration(streams: [ProgramStream(pid: 0x100, codec: .h264), ProgramStream(pid: 0x101, codec: .aac)])
     c.mode = mode
@@ -67,6 +71,13 @@ func fixed(_ v: Double, _ digits: Int) -> String {
         if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
     }
     return s
+}
+
+/// The calling thread's CPU time, ns (CLOCK_THREAD_CPUTIME_ID): what a bench's work cost.
+func threadCPUNow() -> Int64 {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Int64(t.tv_sec) * MediaTime.nanosecondsPerSecond + Int64(t.tv_nsec)
 }
 
 let args = CommandLine.arguments.dropFirst()

@@ -65,6 +65,15 @@ final class APIBox: @unchecked Sendable {
     }
 }
 
+/// An event handler that appends `== EVENT` and the payload to a log: (its path, the log's path).
+func makeEventRecorder(in dir: String) throws -> (script: String, log: String) {
+    let log = "\(dir)/events.log"
+    let script = "\(dir)/record.sh"
+    try "#!/bin/sh\n{ echo \"== $1\"; cat; } >> \(log)\n".write(toFile: script, atomically: true, encoding: .utf8)
+    chmod(script, 0o755)
+    return (script, log)
+}
+
 /// Each test's box runs in a network namespace of its own: its API and output ports collide with
 /// nothing on the host or in a parallel test.
 @Suite("Box API (curl against a running box)", .serialized, .tags(.endToEnd, .needsRoot, .peer))
@@ -197,9 +206,7 @@ struct BoxAPITests {
     )
     func events() throws {
         let dir = makeTemporaryDirectory("events")
-        let log = "\(dir)/events.log"
-        let recorder = "\(dir)/record.sh"
-        try "#!/bin/sh\n{ echo \"== $1\"; cat; } >> \(log)\n".write(toFile: recorder, atomically: true, encoding: .utf8)
+        let (recorder, log) = try makeEventRecorder(in: dir)
         // The seed's PUSH_REWRITE token example: the stream id is a token, the answer names the stream.
         let accept = "\(dir)/accept.sh"
         try """
@@ -207,7 +214,6 @@ struct BoxAPITests {
         read output; read peer; read streamid
         if [ "$streamid" = "token-0042" ]; then echo "accept studio-a"; else echo "reject unknown token"; fi
         """.write(toFile: accept, atomically: true, encoding: .utf8)
-        chmod(recorder, 0o755)
         chmod(accept, 0o755)
         let events = """
             { "on": ["OUTPUT_START", "OUTPUT_END", "OUTPUT_CONNECT"], "handler": "\(recorder)" },

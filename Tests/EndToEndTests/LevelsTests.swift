@@ -68,10 +68,7 @@ struct LevelsTests {
     )
     func alarms() throws {
         let dir = makeTemporaryDirectory("alarms")
-        let log = "\(dir)/events.log"
-        let recorder = "\(dir)/record.sh"
-        try "#!/bin/sh\n{ echo \"== $1\"; cat; } >> \(log)\n".write(toFile: recorder, atomically: true, encoding: .utf8)
-        chmod(recorder, 0o755)
+        let (recorder, log) = try makeEventRecorder(in: dir)
         let ns = try NetworkNamespace("alarms")
         defer { ns.close() }
         let box = try APIBox(
