@@ -88,9 +88,9 @@ let package = Package(
             dependencies: ["Config", "FrameRing", "Runtime", "MediaTime", "CRillShims", "Transport", "Events"],
             swiftSettings: swift6),
         // Confidence monitoring in rilld, beside the media path: audio levels and loudness (BS.1770-4),
-        // thumbnails of the raw picture (libturbojpeg).
+        // thumbnails of the raw picture and of the coded one (libavcodec's decoder, libturbojpeg).
         .target(
-            name: "Confidence", dependencies: ["FrameRing", "Runtime", "MediaTime", "CTurboJPEG"],
+            name: "Confidence", dependencies: ["FrameRing", "Runtime", "MediaTime", "CTurboJPEG", "CAVCodec"],
             swiftSettings: swift6),
         // rilld's HTTP API, auth and Prometheus metrics, beside the box.
         .target(

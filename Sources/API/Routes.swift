@@ -111,7 +111,12 @@ public enum RillAPI {
         // Enumeration opens each node briefly and non-blocking (milliseconds): done inline.
         v1.get("devices") { _, _ in DeviceInventory.json().response() }
         v1.get("events") { _, _ in EventStream.response(box.events) }
-        v1.get("thumbnails/source.jpg") { request, _ in try ThumbnailReport.source(thumbnails, request: request) }
+        v1.get("thumbnails/source.jpg") { request, _ in
+            try ThumbnailReport.response(thumbnails, .source, request: request)
+        }
+        v1.get("thumbnails/program.jpg") { request, _ in
+            try ThumbnailReport.response(thumbnails, .program, request: request)
+        }
         v1.get("levels") { request, _ in
             request.uri.queryParameters.get("stream") == "1"
                 ? LevelsReport.stream(levels) : try LevelsReport.make(levels).response()

@@ -2,17 +2,20 @@ import Confidence
 import Hummingbird
 import NIOCore
 
-/// `GET /api/v1/thumbnails/source.jpg?width=N`: the raw picture as JPEG, with its capture time
-/// (`X-Rill-Capture-Time`, CLOCK_MONOTONIC ns) and `Cache-Control: no-store`.
+/// `GET /api/v1/thumbnails/source.jpg?width=N` (the raw picture) and `…/program.jpg` (the newest
+/// coded keyframe, decoded) as JPEG, with the capture time of the picture (`X-Rill-Capture-Time`,
+/// CLOCK_MONOTONIC ns) and `Cache-Control: no-store`.
 enum ThumbnailReport {
     /// The capture time of the picture, CLOCK_MONOTONIC ns (the clock of every stage and status figure).
     static let captureTimeHeader = HTTPFields.Element.Name("X-Rill-Capture-Time")!
 
-    static func source(_ thumbnails: ThumbnailSource?, request: Request) throws -> Response {
+    static func response(_ thumbnails: ThumbnailSource?, _ kind: ThumbnailSource.Kind, request: Request) throws
+        -> Response
+    {
         let width = try requestedWidth(request.uri.queryParameters.get("width"))
         guard let thumbnails else { throw Problem(.serviceUnavailable, "no thumbnails on this box") }
         let picture: ThumbnailSource.Picture
-        do { picture = try thumbnails.picture(width: width) } catch {
+        do { picture = try thumbnails.picture(kind, width: width) } catch {
             throw Problem(.serviceUnavailable, "\(error)")
         }
         return Response(

@@ -3,8 +3,10 @@ import MediaTime
 import Runtime
 import Synchronization
 
-/// Thumbnails of the raw video ring, made on request in rilld (never in the send path) and kept
-/// for `maxAge` per width, so any number of pages polling costs one picture a second.
+/// Thumbnails made on request in rilld (never in the send path) and kept for `maxAge` per kind and
+/// width, so any number of pages polling costs one picture a second: the source (the raw video
+/// ring's newest picture) and the program (the coded video ring's newest keyframe, decoded: what
+/// the far end sees, encoder artefacts, a frozen encoder or the slate included).
 public final class ThumbnailSource: Sendable {
     /// One thumbnail and the capture time of its picture.
     public struct Picture: Sendable {
@@ -26,35 +28,93 @@ public final class ThumbnailSource: Sendable {
     /// How long a request waits for the source's next picture when the ring has none yet.
     static let wait: Int64 = 300 * MediaTime.millisecond
 
+    /// Which picture.
+    public enum Kind: Sendable, Hashable {
+        case source, program
+    }
+
+    /// How long a program request waits for a keyframe when the coded ring holds none.
+    static let keyframeWait: Int64 = 2 * MediaTime.nanosecondsPerSecond
+
     let ringName: String
-    private let cache = Mutex<[Int: Picture]>([:])
+    let codedRingName: String
+    private let cache = Mutex<[Kind: [Int: Picture]]>([:])
     /// One picture is made at a time; other requests wait for it and then find it cached.
     private let making = Mutex<Void>(())
 
     /// Thumbnails of `instance`'s raw video.
     public init(instance: String) {
         ringName = SharedRing.name(instance: instance, track: Track.rawVideo)
+        codedRingName = SharedRing.name(instance: instance, track: Track.codedVideo)
     }
 
-    /// The newest picture at `width` (Thumbnail.widthRange), from the cache when younger than `maxAge`.
-    public func picture(width: Int) throws(Unavailable) -> Picture {
-        if let p = cached(width) { return p }
+    /// The newest `kind` picture at `width` (Thumbnail.widthRange), from the cache when younger
+    /// than `maxAge`.
+    public func picture(_ kind: Kind = .source, width: Int) throws(Unavailable) -> Picture {
+        if let p = cached(kind, width) { return p }
         return try making.withLock { _ throws(Unavailable) -> Picture in
-            if let p = cached(width) { return p }
-            let p = try make(width: width)
-            cache.withLock { $0[width] = p }
+            if let p = cached(kind, width) { return p }
+            let p = kind == .source ? try makeSource(width: width) : try makeProgram(width: width)
+            cache.withLock { $0[kind, default: [:]][width] = p }
             return p
         }
     }
 
-    private func cached(_ width: Int) -> Picture? {
+    private func cached(_ kind: Kind, _ width: Int) -> Picture? {
         cache.withLock { c in
-            guard let p = c[width], MonotonicClock.now() - p.madeAt <= Self.maxAge else { return nil }
+            guard let p = c[kind]?[width], MonotonicClock.now() - p.madeAt <= Self.maxAge else { return nil }
             return p
         }
     }
 
-    private func make(width: Int) throws(Unavailable) -> Picture {
+    /// The coded ring's newest keyframe (or the next one within `keyframeWait`), decoded.
+    private func makeProgram(width: Int) throws(Unavailable) -> Picture {
+        let reader: RingReader
+        do { reader = try RingReader(name: codedRingName, start: .oldest) } catch {
+            throw Unavailable(
+                description: "no coded video: \(error) (source.type gateway, or the encoder has not started)")
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
+        defer { buffer.deallocate() }
+        var key: (bytes: [UInt8], captureTime: Int64)? = nil
+        // Everything the ring holds (timeout 0: no waiting once caught up), keeping the last keyframe…
+        while true {
+            let event = reader.next(into: buffer, timeout: 0)
+            if case .timeout = event { break }
+            if case .record(let info) = event, info.flags.contains(.keyframe) {
+                key = (Array(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length])), info.captureTime)
+            }
+        }
+        // …or the next one to come.
+        let end = MonotonicClock.now() + Self.keyframeWait
+        while key == nil, MonotonicClock.now() < end {
+            if case .record(let info) = reader.next(into: buffer, timeout: 100 * MediaTime.millisecond),
+                info.flags.contains(.keyframe)
+            {
+                key = (Array(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length])), info.captureTime)
+            }
+        }
+        guard let key else {
+            throw Unavailable(
+                description: "\(codedRingName): no keyframe within \(Self.keyframeWait / MediaTime.millisecond) ms")
+        }
+        guard reader.ring.format.codec == .h264 else {
+            throw Unavailable(description: "\(codedRingName): \(reader.ring.format.codec) is not decoded here")
+        }
+        do {
+            // The parameter sets from the ring's format, in case the keyframe does not repeat them.
+            let decoded = try KeyframeDecoder.decode(reader.ring.format.config + key.bytes)
+            let jpeg = try decoded.frame.withUnsafeBytes { f throws(Thumbnail.Failure) in
+                try Thumbnail.jpeg(
+                    frame: f, width: decoded.width, height: decoded.height, nv12: false, targetWidth: width)
+            }
+            return Picture(jpeg: jpeg, captureTime: key.captureTime, madeAt: MonotonicClock.now())
+        } catch {
+            throw Unavailable(description: "\(codedRingName): \(error)")
+        }
+    }
+
+    private func makeSource(width: Int) throws(Unavailable) -> Picture {
         let reader: RingReader
         do { reader = try RingReader(name: ringName, start: .newest) } catch {
             throw Unavailable(
