@@ -112,10 +112,10 @@ public enum RillAPI {
         v1.get("devices") { _, _ in DeviceInventory.json().response() }
         v1.get("events") { _, _ in EventStream.response(box.events) }
         v1.get("thumbnails/source.jpg") { request, _ in
-            try ThumbnailReport.response(thumbnails, .source, request: request)
+            try await ThumbnailReport.response(thumbnails, .source, request: request)
         }
         v1.get("thumbnails/program.jpg") { request, _ in
-            try ThumbnailReport.response(thumbnails, .program, request: request)
+            try await ThumbnailReport.response(thumbnails, .program, request: request)
         }
         v1.get("levels") { request, _ in
             request.uri.queryParameters.get("stream") == "1"

@@ -1,4 +1,5 @@
 import Confidence
+import Dispatch
 import Hummingbird
 import NIOCore
 
@@ -9,13 +10,21 @@ enum ThumbnailReport {
     /// The capture time of the picture, CLOCK_MONOTONIC ns (the clock of every stage and status figure).
     static let captureTimeHeader = HTTPFields.Element.Name("X-Rill-Capture-Time")!
 
-    static func response(_ thumbnails: ThumbnailSource?, _ kind: ThumbnailSource.Kind, request: Request) throws
+    /// Making a picture waits on a ring (up to 2 s for a keyframe) and compresses: done on a
+    /// Dispatch worker, never on the server's event loop or the cooperative pool.
+    static func response(_ thumbnails: ThumbnailSource?, _ kind: ThumbnailSource.Kind, request: Request) async throws
         -> Response
     {
         let width = try requestedWidth(request.uri.queryParameters.get("width"))
         guard let thumbnails else { throw Problem(.serviceUnavailable, "no thumbnails on this box") }
         let picture: ThumbnailSource.Picture
-        do { picture = try thumbnails.picture(kind, width: width) } catch {
+        do {
+            picture = try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global().async {
+                    continuation.resume(with: Result { try thumbnails.picture(kind, width: width) })
+                }
+            }
+        } catch {
             throw Problem(.serviceUnavailable, "\(error)")
         }
         return Response(
