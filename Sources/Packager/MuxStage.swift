@@ -136,12 +136,15 @@ public final class MuxStage: @unchecked Sendable {
         defer { buffer.deallocate() }
         var restarted = false
         var refused: RingCodec? = nil
+        // The video ring's codec, read (a seqlock read that copies the format) once per encoder
+        // process: the encoder sets it before its first unit, so .none means "read it again".
+        var codec = RingCodec.none
         while !StopRequest.isRequested {
             switch reader.next(into: buffer, timeout: 100 * MediaTime.millisecond) {
             case .record(var info):
                 // The PMT declares H.264 video: units of another codec (vicodec's FWHT test codec)
                 // are dropped, never sent under a stream_type that misdescribes them.
-                let codec = reader.ring.format.codec
+                if stream == 0 && codec == .none { codec = reader.ring.format.codec }
                 if stream == 0 && codec != .h264 && codec != .none {
                     if refused != codec {
                         log.error("\(track): \(codec) cannot be carried as the programme's H.264 video; dropped")
@@ -166,6 +169,7 @@ public final class MuxStage: @unchecked Sendable {
             case .writerRestarted(let g):
                 log.notice("\(track): encoder restarted (generation \(g)), next unit flagged discontinuous")
                 restarted = true
+                codec = .none  // a new encoder process: its codec is read at its first unit
             case .timeout:
                 break
             }
