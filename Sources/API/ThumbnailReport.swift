@@ -2,6 +2,7 @@ import Confidence
 import Dispatch
 import Hummingbird
 import NIOCore
+import Runtime
 
 /// `GET /api/v1/thumbnails/source.jpg?width=N` (the raw picture) and `…/program.jpg` (the newest
 /// coded keyframe, decoded) as JPEG, with the capture time of the picture (`X-Rill-Capture-Time`,
@@ -9,6 +10,8 @@ import NIOCore
 enum ThumbnailReport {
     /// The capture time of the picture, CLOCK_MONOTONIC ns (the clock of every stage and status figure).
     static let captureTimeHeader = HTTPFields.Element.Name("X-Rill-Capture-Time")!
+    /// How old the picture is, ms: a frozen source or encoder shows as a growing age.
+    static let ageHeader = HTTPFields.Element.Name("X-Rill-Picture-Age-Ms")!
 
     /// Making a picture waits on a ring (up to 2 s for a keyframe) and compresses: done on a
     /// Dispatch worker, never on the server's event loop or the cooperative pool.
@@ -32,6 +35,7 @@ enum ThumbnailReport {
             headers: [
                 .contentType: "image/jpeg", .cacheControl: "no-store",
                 captureTimeHeader: String(picture.captureTime),
+                ageHeader: String(max(0, MonotonicClock.now() - picture.captureTime) / 1_000_000),
             ],
             body: .init(byteBuffer: ByteBuffer(bytes: picture.jpeg)))
     }

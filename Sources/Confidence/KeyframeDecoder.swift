@@ -8,6 +8,8 @@ enum KeyframeDecoder {
         var frame: [UInt8]
         var width: Int
         var height: Int
+        /// The samples are 0…255 (YUVJ420P or AVCOL_RANGE_JPEG), not video range.
+        var fullRange: Bool
     }
 
     static func decode(_ unit: [UInt8]) throws(Thumbnail.Failure) -> Picture {
@@ -26,8 +28,12 @@ enum KeyframeDecoder {
             throw Thumbnail.Failure(description: "libavcodec: out of memory")
         }
         context.pointee.thread_count = 1
-        guard avcodec_open2(context, codec, nil) >= 0, av_new_packet(packet, Int32(clamping: unit.count)) >= 0
-        else { throw Thumbnail.Failure(description: "libavcodec: cannot open the H.264 decoder") }
+        guard avcodec_open2(context, codec, nil) >= 0 else {
+            throw Thumbnail.Failure(description: "libavcodec: cannot open the H.264 decoder")
+        }
+        guard av_new_packet(packet, Int32(clamping: unit.count)) >= 0 else {
+            throw Thumbnail.Failure(description: "libavcodec: no packet of \(unit.count) bytes")
+        }
         unit.withUnsafeBytes {
             packet.pointee.data.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: unit.count)
         }
@@ -37,7 +43,9 @@ enum KeyframeDecoder {
         else { throw Thumbnail.Failure(description: "the newest keyframe (\(unit.count) bytes) did not decode") }
         let f = frame.pointee
         let format = AVPixelFormat(rawValue: f.format)
-        guard format == AV_PIX_FMT_YUV420P || format == AV_PIX_FMT_YUVJ420P, f.width >= 2, f.height >= 2 else {
+        guard format == AV_PIX_FMT_YUV420P || format == AV_PIX_FMT_YUVJ420P, f.width >= 2, f.height >= 2,
+            f.width <= Thumbnail.maxSide, f.height <= Thumbnail.maxSide
+        else {
             throw Thumbnail.Failure(description: "the keyframe decoded to pixel format \(f.format), not 4:2:0")
         }
         let (w, h) = (Int(f.width) & ~1, Int(f.height) & ~1)
@@ -56,6 +64,7 @@ enum KeyframeDecoder {
                 at += pw
             }
         }
-        return Picture(frame: out, width: w, height: h)
+        let fullRange = format == AV_PIX_FMT_YUVJ420P || f.color_range == AVCOL_RANGE_JPEG
+        return Picture(frame: out, width: w, height: h, fullRange: fullRange)
     }
 }

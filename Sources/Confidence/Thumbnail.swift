@@ -15,18 +15,31 @@ public enum Thumbnail {
         public var description: String
     }
 
-    /// The JPEG of `frame` (`width`×`height`, even sizes) scaled to at most `targetWidth` (never up),
-    /// keeping the aspect ratio, both sides even.
+    /// The largest side a picture may claim: sizes come from shared-memory headers, so they are
+    /// bounded before any arithmetic (8192² × 3/2 stays inside a 32-bit Int).
+    static let maxSide = 8192
+
+    /// The thumbnail's size for a `width`×`height` picture asked at `target` wide: never scaled up,
+    /// the aspect ratio kept, both sides even (≥ 2).
+    static func outputSize(width: Int, height: Int, target: Int) -> (width: Int, height: Int) {
+        let w = max(2, min(target, width) & ~1)
+        return (w, max(2, (height * w / width) & ~1))
+    }
+
+    /// The JPEG of `frame` (`width`×`height`, even sizes) at `outputSize(…, target: targetWidth)`;
+    /// `fullRange`: the samples are already 0…255 (a decoder's JPEG-range output), else video range.
     public static func jpeg(
-        frame: UnsafeRawBufferPointer, width: Int, height: Int, nv12: Bool, targetWidth: Int
+        frame: UnsafeRawBufferPointer, width: Int, height: Int, nv12: Bool, targetWidth: Int, fullRange: Bool = false
     ) throws(Failure) -> [UInt8] {
-        // Int: picture sizes ≤ 4096×2160 (the raw ring's slots), far inside 32 bits.
-        guard width >= 2, height >= 2, width % 2 == 0, height % 2 == 0, frame.count >= width * height * 3 / 2 else {
+        // Int: both sides bounded by maxSide first, so the products fit 32 bits.
+        guard (2...maxSide).contains(width), (2...maxSide).contains(height), width % 2 == 0, height % 2 == 0,
+            frame.count >= width * height * 3 / 2
+        else {
             throw Failure(description: "a \(width)x\(height) picture in \(frame.count) bytes is no 4:2:0 frame")
         }
-        let w = max(2, min(targetWidth, width) & ~1)
-        let h = max(2, (height * w / width) & ~1)
-        let planes = scale(frame: frame, width: width, height: height, nv12: nv12, to: w, h)
+        let (w, h) = outputSize(width: width, height: height, target: targetWidth)
+        let planes = scale(
+            frame: frame, width: width, height: height, nv12: nv12, to: w, h, expandRange: !fullRange)
         guard let handle = tjInitCompress() else { throw Failure(description: "libturbojpeg: no compressor") }
         defer { tjDestroy(handle) }
         var buffer: UnsafeMutablePointer<UInt8>? = nil
@@ -50,7 +63,8 @@ public enum Thumbnail {
     }
 
     /// Video range (ITU-R BT.601/BT.709 8-bit coding: luma 16…235, chroma 16…240 about 128) to the
-    /// full range JFIF assumes (0…255), as lookup tables.
+    /// full range JFIF assumes (0…255), as lookup tables. The matrix is kept: JFIF decoders use
+    /// BT.601's, so a BT.709 source shows a slight hue shift, acceptable for a confidence picture.
     static let fullRangeLuma: [UInt8] = (0...255).map { UInt8(clamping: ((Int($0) - 16) * 255 + 109) / 219) }
     static let fullRangeChroma: [UInt8] = (0...255).map {
         let c = Int($0) - 128
@@ -60,7 +74,8 @@ public enum Thumbnail {
     /// The picture's three planes at `w`×`h` in full range: each output sample the mean of the
     /// source samples its area covers (a box filter; at least one).
     static func scale(
-        frame: UnsafeRawBufferPointer, width: Int, height: Int, nv12: Bool, to w: Int, _ h: Int
+        frame: UnsafeRawBufferPointer, width: Int, height: Int, nv12: Bool, to w: Int, _ h: Int,
+        expandRange: Bool = true
     ) -> (y: [UInt8], u: [UInt8], v: [UInt8]) {
         let luma = frame.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let chroma = luma + width * height
@@ -78,6 +93,7 @@ public enum Thumbnail {
             u = box(width: cw, height: ch, sourceWidth: scw, sourceHeight: sch) { x, r in chroma[r * scw + x] }
             v = box(width: cw, height: ch, sourceWidth: scw, sourceHeight: sch) { x, r in cr[r * scw + x] }
         }
+        guard expandRange else { return (y, u, v) }
         return (
             y.map { fullRangeLuma[Int($0)] }, u.map { fullRangeChroma[Int($0)] }, v.map { fullRangeChroma[Int($0)] }
         )

@@ -38,9 +38,17 @@ public final class ThumbnailSource: Sendable {
 
     let ringName: String
     let codedRingName: String
+    /// Pictures per kind and width, none older than `maxAge` kept (pruned at every insert), and per
+    /// kind the last failure, answered again for `maxAge` instead of waiting on the ring anew.
     private let cache = Mutex<[Kind: [Int: Picture]]>([:])
-    /// One picture is made at a time; other requests wait for it and then find it cached.
-    private let making = Mutex<Void>(())
+    private let failures = Mutex<[Kind: (error: Unavailable, at: Int64)]>([:])
+    /// One picture of a kind is made at a time; other requests wait for it and then find it cached
+    /// (a program request waiting for a keyframe never holds up a source request).
+    private let makingSource = Mutex<Void>(())
+    private let makingProgram = Mutex<Void>(())
+    /// The last keyframe's coded bytes and capture time: the program picture when the coded ring
+    /// holds none (a GOP longer than the ring) — its capture time tells how old it is.
+    private let lastKeyframe = Mutex<(bytes: [UInt8], config: [UInt8], captureTime: Int64)?>(nil)
 
     /// Thumbnails of `instance`'s raw video.
     public init(instance: String) {
@@ -52,12 +60,31 @@ public final class ThumbnailSource: Sendable {
     /// than `maxAge`.
     public func picture(_ kind: Kind = .source, width: Int) throws(Unavailable) -> Picture {
         if let p = cached(kind, width) { return p }
-        return try making.withLock { _ throws(Unavailable) -> Picture in
-            if let p = cached(kind, width) { return p }
-            let p = kind == .source ? try makeSource(width: width) : try makeProgram(width: width)
-            cache.withLock { $0[kind, default: [:]][width] = p }
-            return p
+        switch kind {
+        case .source: return try makingSource.withLock { _ throws(Unavailable) in try make(kind, width: width) }
+        case .program: return try makingProgram.withLock { _ throws(Unavailable) in try make(kind, width: width) }
         }
+    }
+
+    /// Under the kind's lock: the cache again (another request may have made it), a recent failure
+    /// again, or a new picture.
+    private func make(_ kind: Kind, width: Int) throws(Unavailable) -> Picture {
+        if let p = cached(kind, width) { return p }
+        let now = MonotonicClock.now()
+        if let f = failures.withLock({ $0[kind] }), now - f.at <= Self.maxAge { throw f.error }
+        let p: Picture
+        do throws(Unavailable) {
+            p = kind == .source ? try makeSource(width: width) : try makeProgram(width: width)
+        } catch {
+            failures.withLock { $0[kind] = (error, MonotonicClock.now()) }
+            throw error
+        }
+        failures.withLock { $0[kind] = nil }
+        cache.withLock { c in
+            c[kind] = (c[kind] ?? [:]).filter { p.madeAt - $0.value.madeAt <= Self.maxAge }
+            c[kind, default: [:]][width] = p
+        }
+        return p
     }
 
     private func cached(_ kind: Kind, _ width: Int) -> Picture? {
@@ -73,6 +100,11 @@ public final class ThumbnailSource: Sendable {
         do { reader = try RingReader(name: codedRingName, start: .oldest) } catch {
             throw Unavailable(
                 description: "no coded video: \(error) (source.type gateway, or the encoder has not started)")
+        }
+        // One read of the format (a seqlock copy): the codec decides before any scanning.
+        var format = reader.ring.format
+        guard format.codec == .h264 || format.codec == .none else {
+            throw Unavailable(description: "\(codedRingName): \(format.codec) is not decoded here")
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
@@ -94,19 +126,22 @@ public final class ThumbnailSource: Sendable {
                 key = (Array(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length])), info.captureTime)
             }
         }
-        guard let key else {
+        if format.codec == .none { format = reader.ring.format }  // set before the first unit
+        if let k = key {
+            lastKeyframe.withLock { $0 = (k.bytes, format.config, k.captureTime) }
+        }
+        // None in the ring nor within the wait (a GOP longer than both): the last one seen, if any.
+        guard let key = lastKeyframe.withLock({ $0 }) else {
             throw Unavailable(
                 description: "\(codedRingName): no keyframe within \(Self.keyframeWait / MediaTime.millisecond) ms")
         }
-        guard reader.ring.format.codec == .h264 else {
-            throw Unavailable(description: "\(codedRingName): \(reader.ring.format.codec) is not decoded here")
-        }
         do {
             // The parameter sets from the ring's format, in case the keyframe does not repeat them.
-            let decoded = try KeyframeDecoder.decode(reader.ring.format.config + key.bytes)
+            let decoded = try KeyframeDecoder.decode(key.config + key.bytes)
             let jpeg = try decoded.frame.withUnsafeBytes { f throws(Thumbnail.Failure) in
                 try Thumbnail.jpeg(
-                    frame: f, width: decoded.width, height: decoded.height, nv12: false, targetWidth: width)
+                    frame: f, width: decoded.width, height: decoded.height, nv12: false, targetWidth: width,
+                    fullRange: decoded.fullRange)
             }
             return Picture(jpeg: jpeg, captureTime: key.captureTime, madeAt: MonotonicClock.now())
         } catch {
@@ -124,11 +159,15 @@ public final class ThumbnailSource: Sendable {
         defer { buffer.deallocate() }
         let end = MonotonicClock.now() + Self.wait
         while MonotonicClock.now() < end {
-            guard case .record(let info) = reader.next(into: buffer, timeout: Self.wait) else { continue }
+            let event = reader.next(into: buffer, timeout: max(0, end - MonotonicClock.now()))
+            if case .writerGone = event { throw Unavailable(description: "\(ringName): the source has stopped") }
+            guard case .record(let info) = event else { continue }
             do {
+                // Sizes from a shared-memory header: clamped here, bounded by Thumbnail before any product.
                 let jpeg = try Thumbnail.jpeg(
-                    frame: UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), width: Int(info.width),
-                    height: Int(info.height), nv12: info.aux0 == RingCodec.nv12.rawValue, targetWidth: width)
+                    frame: UnsafeRawBufferPointer(rebasing: buffer[0..<info.length]), width: Int(clamping: info.width),
+                    height: Int(clamping: info.height), nv12: info.aux0 == RingCodec.nv12.rawValue,
+                    targetWidth: width)
                 return Picture(jpeg: jpeg, captureTime: info.captureTime, madeAt: MonotonicClock.now())
             } catch {
                 throw Unavailable(description: "\(ringName): \(error)")

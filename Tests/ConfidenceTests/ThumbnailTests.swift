@@ -28,18 +28,30 @@ struct ThumbnailScaleTests {
 
     @Test("sizes: never scaled up, aspect kept, both sides even; a short buffer is refused naming the size")
     func sizes() throws {
+        #expect(Thumbnail.outputSize(width: 640, height: 360, target: 1920) == (640, 360))
+        #expect(Thumbnail.outputSize(width: 1920, height: 1080, target: 321) == (320, 180))
+        #expect(Thumbnail.outputSize(width: 720, height: 576, target: 100) == (100, 80))
+        #expect(Thumbnail.outputSize(width: 1280, height: 720, target: 64) == (64, 36))
         let frame = [UInt8](repeating: 128, count: 640 * 360 * 3 / 2)
         let whole = try frame.withUnsafeBytes { f throws(Thumbnail.Failure) in
             try Thumbnail.jpeg(frame: f, width: 640, height: 360, nv12: false, targetWidth: 1920)
         }
         #expect(!whole.isEmpty)
-        #expect(throws: Thumbnail.Failure.self) {
+        let short = #expect(throws: Thumbnail.Failure.self) {
             try frame.withUnsafeBytes { f throws(Thumbnail.Failure) in
                 try Thumbnail.jpeg(
                     frame: UnsafeRawBufferPointer(rebasing: f[0..<1000]), width: 640, height: 360, nv12: false,
                     targetWidth: 320)
             }
         }
+        #expect(short?.description.contains("640x360 picture in 1000 bytes") == true, "\(String(describing: short))")
+        // A hostile header's sizes are refused before any arithmetic.
+        let huge = #expect(throws: Thumbnail.Failure.self) {
+            try frame.withUnsafeBytes { f throws(Thumbnail.Failure) in
+                try Thumbnail.jpeg(frame: f, width: Int(UInt32.max), height: 1 << 30, nv12: false, targetWidth: 320)
+            }
+        }
+        #expect(huge != nil)
         let p = frame.withUnsafeBytes {
             Thumbnail.scale(frame: $0, width: 640, height: 360, nv12: true, to: 100, 56)
         }

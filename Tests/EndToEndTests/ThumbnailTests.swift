@@ -34,6 +34,9 @@ struct ThumbnailTests {
         #expect(a.headers.lowercased().contains("content-type: image/jpeg"), "\(a.headers)")
         #expect(a.headers.lowercased().contains("cache-control: no-store"), "\(a.headers)")
         #expect(a.headers.lowercased().contains("x-rill-capture-time: "), "\(a.headers)")
+        let age = a.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-rill-picture-age-ms:") }
+            .flatMap { Int($0.split(separator: " ").last ?? "") }
+        #expect(age.map { $0 >= 0 && $0 < 1000 } == true, "picture age: \(a.headers)")
         let small = try ffprobeStreams("\(dir)/a.jpg")
         #expect(small.first?.codec == "mjpeg" && small.first?.width == 320 && small.first?.height == 180, "\(small)")
         Thread.sleep(forTimeInterval: 1.2)  // past the 1 s cache: a newer picture
