@@ -5,9 +5,13 @@
 public struct AudioAlarms: Sendable {
     /// Thresholds (the config's `monitoring` section).
     public struct Settings: Sendable, Equatable {
+        /// Every channel's RMS below this many dBFS is silence (`monitoring.silenceLevel`).
         public var silenceLevel: Double
+        /// Silence this long starts `AUDIO_SILENCE` (`monitoring.silenceSeconds`).
         public var silenceSeconds: Double
+        /// A sample peak at or above this many dBFS is clipping (`monitoring.clipLevel`).
         public var clipLevel: Double
+        /// Clipping ends after this long without a clipped block (`monitoring.clipHoldSeconds`).
         public var clipHoldSeconds: Double
         /// Thresholds in dBFS and seconds.
         public init(silenceLevel: Double, silenceSeconds: Double, clipLevel: Double, clipHoldSeconds: Double) {
@@ -32,7 +36,9 @@ public struct AudioAlarms: Sendable {
     /// Readings per second (one per 100 ms block, LoudnessMeter.blockMilliseconds).
     static let readingsPerSecond = 10.0
 
+    /// Whether a silence alarm is on.
     public private(set) var silent = false
+    /// Whether a clipping alarm is on.
     public private(set) var clipping = false
     var quietReadings = 0
     var loudReadings = 0

@@ -6,12 +6,14 @@ import CTurboJPEG
 public enum Thumbnail {
     /// `?width=` bounds, pixels (the 64…1920), and the width when none is asked.
     public static let widthRange: ClosedRange<Int> = 64...1920
+    /// The width when none is asked, pixels.
     public static let defaultWidth = 320
     /// JPEG quality (libjpeg's 1…100 scale): enough to judge a picture, small enough for 1/s.
     static let quality: Int32 = 80
 
     /// Why a thumbnail could not be made.
     public struct Failure: Error, CustomStringConvertible {
+        /// What went wrong, naming the size or the library call.
         public var description: String
     }
 

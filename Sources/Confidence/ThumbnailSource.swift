@@ -20,6 +20,7 @@ public final class ThumbnailSource: Sendable {
 
     /// Why there is no picture (no ring: a gateway, or the source has not started; a silent writer).
     public struct Unavailable: Error, CustomStringConvertible {
+        /// Why, naming the ring.
         public var description: String
     }
 
