@@ -110,13 +110,14 @@ public final class ThumbnailSource: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(reader.ring.slotBytes), alignment: 64)
         defer { buffer.deallocate() }
         var key: (bytes: [UInt8], captureTime: Int64)? = nil
+        func keep(_ info: RecordInfo) {
+            key = (Array(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length])), info.captureTime)
+        }
         // Everything the ring holds (timeout 0: no waiting once caught up), keeping the last keyframe…
         while true {
             let event = reader.next(into: buffer, timeout: 0)
             if case .timeout = event { break }
-            if case .record(let info) = event, info.flags.contains(.keyframe) {
-                key = (Array(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length])), info.captureTime)
-            }
+            if case .record(let info) = event, info.flags.contains(.keyframe) { keep(info) }
         }
         // …or the next one to come.
         let end = MonotonicClock.now() + Self.keyframeWait
@@ -124,7 +125,7 @@ public final class ThumbnailSource: Sendable {
             if case .record(let info) = reader.next(into: buffer, timeout: 100 * MediaTime.millisecond),
                 info.flags.contains(.keyframe)
             {
-                key = (Array(UnsafeRawBufferPointer(rebasing: buffer[0..<info.length])), info.captureTime)
+                keep(info)
             }
         }
         if format.codec == .none { format = reader.ring.format }  // set before the first unit
