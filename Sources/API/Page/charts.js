@@ -51,7 +51,9 @@ export function drawSpark(svg, history, now, unit = '') {
     });
     const [area, line] = svg.children;
     line.setAttribute('points', xy.join(' '));
-    area.setAttribute('points', xy.length ? `${xy[0].split(',')[0]},40 ${xy.join(' ')} ${xy[xy.length - 1].split(',')[0]},40` : '');
+    const x0 = xy.length ? xy[0].split(',')[0] : '0';
+    const x1 = xy.length ? xy[xy.length - 1].split(',')[0] : '0';
+    area.setAttribute('points', xy.length ? `${x0},40 ${xy.join(' ')} ${x1},40` : '');
     const top = pts.length ? `, max ${max >= 100 ? max.toFixed(0) : max.toFixed(1)}${unit}` : '';
     svg.setAttribute('aria-label', `${svg.dataset.label}, last ${HISTORY_SECONDS / 60} minutes${top}`);
 }

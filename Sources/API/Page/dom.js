@@ -75,3 +75,8 @@ export function worst(...states) {
     const rank = { off: 0, ok: 1, warn: 2, alarm: 3 };
     return states.reduce((a, b) => (rank[b] > rank[a] ? b : a), 'ok');
 }
+
+/** A URL fit to show on a wall: secrets (`passphrase`, `secret`, `password`) replaced by •••. */
+export function maskSecrets(url) {
+    return String(url ?? '').replace(/([?&](?:passphrase|secret|password)=)[^&]*/gi, '$1•••');
+}

@@ -12,11 +12,15 @@ const HOLD_MS = 2000;
 const FALL_DB_PER_S = 20;
 /** The stream's retry delay when it fails (the page's poll shows the connection state). */
 const RETRY_MS = 3000;
+/** Readings older than this are stale: the bars drop and the status says so (10 Hz stream). */
+const STALE_MS = 1500;
 
 let source = null;
 let retryTimer = 0;
 let channels = [];
 let running = false;
+let lastAt = 0;
+let watchdog = 0;
 
 const metersEl = () => document.getElementById('meters');
 
@@ -84,7 +88,15 @@ function setStatus(text) {
     document.getElementById('audio').dataset.noaudio = text ? 'true' : 'false';
 }
 
+function checkStale() {
+    if (!running || !lastAt || performance.now() - lastAt < STALE_MS) return;
+    lastAt = 0;
+    render({ channels: channels.map(() => ({ peakDBFS: null, rmsDBFS: null })) });
+    if (!document.getElementById('meters-status').textContent) setStatus('no audio readings (stream interrupted)');
+}
+
 function onLevels(ev) {
+    lastAt = performance.now();
     let levels = null;
     try { levels = JSON.parse(ev.data); } catch { return; }
     if (levels === null) {
@@ -132,12 +144,14 @@ function close() {
 export function startMeters() {
     if (running) return;
     running = true;
+    watchdog = setInterval(checkStale, STALE_MS / 3);
     open();
 }
 
 /** Stops the stream (logged out). */
 export function stopMeters() {
     running = false;
+    clearInterval(watchdog);
     close();
 }
 

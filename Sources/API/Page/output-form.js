@@ -3,6 +3,7 @@
 // (`outputs[i].url` → the URL field the reason is about); nothing is saved then and the input stays.
 
 import { request } from './api.js';
+import { maskSecrets } from './dom.js';
 import { parseOutputURL, buildOutputURL, fieldForURLError } from './output-url.js';
 
 const $ = (id) => document.getElementById(id);
@@ -32,7 +33,7 @@ function showScheme() {
     }
     $('of-host-hint').textContent = scheme === 'srt' ? '(empty: listen on all interfaces)'
         : scheme === 'rist' ? '(empty: listen)' : '';
-    $('of-url').textContent = buildURL();
+    $('of-url').textContent = maskSecrets(buildURL());
 }
 
 function buildURL() {
@@ -112,6 +113,11 @@ async function save(ev) {
     }
 }
 
+/** The detail without a leading `path: ` (the field says where). */
+function withoutPath(detail, path) {
+    return path && detail.startsWith(`${path}: `) ? detail.slice(path.length + 2) : detail;
+}
+
 /** Puts a problem next to the field its path names: `outputs[i].url|id|sdp|enabled` of this output. */
 function showServerError(e, index, scheme) {
     const path = e.path || '';
@@ -121,7 +127,7 @@ function showServerError(e, index, scheme) {
         const field = m[2] || '';
         const target = field === 'url' ? fieldForURLError(reason, scheme)
             : { id: 'of-id', sdp: 'of-sdp', enabled: 'of-enabled' }[field];
-        if (target) { fieldError(target, e.message); return; }
+        if (target) { fieldError(target, withoutPath(e.message, path)); return; }
     }
     $('output-form-error').textContent = path ? `${path}: ${e.message}` : e.message;
 }
@@ -129,7 +135,7 @@ function showServerError(e, index, scheme) {
 /** Wires the form's events (once, at start-up). */
 export function initOutputForm() {
     const form = $('output-form');
-    form.addEventListener('input', () => { $('of-url').textContent = buildURL(); });
+    form.addEventListener('input', () => { $('of-url').textContent = maskSecrets(buildURL()); });
     $('of-scheme').addEventListener('change', () => {
         const scheme = $('of-scheme').value;
         if (!$('of-port').value && DEFAULT_PORT[scheme]) $('of-port').value = DEFAULT_PORT[scheme];

@@ -2,7 +2,7 @@
 // start/stop/edit/delete, SDP download (rtp://), and for SRT a row per peer (RIST: one row) with RTT,
 // loss, retransmissions and sparklines of the last 5 minutes. A peer gone from `peers[]` goes away.
 
-import { el, setText, fmtBitrate, fmtInt, fmtNum, cardHead, figure, setCardState } from './dom.js';
+import { el, setText, fmtBitrate, fmtInt, fmtNum, cardHead, figure, setCardState, maskSecrets } from './dom.js';
 import { History, makeSpark, drawSpark } from './charts.js';
 import { request } from './api.js';
 import { showError } from './notice.js';
@@ -92,7 +92,8 @@ function update(entry, o, now) {
     const { card } = entry;
     const scheme = schemeOf(o.url);
     card.dataset.scheme = scheme;
-    setText(card.querySelector('.url-text'), scheme === 'file' ? String(o.url).replace(/^file:\/\//, '') : o.url);
+    const shown = scheme === 'file' ? String(o.url).replace(/^file:\/\//, '') : o.url;
+    setText(card.querySelector('.url-text'), maskSecrets(shown));
     setText(card.querySelector('dd.state'), o.state);
     // Bitrate from the byte counter between two polls (no bitrate field in the status).
     let bps = null;

@@ -12,13 +12,16 @@ function isListener(url) {
 }
 
 function makeRow(key, label) {
-    const charts = { rtt: makeSpark(`RTT of ${label}, ms`), loss: makeSpark(`Packets lost per second, ${label}`),
-        retrans: makeSpark(`Retransmissions per second, ${label}`) };
+    const charts = {
+        rtt: makeSpark(`RTT of ${label}, ms`), loss: makeSpark(`Packets lost per second, ${label}`),
+        retrans: makeSpark(`Retransmissions per second, ${label}`),
+    };
     const cell = (cls, title, spark) => el('div', { class: `pfig ${cls}-fig` }, el('span', { class: 'k' }, title),
         el('span', { class: cls }, '—'), spark);
     const row = el('div', { class: 'peer', 'data-peer': key, role: 'group', 'aria-label': `peer ${label}` },
         el('div', { class: 'peer-name' }, el('code', {}, label), el('span', { class: 'streamid' })),
-        cell('rtt', 'RTT ms', charts.rtt), cell('loss', 'Lost', charts.loss), cell('retrans', 'Retrans', charts.retrans),
+        cell('rtt', 'RTT ms', charts.rtt), cell('loss', 'Lost', charts.loss),
+        cell('retrans', 'Retrans', charts.retrans),
         el('div', { class: 'pfig' }, el('span', { class: 'k' }, 'Rate'), el('span', { class: 'rate' }, '—')));
     return { row, charts, hist: { rtt: new History(), loss: new History(), retrans: new History() }, last: null };
 }
@@ -63,15 +66,19 @@ export function updatePeers(entry, o, now, box) {
     } else if (o.rist && typeof o.rist === 'object') {
         const r = o.rist;
         if (r.connected !== false) {
-            figs.set('rist', { rttMs: r.rttMs, lost: r.lost, retransmitted: r.retransmitted,
-                rate: r.quality !== undefined ? `quality ${fmtNum(r.quality, 0)} %` : '—', streamid: r.profile || '' });
+            const rate = r.quality !== undefined ? `quality ${fmtNum(r.quality, 0)} %` : '—';
+            figs.set('rist', { rttMs: r.rttMs, lost: r.lost, retransmitted: r.retransmitted, rate,
+                streamid: r.profile || '' });
         }
     }
     let lossy = false;
     const rows = [];
     for (const [key, fig] of figs) {
         let p = entry.peers.get(key);
-        if (!p) { p = makeRow(key, key === 'rist' ? 'RIST link' : key); entry.peers.set(key, p); }
+        if (!p) {
+            p = makeRow(key, key === 'rist' ? 'RIST link' : key);
+            entry.peers.set(key, p);
+        }
         lossy = updateRow(p, fig, now) || lossy;
         rows.push(p.row);
     }
