@@ -17,7 +17,8 @@ build_pkgs=(pkg-config libx264-dev libavcodec-dev libavutil-dev libsrt-openssl-d
             libv4l-dev libasound2-dev libturbojpeg0-dev)
 test_pkgs=(ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
            gstreamer1.0-plugins-bad gstreamer1.0-libav tshark srt-tools rist-tools iproute2 iptables
-           procps psmisc curl python3-jsonschema)
+           procps psmisc curl python3-jsonschema
+           chromium chromium-driver python3-venv)
 # The virtual board (Board/qemu-virt/run.sh): qemu (TCG), a static busybox for its initramfs, and
 # the V4L2/ALSA tools the guest scripts run (the guest sees this machine's root read-only).
 vm_pkgs=(qemu-system-x86 busybox-static v4l-utils alsa-utils xz-utils cpio kmod util-linux)

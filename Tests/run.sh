@@ -71,6 +71,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 Board/install-deps.sh test
+# The browser tests' Python (Selenium in .build/browser-venv; quick when already there).
+Tests/browser/setup.sh
 # The virtual board's kernel, modules (vicodec built from source) and initramfs, before any test
 # and its timeout (cached per kernel version; minutes on a fresh machine, a second afterwards).
 Board/qemu-virt/prepare.sh > /dev/null

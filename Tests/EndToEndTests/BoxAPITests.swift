@@ -7,24 +7,38 @@ final class APIBox: @unchecked Sendable {
     let box: BoxUnderTest
     let port: Int
     let namespace: NetworkNamespace?
+    /// The file holding the bearer token: the first-run token, or with `adminPassword` a token "tests".
+    private var tokenFile = ""
     var token: String {
-        ((try? String(contentsOfFile: box.directory + "/token", encoding: .utf8)) ?? "").trimmingCharacters(
+        ((try? String(contentsOfFile: tokenFile, encoding: .utf8)) ?? "").trimmingCharacters(
             in: .whitespacesAndNewlines)
     }
 
+    /// `adminPassword`: set with `rill passwd` (and a bearer token added) before the box starts.
     init(
         label: String, port: Int, outputs: String, events: String = "", namespace: NetworkNamespace? = nil,
-        source: String? = nil
+        source: String? = nil, adminPassword: String? = nil
     ) throws {
         let dir = makeTemporaryDirectory("api-\(label)")
         self.port = port
         self.namespace = namespace
+        var credentials = "__DIR__/credentials.json"
+        if let adminPassword {
+            credentials = "\(dir)/credentials.json"
+            let set = try runProcess([rillBinary(), "passwd", "--credentials", credentials], stdin: adminPassword)
+            let add = try runProcess([rillBinary(), "token", "add", "tests", "--credentials", credentials])
+            guard set.status == 0, add.status == 0 else {
+                throw TestEnvironmentError("rill passwd/token: \(set) \(add)")
+            }
+            try add.stdout.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
+        }
         let config = testConfig(
             instance: "api-\(label)-\(UUID().uuidString.prefix(4))", width: 640, height: 360, fps: 25,
             videoBitrate: 1_000_000, keyint: 25,
             outputs: outputs, runDirectory: "\(dir)/run",
-            api: "\"port\": \(port), \"credentials\": \"__DIR__/credentials.json\"", events: events, source: source)
+            api: "\"port\": \(port), \"credentials\": \"\(credentials)\"", events: events, source: source)
         box = try BoxUnderTest(config: config, namespace: namespace, label: "api-\(label)", substitutingDirectory: true)
+        tokenFile = (adminPassword == nil ? box.directory : dir) + "/token"
     }
 
     /// curl `method path` with the first-run token (or none); returns status and body.
