@@ -27,7 +27,7 @@
 import { getSession, login, logout, request, setUnauthorizedHandler } from './api.js';
 import { setText, fmtDuration } from './dom.js';
 import { updateSource, updateEncoders, updateProgram, updateStages } from './cards.js';
-import { updateOutputs, setOutputHandlers } from './outputs.js';
+import { updateOutputs, setOutputHandlers, notePeer } from './outputs.js';
 import { startThumbnails, stopThumbnails } from './thumbs.js';
 import { startMeters, stopMeters, reconnectMeters } from './meters.js';
 import { startEvents, stopEvents, eventsClosed } from './events.js';
@@ -64,6 +64,7 @@ function showConn() {
 
 function showLogin(message = '') {
     stopLive();
+    document.body.dataset.view = 'login';
     setConn('login', 'logged out');
     $('login').hidden = false;
     $('main').hidden = true;
@@ -76,6 +77,7 @@ function showLogin(message = '') {
 }
 
 function startLive() {
+    document.body.dataset.view = 'live';
     $('login').hidden = true;
     $('main').hidden = false;
     $('nav').hidden = false;
@@ -86,9 +88,21 @@ function startLive() {
     failures = 0;
     startThumbnails();
     startMeters();
-    startEvents(onEventsState);
+    startEvents(onEventsState, pollSoon);
     loadSections();
     poll();
+}
+
+let soonTimer = 0;
+/** A status poll shortly (events come in bursts: one poll for the burst). */
+function pollSoon(kind, data) {
+    const peer = data?.payload?.peer;
+    const output = data?.output || data?.payload?.output;
+    if (output && peer && (kind === 'OUTPUT_DISCONNECT' || kind === 'OUTPUT_CONNECT')) {
+        notePeer(String(output), String(peer), kind === 'OUTPUT_CONNECT');
+    }
+    clearTimeout(soonTimer);
+    soonTimer = setTimeout(() => { if (live && failures === 0) poll(); }, 150);
 }
 
 function stopLive() {

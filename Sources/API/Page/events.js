@@ -12,8 +12,13 @@ const KINDS = ['SYSTEM_START', 'SYSTEM_STOP', 'CONFIG_CHANGED', 'STAGE_RESTART',
 const ALARM = new Set(['OUTPUT_END', 'SYSTEM_STOP']);
 const WARN = new Set(['STAGE_RESTART', 'AUDIO_SILENCE', 'AUDIO_CLIP', 'OUTPUT_DISCONNECT']);
 
+/** Kinds after which the status is fetched at once (the cards follow the event without waiting). */
+const REFRESH = new Set(['CONFIG_CHANGED', 'STAGE_RESTART', 'INPUT_SIGNAL', 'OUTPUT_START', 'OUTPUT_END',
+    'OUTPUT_CONNECT', 'OUTPUT_DISCONNECT']);
+
 let source = null;
 let onState = () => {};
+let onRefresh = () => {};
 
 function severity(kind, payload) {
     const state = String(payload?.state || '');
@@ -47,11 +52,16 @@ function onEvent(ev) {
     const log = document.getElementById('event-log');
     log.prepend(li);
     while (log.children.length > MAX_EVENTS) log.lastElementChild.remove();
+    if (REFRESH.has(kind)) onRefresh(kind, data);
 }
 
-/** Opens the event stream; `stateHandler(ok)` hears when it is open / failed. */
-export function startEvents(stateHandler) {
+/**
+ * Opens the event stream; `stateHandler(ok)` hears when it is open / failed, `refresh(kind)` when an event
+ * changes what the cards show.
+ */
+export function startEvents(stateHandler, refresh) {
     if (stateHandler) onState = stateHandler;
+    if (refresh) onRefresh = refresh;
     if (source && source.readyState !== EventSource.CLOSED) return;
     source = new EventSource('/api/v1/events', { withCredentials: true });
     for (const k of KINDS) source.addEventListener(k, onEvent);

@@ -11,7 +11,7 @@ const FIELDS = ['scheme', 'host', 'port', 'mode', 'latency', 'passphrase', 'stre
 /** Default ports per scheme for a new output (SRT/RIST common practice; RTP an even port, RFC 3550 §11). */
 const DEFAULT_PORT = { srt: '9000', rist: '8000', rtp: '5000', udp: '5000' };
 
-let editing = null; // { originalId, original } or null for a new output
+let editing = null; // { originalId, original, builtURL } or null for a new output
 let onSaved = () => {};
 
 /** What to do after a successful save (refresh the status). */
@@ -74,6 +74,8 @@ export function openOutputForm(output) {
     $('output-dialog-title').textContent = output ? `Edit output ${output.id}` : 'Add output';
     clearErrors();
     showScheme();
+    // Unchanged fields keep the URL as written (option order too): no needless restart of the output.
+    if (editing) editing.builtURL = buildURL();
     $('output-dialog').showModal();
     $('of-id').focus();
 }
@@ -87,7 +89,9 @@ async function save(ev) {
         return;
     }
     const scheme = $('of-scheme').value;
-    const item = { ...(editing ? editing.original : {}), id, url: buildURL(), enabled: $('of-enabled').checked };
+    const built = buildURL();
+    const url = editing && built === editing.builtURL ? editing.original.url : built;
+    const item = { ...(editing ? editing.original : {}), id, url, enabled: $('of-enabled').checked };
     const sdp = $('of-sdp').value.trim();
     if (scheme === 'rtp' && sdp) item.sdp = sdp;
     else delete item.sdp;

@@ -16,6 +16,18 @@ const RECENT_ERRORS_MS = 10000;
 const outputs = new Map(); // id → { card, lastBytes, lastAt, bitrate: History }
 let handlers = { edit: () => {}, changed: () => {} };
 
+/**
+ * An OUTPUT_DISCONNECT (`connected` false) takes the peer's row away at once, before the statistics
+ * (written once a second) drop it; an OUTPUT_CONNECT of the same peer brings it back.
+ */
+export function notePeer(id, peer, connected) {
+    const entry = outputs.get(id);
+    if (!entry) return;
+    if (connected) entry.gone.delete(peer);
+    else entry.gone.set(peer, Date.now());
+    if (!connected) entry.peers.get(peer)?.row.remove();
+}
+
 /** Sets what Edit does (opens the form) and what to do after a change (poll now). */
 export function setOutputHandlers(h) { handlers = { ...handlers, ...h }; }
 
@@ -41,7 +53,7 @@ function makeCard(o) {
         el('div', { class: 'buttons' }, button('start', id, 'Start'), button('stop', id, 'Stop'),
             button('edit', id, 'Edit'), button('delete', id, 'Delete'), sdp));
     card.addEventListener('click', (ev) => onClick(ev, id));
-    return { card, spark, sdp, lastBytes: null, lastAt: 0, bitrate: new History(), peers: new Map() };
+    return { card, spark, sdp, lastBytes: null, lastAt: 0, bitrate: new History(), peers: new Map(), gone: new Map() };
 }
 
 async function onClick(ev, id) {

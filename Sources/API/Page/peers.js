@@ -6,6 +6,8 @@ import { History, makeSpark, drawSpark } from './charts.js';
 
 /** Loss or retransmissions within this many seconds make the card amber. */
 const RECENT_S = 10;
+/** How long a disconnected peer is kept off the card while the statistics still list it, ms. */
+const GONE_MS = 3000;
 
 function isListener(url) {
     return /^srt:\/\/:/.test(url) || /[?&]mode=listener/.test(url) || /^rist:\/\/@/.test(url);
@@ -70,6 +72,11 @@ export function updatePeers(entry, o, now, box) {
             figs.set('rist', { rttMs: r.rttMs, lost: r.lost, retransmitted: r.retransmitted, rate,
                 streamid: r.profile || '' });
         }
+    }
+    // Peers an OUTPUT_DISCONNECT named stay away while the statistics catch up (at most GONE_MS).
+    for (const [peer, at] of entry.gone) {
+        if (now - at > GONE_MS || !figs.has(peer)) entry.gone.delete(peer);
+        else figs.delete(peer);
     }
     let lossy = false;
     const rows = [];
