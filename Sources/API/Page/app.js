@@ -10,10 +10,13 @@
 //   #meters > .meter[data-channel=N] .peak-value .rms-value (dBFS, one decimal, "-inf" for silence),
 //     #lufs-momentary #lufs-short (one decimal, "—" when null), #meters-status ("no audio: …")
 //   #card-source #card-encoders #card-program #card-stages: data-state="ok|warn|alarm", .badge text
-//     OK / WARN / ALARM (LOST when the source signal is lost); figures in dd.<key> (source: dd.signal …)
+//     OK / WARN / ALARM (LOST when the source signal is lost; #card-encoders data-state="off" + RELAY on a
+//     gateway); figures in dd.<key> (source: dd.signal dd.resolution dd.fps dd.dropped …)
 //   #card-stages tr[data-stage=NAME][data-state] .state .restarts
 //   #card-output-<id>: data-state="ok|warn|alarm|off" ("off" + badge STOPPED: stopped by the operator),
-//     data-scheme, dd.state dd.bitrate dd.latency, .url-text; .peer[data-peer="<ip:port>"] (RIST: "rist")
+//     data-scheme, dd.state dd.bitrate dd.latency dd.file (file://: last file closed),
+//     .url-text (secrets shown as •••);
+//     .peer[data-peer="<ip:port>"] (RIST: "rist")
 //     with .rtt .loss .retrans .rate and svg.spark charts
 //   buttons [data-action=start|stop|edit|delete][data-output=<id>] (delete: click twice within 5 s; the first
 //     click sets data-confirm="true"), a[data-action=sdp][data-output=<id>][download] (rtp:// only)
@@ -27,7 +30,7 @@
 import { getSession, login, logout, request, setUnauthorizedHandler } from './api.js';
 import { setText, fmtDuration } from './dom.js';
 import { updateSource, updateEncoders, updateProgram, updateStages } from './cards.js';
-import { updateOutputs, setOutputHandlers, notePeer } from './outputs.js';
+import { updateOutputs, setOutputHandlers, notePeer, noteRecording } from './outputs.js';
 import { startThumbnails, stopThumbnails } from './thumbs.js';
 import { startMeters, stopMeters, reconnectMeters } from './meters.js';
 import { startEvents, stopEvents, eventsClosed } from './events.js';
@@ -100,6 +103,10 @@ function pollSoon(kind, data) {
     const output = data?.output || data?.payload?.output;
     if (output && peer && (kind === 'OUTPUT_DISCONNECT' || kind === 'OUTPUT_CONNECT')) {
         notePeer(String(output), String(peer), kind === 'OUTPUT_CONNECT');
+    }
+    if (kind === 'RECORDING_END' && output) {
+        const p = data.payload || {};
+        noteRecording(String(output), String(p.path ?? ''), p['duration seconds'] ?? p.duration);
     }
     clearTimeout(soonTimer);
     soonTimer = setTimeout(() => { if (live && failures === 0) poll(); }, 150);

@@ -31,10 +31,13 @@ export function updateSource(status, now) {
     const s = status.source || {};
     if (s.type === 'gateway') {
         build(card, 'Source', [['signal', 'Input'], ['url', 'URL'], ['bitrate', 'Bitrate'], ['lost', 'Lost'],
-            ['cc', 'CC errors'], ['rtt', 'RTT']]);
+            ['cc', 'CC errors'], ['rtt', 'RTT'], ['peer', 'Peer']]);
         card.dataset.type = 'gateway';
-        const connected = s.connected !== undefined ? s.connected !== false : (s.received || 0) > 0;
-        put(card, 'signal', connected ? 'receiving' : 'waiting');
+        // Receiving: packets arrived within RECENT_S (SRT/RIST also say whether a peer is connected).
+        const arriving = typeof s.received === 'number' ? roseRecently('gw-received', s.received, now) : true;
+        const connected = s.connected !== false && arriving;
+        put(card, 'signal', connected ? 'receiving' : s.connected === false ? 'no peer' : 'no packets');
+        put(card, 'peer', s.peer ? `${s.peer}${s.streamid ? ` (${s.streamid})` : ''}` : '—');
         put(card, 'url', s.url || '—');
         put(card, 'bitrate', fmtBitrate(s.bitrate));
         put(card, 'lost', fmtInt(s.lost ?? 0));
@@ -74,7 +77,8 @@ export function updateEncoders(status, now) {
     const stages = (status.stages || []).filter((s) => s.name.startsWith('encode-'));
     const state = worst(...stages.map(stageState),
         roseRecently('enc-dropped', (v.dropped || 0) + (a.dropped || 0), now) ? 'warn' : 'ok');
-    setCardState(card, stages.length || status.source?.type === 'gateway' ? state : 'alarm');
+    if (status.source?.type === 'gateway') setCardState(card, 'off', 'RELAY');
+    else setCardState(card, stages.length ? state : 'alarm');
 }
 
 /** Updates the Program (multiplex) card. */

@@ -14,7 +14,7 @@ const WARN = new Set(['STAGE_RESTART', 'AUDIO_SILENCE', 'AUDIO_CLIP', 'OUTPUT_DI
 
 /** Kinds after which the status is fetched at once (the cards follow the event without waiting). */
 const REFRESH = new Set(['CONFIG_CHANGED', 'STAGE_RESTART', 'INPUT_SIGNAL', 'OUTPUT_START', 'OUTPUT_END',
-    'OUTPUT_CONNECT', 'OUTPUT_DISCONNECT']);
+    'OUTPUT_CONNECT', 'OUTPUT_DISCONNECT', 'RECORDING_END']);
 
 let source = null;
 let onState = () => {};

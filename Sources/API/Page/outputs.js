@@ -28,6 +28,14 @@ export function notePeer(id, peer, connected) {
     if (!connected) entry.peers.get(peer)?.row.remove();
 }
 
+/** A RECORDING_END names the file just closed: shown on the recording's card. */
+export function noteRecording(id, path, seconds) {
+    const entry = outputs.get(id);
+    if (!entry) return;
+    entry.lastFile = `${path}${seconds ? ` (${Math.round(Number(seconds))} s)` : ''}`;
+    setText(entry.card.querySelector('dd.file'), entry.lastFile);
+}
+
 /** Sets what Edit does (opens the form) and what to do after a change (poll now). */
 export function setOutputHandlers(h) { handlers = { ...handlers, ...h }; }
 
@@ -47,7 +55,8 @@ function makeCard(o) {
     card.append(cardHead(card.id, id),
         el('p', { class: 'url' }, el('code', { class: 'url-text' })),
         el('dl', { class: 'figs' }, figure('state', 'State'), figure('bitrate', 'Bitrate'),
-            figure('latency', 'Capture→wire p50 / p99'), figure('packets', 'Packets'), figure('errors', 'Errors')),
+            figure('latency', 'Capture→wire p50 / p99'), figure('packets', 'Packets'), figure('errors', 'Errors'),
+            figure('file', 'Last file closed')),
         el('div', { class: 'spark-row' }, spark),
         el('div', { class: 'peers' }),
         el('div', { class: 'buttons' }, button('start', id, 'Start'), button('stop', id, 'Stop'),
@@ -129,6 +138,7 @@ function update(entry, o, now) {
     const errorsRising = now - (entry.errorsAt || 0) < RECENT_ERRORS_MS;
     setText(card.querySelector('dd.errors'), fmtInt(errors));
     entry.sdp.hidden = scheme !== 'rtp';
+    card.querySelector('dd.file').parentElement.hidden = scheme !== 'file';
     card.querySelector('.act-start').disabled = o.state === 'running';
     card.querySelector('.act-stop').disabled = o.state === 'stopped';
     const peersState = updatePeers(entry, o, now, card.querySelector('.peers'));

@@ -95,7 +95,10 @@ export function updatePeers(entry, o, now, box) {
     const hasPeers = Array.isArray(o.peers) || o.rist;
     if (!hasPeers) return 'ok';
     box.dataset.empty = figs.size ? 'false' : 'true';
-    if (!figs.size) box.replaceChildren(el('p', { class: 'hint' }, isListener(o.url) ? 'no peer connected' :
-        'not connected'));
+    if (!figs.size && o.state === 'running') {
+        box.replaceChildren(el('p', { class: 'hint' }, isListener(o.url) ? 'no peer connected' : 'not connected'));
+    } else if (!figs.size) {
+        box.replaceChildren();
+    }
     return peerState(lossy, figs.size > 0, isListener(o.url));
 }
