@@ -28,17 +28,18 @@ async function refresh(t) {
     const img = document.getElementById(`thumb-${t.name}`);
     const reason = document.getElementById(`thumb-${t.name}-reason`);
     const age = document.getElementById(`thumb-${t.name}-age`);
+    let url = '';
     try {
         counter += 1;
         const path = `/api/v1/thumbnails/${t.name}.jpg?width=${wantedWidth(img)}&t=${counter}`;
         const response = await request('GET', path, undefined, { raw: true });
         const ageMs = parseInt(response.headers.get('X-Rill-Picture-Age-Ms') || '', 10);
         const blob = await response.blob();
-        const url = URL.createObjectURL(blob);
+        url = URL.createObjectURL(blob);
         const next = new Image();
         next.src = url;
         await next.decode();
-        if (!running) { URL.revokeObjectURL(url); return; }
+        if (!running) return;
         img.src = url;
         if (t.url) URL.revokeObjectURL(t.url);
         t.url = url;
@@ -57,6 +58,7 @@ async function refresh(t) {
         }
         // Network failures (status 0) keep the last picture; the header says "reconnecting…".
     } finally {
+        if (url && url !== t.url) URL.revokeObjectURL(url);
         t.busy = false;
         if (running) {
             const wait = Math.max(100, PERIOD_MS - (performance.now() - started));
