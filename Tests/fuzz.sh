@@ -29,13 +29,14 @@ build rtp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzRTP.swift
 build fec Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Tests/Fuzz/FuzzFEC.swift
 build config Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Sources/Config/*.swift Tests/Fuzz/FuzzConfig.swift
 build event Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Sources/Config/*.swift Sources/Events/Event.swift Tests/Fuzz/FuzzEvent.swift
+build web Sources/API/Session/RequestFields.swift Sources/API/Session/SessionStore.swift Tests/Fuzz/FuzzWebFields.swift
 # A real TS chunk seeds the TS fuzzer.
 mkdir -p "$out/corpus-ts"
 if [ ! -s "$out/corpus-ts/seed.ts" ]; then
   printf '\x47\x40\x00\x10\x00\x00\xb0\x0d\x00\x01\xc1\x00\x00\x00\x01\xf0\x00' > "$out/corpus-ts/seed.ts"
   head -c 171 /dev/zero | tr '\0' '\377' >> "$out/corpus-ts/seed.ts"
 fi
-for t in ${FUZZ_TARGETS:-ts sdp rtp fec config event}; do
+for t in ${FUZZ_TARGETS:-ts sdp rtp fec config event web}; do
   corpus="$out/corpus-$t"; mkdir -p "$corpus"
   [ -d "Tests/Fuzz/corpus/$t" ] && cp -n Tests/Fuzz/corpus/$t/* "$corpus/" 2>/dev/null || true
   if [ -n "${FUZZ_RUNS:-}" ]; then budget=(-runs="$FUZZ_RUNS"); echo "fuzz $t: $FUZZ_RUNS runs"

@@ -54,6 +54,12 @@ public final class Credentials: Sendable {
         state = Mutex(s)
     }
 
+    /// The shortest admin password accepted (`rill passwd`, the page's password change).
+    public static let minimumPasswordLength = 8
+
+    /// Whether an admin password is set (the page's login needs one).
+    public var hasAdminPassword: Bool { state.withLock { $0.adminHash != nil } }
+
     /// Whether anything can log in.
     public var isEmpty: Bool { state.withLock { $0.adminHash == nil && $0.tokens.isEmpty } }
 

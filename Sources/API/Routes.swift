@@ -9,17 +9,24 @@ import NIOCore
 /// The box's HTTP API (`/api/v1`), Prometheus metrics and a health check. JSON in and out, errors
 /// as problem JSON, bodies size-limited, every route but `/health` authenticated.
 public enum RillAPI {
-    /// The router: `/health` (no auth), `/metrics` and `/api/v1` on `box`, authenticated against
-    /// `credentials`; `/api/v1/levels` reads `levels`, `/api/v1/thumbnails/source.jpg` `thumbnails`
-    /// (503 without them).
+    /// The router: `/health` (no auth), the page (`/`, `/ui/…`, login at `/api/v1/session`),
+    /// `/metrics` and `/api/v1` on `box`, authenticated against `credentials` or a page session in
+    /// `sessions`; `/api/v1/levels` reads `levels`, `/api/v1/thumbnails/…` `thumbnails` (503
+    /// without them).
     public static func router(
         box: BoxController, credentials: Credentials, metrics: BoxMetrics, levels: LevelMonitor? = nil,
-        thumbnails: ThumbnailSource? = nil
+        thumbnails: ThumbnailSource? = nil, sessions: SessionStore = SessionStore(),
+        throttle: LoginThrottle = LoginThrottle()
     ) -> Router<RillRequestContext> {
         let api = box.store.config.api
+        let tls = api.tls != nil
         let maxBody = Int(api.maxBodyBytes)  // ≤ 16 MiB by the config's range: fits a 32-bit Int
         let router = Router(context: RillRequestContext.self)
-        router.add(middleware: AuthMiddleware(credentials: credentials, authOnLocalhost: api.authOnLocalhost))
+        router.add(middleware: SecurityHeadersMiddleware(tls: tls))
+        router.add(
+            middleware: AuthMiddleware(
+                credentials: credentials, sessions: sessions, authOnLocalhost: api.authOnLocalhost, tls: tls))
+        PageRoutes.add(to: router, etag: "\(BoxController.version)-\(box.startedAt)")
 
         router.get("/health") { _, _ in JSON.object([("status", .string("ok"))]).response() }
         router.get("/metrics") { _, _ in
@@ -29,6 +36,8 @@ public enum RillAPI {
         }
 
         let v1 = router.group("api/v1")
+        SessionRoutes.add(
+            to: v1, credentials: credentials, sessions: sessions, throttle: throttle, tls: tls, maxBody: maxBody)
         v1.get("status") { _, _ in StatusReport.make(box).response() }
 
         // Config: the whole document or one section.

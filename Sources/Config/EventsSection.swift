@@ -189,8 +189,18 @@ public struct APISection: Sendable, Equatable {
     public var authOnLocalhost = true
     /// Largest accepted request body, bytes.
     public var maxBodyBytes: Int64 = 256 * 1024
-    /// The defaults (127.0.0.1:8080, enabled, /etc/rill/credentials.json).
+    /// `api.tls`: serve the API and the page over HTTPS with this certificate (nil: plain HTTP).
+    public var tls: TLSFiles?
+    /// The defaults (127.0.0.1:8080, enabled, /etc/rill/credentials.json, plain HTTP).
     public init() {}
+
+    /// `api.tls`: PEM files of the server's certificate (chain) and private key.
+    public struct TLSFiles: Sendable, Equatable {
+        /// `api.tls.certificate`: the certificate, then any intermediates (PEM).
+        public var certificate: String
+        /// `api.tls.key`: the certificate's private key (PEM, unencrypted; mode 0600).
+        public var key: String
+    }
 
     static func decode(_ o: inout ObjectReader) throws(ConfigError) -> APISection {
         var s = APISection()
@@ -210,6 +220,18 @@ public struct APISection: Sendable, Equatable {
         }
         if let a = try o.bool("authOnLocalhost") { s.authOnLocalhost = a }
         if let m = try o.int("maxBodyBytes", in: 1024...16 * 1024 * 1024) { s.maxBodyBytes = m }
+        if var t = try o.object("tls") {
+            var files: [String] = []
+            for key in ["certificate", "key"] {
+                guard let f = try t.string(key) else {
+                    throw ConfigError(path: t.path(key), reason: "required (a PEM file's absolute path)")
+                }
+                guard f.hasPrefix("/") else { throw ConfigError(path: t.path(key), reason: "must be an absolute path") }
+                files.append(f)
+            }
+            try t.finish()
+            s.tls = TLSFiles(certificate: files[0], key: files[1])
+        }
         try o.finish()
         return s
     }

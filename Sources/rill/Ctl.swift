@@ -217,8 +217,8 @@ struct Passwd: ParsableCommand {
     @Option(name: .long, help: "Credentials file.") var credentials = "/etc/rill/credentials.json"
     func run() throws {
         let pw = readAll(0).trimmingCharacters
-        guard pw.count >= 8 else {
-            printError("rill passwd: the password must have at least 8 characters")
+        guard pw.count >= Credentials.minimumPasswordLength else {
+            printError("rill passwd: the password must have at least \(Credentials.minimumPasswordLength) characters")
             throw ExitCode(2)
         }
         try Credentials(path: credentials).setAdminPassword(pw)

@@ -68,12 +68,19 @@ struct Run: AsyncParsableCommand {
             let credentials = try Credentials.openForBox(
                 cfg.api, instanceDirectory: box.instanceDirectory, log: log
             ).credentials
-            let app = RillAPI.application(
-                box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log, levels: levels,
-                thumbnails: ThumbnailSource(instance: cfg.system.instance))
-            // An API that cannot start (port taken) is logged; the media keeps flowing without it.
-            services.append(
-                .init(service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore))
+            // An API that cannot start (port taken, an unusable certificate) is logged; the media
+            // keeps flowing without it (never on plain HTTP instead of the TLS the config asked for).
+            do {
+                let app = try RillAPI.application(
+                    box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log, levels: levels,
+                    thumbnails: ThumbnailSource(instance: cfg.system.instance))
+                services.append(
+                    .init(
+                        service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore
+                    ))
+            } catch {
+                log.error("API not started: \(error)")
+            }
         }
         services.append(
             .init(

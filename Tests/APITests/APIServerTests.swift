@@ -76,7 +76,7 @@ struct APIServerTests {
         api.address = "127.0.0.1"
         api.port = 0  // the kernel's choice
         let credentials = try Credentials(path: "\(f.dir)/cred.json")
-        let app = RillAPI.application(
+        let app = try RillAPI.application(
             box: f.box, credentials: credentials, metrics: BoxMetrics(), api: api, log: Self.log)
         #expect(RillAPI.serverName == "rill/\(BoxController.version)")
         try await app.test(.live) { client in

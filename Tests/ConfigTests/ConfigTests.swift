@@ -29,6 +29,9 @@ struct ConfigTests {
         arguments: [
             (#"{ "source": { "video": { "colour": 1 } } }"#, "source.video.colour", "unknown key"),
             (#"{ "sauce": {} }"#, "sauce", "unknown key"),
+            (#"{ "api": { "tls": { "certificate": "cert.pem", "key": "/k" } } }"#, "api.tls.certificate", "absolute"),
+            (#"{ "api": { "tls": { "certificate": "/c" } } }"#, "api.tls.key", "required"),
+            (#"{ "api": { "tls": { "certificate": "/c", "key": "/k", "ca": "/a" } } }"#, "api.tls.ca", "unknown key"),
             (#"{ "outputs": [ { "id": "a", "url": "rtp//1.2.3.4:5" } ] }"#, "outputs[0].url", "not a URL"),
             (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:99999" } ] }"#, "outputs[0].url", "port"),
             (
