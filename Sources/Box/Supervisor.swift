@@ -200,12 +200,16 @@ public final class Supervisor: Sendable {
         for spec in plan {
             if let c = childrenBox.list.first(where: { $0.spec.name == spec.name }) {
                 let changed = c.spec.fingerprint != spec.fingerprint || c.spec.arguments != spec.arguments
+                // Removed by an earlier plan and not gone yet, now back: it stays, and starts
+                // again once the old process has exited (a stage never runs twice at once).
+                let leaving = c.remove
+                c.remove = false
                 if !spec.enabled {
                     c.spec = spec
                     c.replacement = nil
                     if c.pid > 0 { ending.append(spec.name) }
                     if c.state != .stopped { stop(c, reason: "disabled in the config") }
-                } else if changed || c.state == .failed || (c.state == .stopped && !c.spec.enabled) {
+                } else if changed || leaving || c.state == .failed || (c.state == .stopped && !c.spec.enabled) {
                     c.policy.reset()
                     if c.pid > 0 {
                         c.replacement = spec

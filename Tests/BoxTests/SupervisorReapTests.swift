@@ -109,4 +109,25 @@ struct SupervisorReapTests {
             "the killed handler was not counted as failed: \(events.counters)")
         #expect(events.counters.delivered == 0)
     }
+
+    @Test("a stage removed by one plan and put back by the next while it is still stopping runs again")
+    func removedThenRestoredWhileStopping() throws {
+        // The stage takes 0.5 s to stop after SIGTERM, so the second plan arrives while it stops.
+        let stage = ("send-a", "trap 'sleep 0.5; exit 0' TERM; while :; do sleep 0.05; done")
+        let box = Running(instance: "restore-\(getpid())", stages: [stage], events: nil)
+        defer { _ = box.stop() }
+        func state() -> (String?, Int32) {
+            let s = box.supervisor.status.first { $0.name == "send-a" }
+            return (s?.state.rawValue, s?.pid ?? 0)
+        }
+        #expect(waitFor(timeout: 5) { state().0 == "running" })
+        let firstPID = state().1
+        box.supervisor.submit(.apply([]))
+        #expect(waitFor(timeout: 2) { state().0 == "stopping" }, "\(state())")
+        box.supervisor.submit(.apply([StageSpec(name: stage.0, arguments: ["-c", stage.1])]))
+        // The old process exits after its 0.5 s, then a new one runs; it is never dropped.
+        #expect(
+            waitFor(timeout: 5) { state().0 == "running" && state().1 != firstPID && state().1 > 0 }, "\(state())")
+        #expect(kill(firstPID, 0) != 0, "the old process is gone before the new one runs")
+    }
 }
