@@ -2,43 +2,6 @@ import Foundation
 import RillTestSupport
 import Testing
 
-/// The admin password of every browser test's box.
-let pageTestPassword = "correct horse battery"
-
-/// Runs the browser scenario `Tests/browser/<script>` (Selenium driving Debian's chromium through
-/// chromedriver) with the browser venv's Python, inside the box's network namespace, against the
-/// box's page; returns the JSON object the script prints as its last line (empty when it failed,
-/// after recording the failure with the script's own message).
-func browserScenario(
-    _ script: String, box: APIBox, arguments: [String] = [], timeout: Double = 240
-) throws -> [String: Any] {
-    let root = packageRoot()
-    let python = "\(root)/.build/browser-venv/bin/python"
-    if !FileManager.default.isExecutableFile(atPath: python) {
-        let setup = try runProcess(["\(root)/Tests/browser/setup.sh"], timeout: 300)
-        guard setup.status == 0 else { throw TestEnvironmentError("Tests/browser/setup.sh: \(setup.stderr)") }
-    }
-    let command = [
-        python, "\(root)/Tests/browser/\(script)", "--base", "http://127.0.0.1:\(box.port)", "--password",
-        pageTestPassword,
-    ]
-    let r = try runProcess((box.namespace?.command([]) ?? []) + command + arguments, timeout: timeout)
-    let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
-    let json = (try? JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any]
-    #expect(
-        r.status == 0 && json != nil,
-        "\(script) exited \(r.status)\(r.timedOut ? " (timed out)" : ""): \(r.stderr.suffix(1500)) \(r.stdout.suffix(500))"
-    )
-    return json ?? [:]
-}
-
-/// An output's (state, packets) from the status endpoint, with the box's bearer token.
-func outputState(_ box: APIBox, _ id: String) -> (state: String?, packets: Int) {
-    let s = try? box.json("GET", "/api/v1/status")
-    let o = (s?["outputs"] as? [[String: Any]])?.first { $0["id"] as? String == id }
-    return (o?["state"] as? String, o?["packets"] as? Int ?? 0)
-}
-
 /// Issue 11's acceptance in a real browser: each test starts a box with an admin password in a
 /// network namespace of its own, drives its page with a Python Selenium scenario
 /// (`Tests/browser/*.py`) and checks the scenario's observations and the wire with Debian's tools.
@@ -122,5 +85,115 @@ struct PageBrowserTests {
         let p0 = outputState(box, "a").packets
         #expect(waitFor(timeout: 5) { outputState(box, "a").state == "running" && outputState(box, "a").packets > p0 })
         print("page security: \(statuses) in \(o["wrongAttemptsSeconds"] ?? "?") s; form: \(message)")
+    }
+
+    @Test(
+        "confidence: both thumbnails decode and change (FFmpeg sees two different pictures of each); meters read the −20 dBFS tone at −20 ± 1 dBFS peak, −23 ± 1 dBFS RMS; short-term loudness within 1 LU of ffmpeg's ebur128 on the programme received at the same time"
+    )
+    func confidence() async throws {
+        let ns = try NetworkNamespace("pageconf")
+        defer { ns.close() }
+        let box = try APIBox(
+            label: "pageconf", port: 18302, outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5302" }"#, namespace: ns,
+            adminPassword: pageTestPassword)
+        defer { box.box.stop() }
+        #expect(waitFor(timeout: 20) { outputState(box, "u").packets > 100 }, "\(box.box.log.suffix(1500))")
+        let dir = box.box.directory
+        // The programme as a receiver gets it, recorded while the page is watched (the last 8 s).
+        let recording = "\(dir)/programme.ts"
+        let recorder = Task.detached {
+            try runProcess(
+                ns.command([
+                    "ffmpeg", "-nostdin", "-v", "error", "-i", "udp://127.0.0.1:5302", "-t", "8", "-map", "0:a", "-c",
+                    "copy", "-f", "mpegts", "-y", recording,
+                ]), timeout: 40)
+        }
+        let o = try browserScenario("confidence.py", box: box, arguments: ["--out", "\(dir)/page"])
+        let recorded = try await recorder.value
+        #expect(recorded.status == 0, "ffmpeg: \(recorded.stderr)")
+
+        // Thumbnails: decoded by the browser, then by FFmpeg from what the browser showed.
+        for name in ["source", "program"] {
+            #expect(o["\(name)Width"] as? Int ?? 0 > 0 && o["\(name)Src"] as? String == "blob:", "\(name): \(o)")
+            #expect(o["\(name)Changed"] as? Bool == true, "\(name) thumbnail did not change")
+            var sums: [String] = []
+            for n in 1...2 {
+                let png = o["\(name)\(n == 1 ? "First" : "Second")"] as? String ?? ""
+                let r = try runProcess(["ffmpeg", "-v", "error", "-i", png, "-f", "framemd5", "-"], timeout: 20)
+                let line = r.stdout.split(separator: "\n").last { !$0.hasPrefix("#") }
+                #expect(r.status == 0 && line != nil, "ffmpeg on \(png): \(r.stderr)")
+                sums.append(line.map { String($0.split(separator: ",").last ?? "") } ?? "")
+            }
+            #expect(sums[0] != sums[1] && !sums[0].isEmpty, "\(name): the same picture twice \(sums)")
+        }
+        #expect((o["unavailable"] as? [String]) == ["false", "false"])
+
+        // Meters as the page shows them.
+        let readings = o["meters"] as? [[String: Any]] ?? []
+        #expect(readings.count == 10)
+        for reading in readings {
+            let channels = reading["channels"] as? [String: [String: Any]] ?? [:]
+            #expect(channels.count == 2, "\(reading)")
+            for (n, c) in channels {
+                let peak = c["peak"] as? Double ?? .nan
+                let rms = c["rms"] as? Double ?? .nan
+                #expect(abs(peak + 20) <= 1 && abs(rms + 23) <= 1, "channel \(n): peak \(peak), RMS \(rms) dBFS")
+            }
+        }
+        let shortTerm = try #require(readings.last?["shortTerm"] as? Double, "\(readings.last ?? [:])")
+        let momentary = try #require(readings.last?["momentary"] as? Double)
+
+        // FFmpeg decodes the programme's AAC and measures it: its last short-term reading.
+        let r128 = "\(dir)/r128.txt"
+        let m = try runProcess(
+            [
+                "ffmpeg", "-v", "error", "-i", recording, "-af", "ebur128=metadata=1,ametadata=print:file=\(r128)",
+                "-f", "null", "-",
+            ], timeout: 60)
+        #expect(m.status == 0, "ffmpeg ebur128: \(m.stderr)")
+        let lines = (try? String(contentsOfFile: r128, encoding: .utf8))?.split(separator: "\n") ?? []
+        let theirS = try #require(
+            lines.filter { $0.hasPrefix("lavfi.r128.S=") }.last.flatMap { Double($0.dropFirst(13)) }, "no ebur128")
+        #expect(abs(shortTerm - theirS) <= 1, "page short-term \(shortTerm) LUFS, ffmpeg \(theirS) LUFS")
+        #expect((o["consoleErrors"] as? [Any])?.isEmpty == true, "\(o["consoleErrors"] ?? "")")
+        print("page confidence: short-term \(shortTerm), momentary \(momentary) LUFS; ffmpeg ebur128 S \(theirS) LUFS")
+    }
+
+    @Test(
+        "screenshots for the README: the page at 1600×1000 (cards in a grid) and 390×844 (one column, nothing wider than the phone), with an RTP output and an SRT listener with a client; written to Tests/screenshots/"
+    )
+    func screenshots() throws {
+        let ns = try NetworkNamespace("pageshot")
+        defer { ns.close() }
+        let outputs = """
+            { "id": "studio-b", "url": "rtp://127.0.0.1:5340", "sdp": "__DIR__/studio-b.sdp" },
+            { "id": "contribution", "url": "srt://:5342?latency=200" },
+            { "id": "archive", "url": "udp://127.0.0.1:5344" }
+            """
+        let box = try APIBox(
+            label: "pageshot", port: 18305, outputs: outputs, namespace: ns, adminPassword: pageTestPassword)
+        defer { box.box.stop() }
+        #expect(waitFor(timeout: 20) { box.box.log.contains("listening on") }, "\(box.box.log.suffix(800))")
+        let client = try PeerProcess(
+            ns.command(["srt-live-transmit", "-q", "srt://127.0.0.1:5342?port=5343", "file://con"]),
+            output: "\(box.box.directory)/client.ts")
+        defer { client.stop(SIGKILL) }
+        #expect(waitFor(timeout: 15) { client.bytes > 100_000 }, "\(box.box.log.suffix(800))")
+        let directory = "\(packageRoot())/Tests/screenshots"
+        let o = try browserScenario(
+            "screenshots.py", box: box,
+            arguments: ["--screenshots", directory, "--outputs", "3", "--peer", "127.0.0.1:5343"])
+        for (name, width, height) in [("page-wide", 1600, 1000), ("page-phone", 390, 844)] {
+            let png = "\(directory)/\(name).png"
+            let streams = try ffprobeStreams(png)
+            #expect(
+                streams.first?.codec == "png" && streams.first?.width == width && streams.first?.height == height,
+                "\(png): \(streams)")
+        }
+        let wide = o["wideLayout"] as? [String: Int] ?? [:]
+        let phone = o["phoneLayout"] as? [String: Int] ?? [:]
+        #expect(wide["inner"] == 1600 && wide["columns"] ?? 0 >= 2, "wide: \(wide)")
+        #expect(phone["inner"] == 390 && phone["columns"] == 1 && phone["scroll"] ?? 999 <= 390, "phone: \(phone)")
+        #expect((o["consoleErrors"] as? [Any])?.isEmpty == true, "\(o["consoleErrors"] ?? "")")
     }
 }

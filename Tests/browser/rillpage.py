@@ -43,6 +43,7 @@ def arguments(extra=None):
     p.add_argument("--base", required=True, help="the box, e.g. http://127.0.0.1:18471")
     p.add_argument("--password", default="", help="the admin password")
     p.add_argument("--screenshots", default="", help="directory for screenshots (none if empty)")
+    p.add_argument("--sync", default="", help="directory for checkpoints with the test (none if empty)")
     if extra:
         extra(p)
     return p.parse_args()
@@ -74,7 +75,21 @@ def browser(width=1600, height=1000):
     return driver
 
 
-def console_errors(driver, allowed=()):
+# Chromium logs every 4xx answer as a console error; the page's start-up probe of its session is
+# answered 401 before the login (that is how the page learns it must show the login form).
+LOGIN_PROBE = "/api/v1/session - Failed to load resource: the server responded with a status of 401"
+
+
+def viewport(driver, width, height, mobile=False):
+    """Sets the page's viewport to exactly width×height CSS pixels (scale 1), as a phone's when `mobile`.
+
+    A headless window's size includes the browser's frame; the DevTools device metrics do not.
+    """
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+
+
+def console_errors(driver, allowed=(LOGIN_PROBE,)):
     """The console's SEVERE entries since the last call, less those containing a string of `allowed`."""
     entries = driver.get_log("browser")
     return [
@@ -184,3 +199,18 @@ def run(scenario):
 def elapsed(start):
     """Seconds since `start` (time.monotonic()), rounded to 0.01."""
     return round(time.monotonic() - start, 2)
+
+
+def checkpoint(args, name, timeout=120.0):
+    """Lets the test check the wire at this step: writes SYNC/name.ready, waits for SYNC/name.go.
+
+    Without --sync it returns at once. The test's checks take seconds (captures of a few seconds).
+    """
+    if not args.sync:
+        return
+    open(os.path.join(args.sync, name + ".ready"), "w").close()
+    go, deadline = os.path.join(args.sync, name + ".go"), time.monotonic() + timeout
+    while not os.path.exists(go):
+        if time.monotonic() > deadline:
+            fail(f"checkpoint {name}", f"the test did not answer within {timeout} s")
+        time.sleep(0.05)

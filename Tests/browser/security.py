@@ -154,7 +154,7 @@ def main():
         forged.shutdown()
         time.sleep(0.5)
         # The forged page's own console (CORS refusals, the 403 view's favicon) is not the page's.
-        out["forgedConsole"] = len(rp.console_errors(d))
+        out["forgedConsole"] = len(rp.console_errors(d, ()))
         d.get(base + "/")
         rp.wait(d, "back on the page, still logged in", lambda x: rp.visible(x, "#logout"))
         time.sleep(2)  # anything the forged requests had started would show now
