@@ -49,7 +49,7 @@ final class BrowserRun: @unchecked Sendable {
     func reached(_ name: String, timeout: Double = 60) -> Bool {
         let ready = "\(sync)/\(name).ready"
         let ok = waitFor(timeout: timeout, interval: 0.1) {
-            FileManager.default.fileExists(atPath: ready) || stderr.contains("FAILED")
+            FileManager.default.fileExists(atPath: ready) || stderr.contains("FAILED") || stderr.contains("Traceback")
         }
         let there = ok && FileManager.default.fileExists(atPath: ready)
         #expect(there, "\(script) did not reach \(name): \(stderr.suffix(1500))")
