@@ -103,7 +103,7 @@ enum StatusReport {
             if let st = box.statistics(o.id) {
                 for key in [
                     "bytes", "packets", "datagrams", "sendErrors", "lostChunks", "connects", "rejected", "peers",
-                    "rist",
+                    "rist", "file", "fileBytes", "fileSeconds",
                 ] {
                     if let v = st[key] { m.append((key, v)) }
                 }

@@ -72,6 +72,22 @@ public struct TestPattern: Sendable {
             BitmapFont.fill(
                 y, stride: width, planeWidth: width, planeHeight: height, x: 0, y: 0, w: width, h: barsHeight, value: 64
             )
+            // Grey means neutral chroma too (128 in both planes), or the bars' colours would tint it.
+            let chroma = y + width * height
+            let rows = (barsHeight + 1) / 2
+            switch layout {
+            case .i420:
+                let cw = width / 2
+                let ch = height / 2
+                for plane in [chroma, chroma + cw * ch] {
+                    BitmapFont.fill(
+                        plane, stride: cw, planeWidth: cw, planeHeight: ch, x: 0, y: 0, w: cw, h: rows, value: 128)
+                }
+            case .nv12:
+                BitmapFont.fill(
+                    chroma, stride: width, planeWidth: width, planeHeight: height / 2, x: 0, y: 0, w: width, h: rows,
+                    value: 128)
+            }
             let text = "NO SIGNAL"
             let big = s * 2
             BitmapFont.draw(

@@ -80,12 +80,16 @@ public final class TestSource {
                 audioRecordsWritten += 1
             } else {
                 let tc = TestPattern.timecode(wallClock: wallStart + (videoDue - start), fps: config.fps)
+                // A lost signal (`source.video.signal`) is the NO SIGNAL slate, flagged as a
+                // substitute as vcap flags its slate, with the counter running on.
+                let slate = config.signalLost
                 video.publish(
                     RecordInfo(
-                        pts: videoDue, captureTime: MonotonicClock.now(), width: UInt32(config.width),
-                        height: UInt32(config.height), aux0: codec.rawValue), log: Log(stage: "testsrc")
+                        flags: slate ? [.substitute] : [], pts: videoDue, captureTime: MonotonicClock.now(),
+                        width: UInt32(config.width), height: UInt32(config.height), aux0: codec.rawValue),
+                    log: Log(stage: "testsrc")
                 ) { out in
-                    pattern.render(frame: frame, timecode: tc, into: out)
+                    pattern.render(frame: frame, timecode: tc, slate: slate, into: out)
                     return pattern.frameBytes
                 }
                 frame += 1
@@ -93,7 +97,7 @@ public final class TestSource {
                 statistics.count(bytes: pattern.frameBytes)
                 statistics.tick(
                     extra:
-                        "\"signal\":\"present\",\"width\":\(config.width),\"height\":\(config.height),\"fpsNominal\":\"\(config.fps)\",\"type\":\"testsrc\""
+                        "\"signal\":\"\(config.signalLost ? "lost" : "present")\",\"width\":\(config.width),\"height\":\(config.height),\"fpsNominal\":\"\(config.fps)\",\"type\":\"testsrc\""
                 )
             }
         }

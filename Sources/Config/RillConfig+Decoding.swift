@@ -182,8 +182,11 @@ extension SourceSection {
                 if let p = try v.choice("pixelFormat", ["YUYV", "NV12", "YUV420", "MJPEG"]) { s.pixelFormat = p }
                 s.videoDevice = try v.string("device")
                 s.videoInput = try v.int("input", in: 0...255)
-            } else if let p = try v.choice("pixelFormat", ["I420", "NV12"]) {
-                s.pixelFormat = p
+            } else {
+                if let p = try v.choice("pixelFormat", ["I420", "NV12"]) { s.pixelFormat = p }
+                if s.type == .testsrc, let signal = try v.choice("signal", ["present", "lost"]) {
+                    s.signalLost = signal == "lost"
+                }
             }
             try v.finish()
         }

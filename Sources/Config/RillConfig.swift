@@ -86,6 +86,10 @@ public struct SourceSection: Sendable, Equatable {
     public var toneFrequency: Double = 1000
     /// Test tone level, dBFS.
     public var toneLevel: Double = -20
+    /// `source.video.signal` (test source only): "lost" sends the NO SIGNAL slate instead of the
+    /// bars, as a capture card does when its input goes away — to test alarms, the page and the
+    /// far end's handling of a lost signal without unplugging anything.
+    public var signalLost = false
     /// The defaults (720p50 I420 test pattern, 48 kHz stereo 1 kHz tone at −20 dBFS).
     public init() {}
 }

@@ -83,7 +83,7 @@ public final class FileRecorder {
             case .writerGone, .timeout:
                 break
             }
-            statsFile.write(statistics, state: fd >= 0 ? "recording" : "waiting")
+            statsFile.write(statistics, state: fd >= 0 ? "recording" : "waiting", extra: currentFile)
         }
         close(reason: "stopped")
     }
@@ -117,6 +117,15 @@ public final class FileRecorder {
             if let splitNs, pts - firstPTS >= splitNs { cutDueSince = pts }
             if let maxBytes, fileBytes >= maxBytes { cutDueSince = pts }
         }
+    }
+
+    /// The file being written, for the status (the page's recording card): path, bytes, seconds.
+    private var currentFile: String {
+        guard fd >= 0 else { return "" }
+        var name = ""
+        JSON.quoteForStats(path, into: &name)
+        let ms = (lastPTS - firstPTS) / MediaTime.millisecond
+        return "\"file\":\(name),\"fileBytes\":\(fileBytes),\"fileSeconds\":\(Double(ms) / 1000)"
     }
 
     private func open(pts: Int64) {

@@ -59,6 +59,11 @@ struct Stage: ParsableCommand {
             case .testsrc:
                 let source = try TestSource(config: cfg.source, instance: instance)
                 source.statistics = stats("source")
+                if cfg.source.signalLost {
+                    log.warning("source.video.signal is \"lost\": sending the NO SIGNAL slate")
+                    StageEvents(handlers: cfg.events, instanceDirectory: instanceDir, log: log).post(
+                        Event(.inputSignal, values: ["lost", "testsrc"]))
+                }
                 log.info(
                     "\(cfg.source.width)x\(cfg.source.height)@\(cfg.source.fps) \(cfg.source.pixelFormat), tone \(cfg.source.toneFrequency) Hz \(cfg.source.toneLevel) dBFS, \(cfg.source.channels) ch"
                 )

@@ -31,6 +31,11 @@ struct ConfigTests {
             (#"{ "sauce": {} }"#, "sauce", "unknown key"),
             (#"{ "api": { "tls": { "certificate": "cert.pem", "key": "/k" } } }"#, "api.tls.certificate", "absolute"),
             (#"{ "api": { "tls": { "certificate": "/c" } } }"#, "api.tls.key", "required"),
+            (#"{ "source": { "video": { "signal": "gone" } } }"#, "source.video.signal", "present"),
+            (
+                #"{ "source": { "type": "capture", "video": { "device": "/dev/video0", "signal": "lost" } } }"#,
+                "source.video.signal", "unknown key"
+            ),
             (#"{ "api": { "tls": { "certificate": "/c", "key": "/k", "ca": "/a" } } }"#, "api.tls.ca", "unknown key"),
             (#"{ "outputs": [ { "id": "a", "url": "rtp//1.2.3.4:5" } ] }"#, "outputs[0].url", "not a URL"),
             (#"{ "outputs": [ { "id": "a", "url": "rtp://1.2.3.4:99999" } ] }"#, "outputs[0].url", "port"),

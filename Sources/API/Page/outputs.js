@@ -56,7 +56,7 @@ function makeCard(o) {
         el('p', { class: 'url' }, el('code', { class: 'url-text' })),
         el('dl', { class: 'figs' }, figure('state', 'State'), figure('bitrate', 'Bitrate'),
             figure('latency', 'Capture→wire p50 / p99'), figure('packets', 'Packets'), figure('errors', 'Errors'),
-            figure('file', 'Last file closed')),
+            figure('current', 'Writing'), figure('file', 'Last file closed')),
         el('div', { class: 'spark-row' }, spark),
         el('div', { class: 'peers' }),
         el('div', { class: 'buttons' }, button('start', id, 'Start'), button('stop', id, 'Stop'),
@@ -139,6 +139,11 @@ function update(entry, o, now) {
     setText(card.querySelector('dd.errors'), fmtInt(errors));
     entry.sdp.hidden = scheme !== 'rtp';
     card.querySelector('dd.file').parentElement.hidden = scheme !== 'file';
+    card.querySelector('dd.current').parentElement.hidden = scheme !== 'file';
+    // The file being written (the recorder's status: path, bytes, seconds), or why none is.
+    setText(card.querySelector('dd.current'), o.file
+        ? `${o.file} (${fmtInt(Math.round((o.fileSeconds || 0)))} s, ${fmtInt(Math.round((o.fileBytes || 0) / 1e6))} MB)`
+        : (o.state === 'running' ? 'waiting for a keyframe' : '—'));
     card.querySelector('.act-start').disabled = o.state === 'running';
     card.querySelector('.act-stop').disabled = o.state === 'stopped';
     const peersState = updatePeers(entry, o, now, card.querySelector('.peers'));
