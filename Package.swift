@@ -91,7 +91,8 @@ let package = Package(
         // Confidence monitoring in rilld, beside the media path: audio levels and loudness (BS.1770-4),
         // thumbnails of the raw picture and of the coded one (libavcodec's decoder, libturbojpeg).
         .target(
-            name: "Confidence", dependencies: ["FrameRing", "Runtime", "MediaTime", "CTurboJPEG", "CAVCodec"],
+            name: "Confidence",
+            dependencies: ["FrameRing", "Runtime", "MediaTime", "MPEGTS", "Encode", "CTurboJPEG", "CAVCodec"],
             swiftSettings: swift6),
         // rilld's HTTP API, auth and Prometheus metrics, beside the box.
         .target(

@@ -13,7 +13,7 @@ build() {  # name, sources...: compiled as one module, so the imports between th
   local name=$1; shift
   local src="$out/src-$name"
   rm -rf "$src"; mkdir -p "$src"
-  for f in "$@"; do sed -E '/^import (MediaTime|MPEGTS|RTP|FEC|Config|Events)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"; done
+  for f in "$@"; do sed -E '/^import (MediaTime|MPEGTS|RTP|FEC|Config|Events|Encode)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"; done
   # No stale binary may stand in for a target that no longer builds.
   rm -f "$out/$name"
   if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_$name" "$src"/*.swift -o "$out/$name" \
@@ -24,6 +24,8 @@ build() {  # name, sources...: compiled as one module, so the imports between th
   fi
 }
 build ts Sources/MediaTime/*.swift Sources/MPEGTS/*.swift Tests/Fuzz/FuzzTSAnalyzer.swift
+build tskey Sources/MediaTime/*.swift Sources/MPEGTS/*.swift Sources/Encode/V4L2M2M/CodedKeyframe.swift \
+  Sources/Confidence/TSKeyframeFinder.swift Tests/Fuzz/FuzzTSKeyframe.swift
 build sdp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzSDP.swift
 build rtp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzRTP.swift
 build fec Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Tests/Fuzz/FuzzFEC.swift
@@ -36,7 +38,7 @@ if [ ! -s "$out/corpus-ts/seed.ts" ]; then
   printf '\x47\x40\x00\x10\x00\x00\xb0\x0d\x00\x01\xc1\x00\x00\x00\x01\xf0\x00' > "$out/corpus-ts/seed.ts"
   head -c 171 /dev/zero | tr '\0' '\377' >> "$out/corpus-ts/seed.ts"
 fi
-for t in ${FUZZ_TARGETS:-ts sdp rtp fec config event web}; do
+for t in ${FUZZ_TARGETS:-ts tskey sdp rtp fec config event web}; do
   corpus="$out/corpus-$t"; mkdir -p "$corpus"
   [ -d "Tests/Fuzz/corpus/$t" ] && cp -n Tests/Fuzz/corpus/$t/* "$corpus/" 2>/dev/null || true
   if [ -n "${FUZZ_RUNS:-}" ]; then budget=(-runs="$FUZZ_RUNS"); echo "fuzz $t: $FUZZ_RUNS runs"

@@ -6,7 +6,8 @@ import Synchronization
 /// Thumbnails made on request in rilld (never in the send path) and kept for `maxAge` per kind and
 /// width, so any number of pages polling costs one picture a second: the source (the raw video
 /// ring's newest picture) and the program (the coded video ring's newest keyframe, decoded: what
-/// the far end sees, encoder artefacts, a frozen encoder or the slate included).
+/// the far end sees, encoder artefacts, a frozen encoder or the slate included). On a gateway the
+/// program is the received TS's newest keyframe (ThumbnailSource+TS.swift) and there is no source.
 public final class ThumbnailSource: Sendable {
     /// One thumbnail and the capture time of its picture.
     public struct Picture: Sendable {
@@ -39,6 +40,10 @@ public final class ThumbnailSource: Sendable {
 
     let ringName: String
     let codedRingName: String
+    /// The TS ring a gateway's `recv` stage writes.
+    let tsRingName: String
+    /// Whether the box is a gateway now (source.type, asked at each picture: the config may change).
+    let isGateway: @Sendable () -> Bool
     /// Pictures per kind and width, none older than `maxAge` kept (pruned at every insert), and per
     /// kind the last failure, answered again for `maxAge` instead of waiting on the ring anew.
     private let cache = Mutex<[Kind: [Int: Picture]]>([:])
@@ -50,11 +55,16 @@ public final class ThumbnailSource: Sendable {
     /// The last keyframe's coded bytes and capture time: the program picture when the coded ring
     /// holds none (a GOP longer than the ring) — its capture time tells how old it is.
     private let lastKeyframe = Mutex<(bytes: [UInt8], config: [UInt8], captureTime: Int64)?>(nil)
+    /// The same for a gateway: the received TS's last keyframe (its `arrival` is the capture time).
+    let lastTSKeyframe = Mutex<TSKeyframeFinder.Keyframe?>(nil)
 
-    /// Thumbnails of `instance`'s raw video.
-    public init(instance: String) {
+    /// Thumbnails of `instance`'s raw and coded video, or while `gateway()` (source.type gateway) of
+    /// the video in the TS the box receives (its TS ring). `gateway` is called on a Dispatch worker.
+    public init(instance: String, gateway: @escaping @Sendable () -> Bool = { false }) {
         ringName = SharedRing.name(instance: instance, track: Track.rawVideo)
         codedRingName = SharedRing.name(instance: instance, track: Track.codedVideo)
+        tsRingName = SharedRing.name(instance: instance, track: Track.transportStream)
+        isGateway = gateway
     }
 
     /// The newest `kind` picture at `width` (Thumbnail.widthRange), from the cache when younger
@@ -97,6 +107,7 @@ public final class ThumbnailSource: Sendable {
 
     /// The coded ring's newest keyframe (or the next one within `keyframeWait`), decoded.
     private func makeProgram(width: Int) throws(Unavailable) -> Picture {
+        if isGateway() { return try makeProgram(fromTS: tsRingName, width: width) }
         let reader: RingReader
         do { reader = try RingReader(name: codedRingName, start: .oldest) } catch {
             throw Unavailable(
@@ -152,6 +163,10 @@ public final class ThumbnailSource: Sendable {
     }
 
     private func makeSource(width: Int) throws(Unavailable) -> Picture {
+        guard !isGateway() else {
+            throw Unavailable(
+                description: "source.type gateway: no raw picture (the box relays a received TS; program.jpg shows it)")
+        }
         let reader: RingReader
         do { reader = try RingReader(name: ringName, start: .newest) } catch {
             throw Unavailable(

@@ -73,7 +73,9 @@ struct Run: AsyncParsableCommand {
             do {
                 let app = try RillAPI.application(
                     box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log, levels: levels,
-                    thumbnails: ThumbnailSource(instance: cfg.system.instance))
+                    thumbnails: ThumbnailSource(
+                        instance: cfg.system.instance,
+                        gateway: { [store = box.store] in store.config.source.type == .gateway }))
                 services.append(
                     .init(
                         service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore

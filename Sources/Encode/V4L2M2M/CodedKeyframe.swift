@@ -1,7 +1,8 @@
 /// Whether a mem2mem encoder's coded unit is a random-access point, read from its own bytes, for
 /// drivers that mark a buffer neither KEYFRAME nor PFRAME/BFRAME (vicodec's encoder marks none;
-/// the access unit's flag in the coded ring is what the mux and the recorder cut on).
-enum CodedKeyframe {
+/// the access unit's flag in the coded ring is what the mux and the recorder cut on), and the
+/// gateway's program thumbnail picks its keyframe from the received TS with it.
+public enum CodedKeyframe {
     /// H.264 nal_unit_type of a coded slice of an IDR picture (ITU-T H.264 §7.4.1, Table 7-1).
     static let h264IDR: UInt8 = 5
     /// H.264 nal_unit_types of coded slices: the first one decides (Table 7-1: 1…5).
@@ -17,7 +18,7 @@ enum CodedKeyframe {
     static let fwhtIntraFrame: UInt32 = 1 << 10
 
     /// Whether `unit` (Annex B for h264/hevc, one FWHT frame for fwht) starts a GOP.
-    static func isKeyframe(_ unit: UnsafeRawBufferPointer, codec: String) -> Bool {
+    public static func isKeyframe(_ unit: UnsafeRawBufferPointer, codec: String) -> Bool {
         switch codec {
         case "fwht":
             guard unit.count >= fwhtFlagsOffset + 4 else { return false }
