@@ -17,7 +17,8 @@ extension RillAPI {
     /// certificate or key cannot be used.
     public static func application(
         box: BoxController, credentials: Credentials, metrics: BoxMetrics, api: APISection, log: Log,
-        levels: LevelMonitor? = nil, thumbnails: ThumbnailSource? = nil, logger: Logger = Logger(label: "api")
+        levels: LevelMonitor? = nil, thumbnails: ThumbnailSource? = nil, sessions: SessionStore = SessionStore(),
+        logger: Logger = Logger(label: "api")
     ) throws(TLSFilesError) -> Application<RouterResponder<RillRequestContext>> {
         let scheme = api.tls == nil ? "http" : "https"
         let server: HTTPServerBuilder
@@ -31,7 +32,8 @@ extension RillAPI {
         }
         return Application(
             router: router(
-                box: box, credentials: credentials, metrics: metrics, levels: levels, thumbnails: thumbnails),
+                box: box, credentials: credentials, metrics: metrics, levels: levels, thumbnails: thumbnails,
+                sessions: sessions),
             server: server,
             configuration: .init(
                 address: .hostname(api.address, port: Int(api.port)), serverName: serverName),

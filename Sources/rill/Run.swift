@@ -75,7 +75,9 @@ struct Run: AsyncParsableCommand {
                     box: box, credentials: credentials, metrics: BoxMetrics(), api: cfg.api, log: log, levels: levels,
                     thumbnails: ThumbnailSource(
                         instance: cfg.system.instance,
-                        gateway: { [store = box.store] in store.config.source.type == .gateway }))
+                        gateway: { [store = box.store] in store.config.source.type == .gateway }),
+                    sessions: SessionFile.store(
+                        path: SessionFile.path(instanceDirectory: box.instanceDirectory), log: log))
                 services.append(
                     .init(
                         service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore

@@ -70,7 +70,9 @@ struct SessionRouteTests {
         try await f.app.test(.router) { client in
             let (cookie, csrf) = try await Self.login(client)
             let patch = ByteBuffer(string: #"{"program":{"serviceName":"forged"}}"#)
-            for token in [nil, "0" + csrf.dropFirst()] {
+            // No token, and one that differs from the session's in its first character only.
+            let wrong = (csrf.first == "0" ? "1" : "0") + csrf.dropFirst()
+            for token in [nil, wrong] {
                 var h: HTTPFields = [.cookie: cookie, .contentType: "application/json"]
                 if let token { h[Self.csrfHeader] = token }
                 try await client.execute(uri: "/api/v1/config", method: .patch, headers: h, body: patch) { r in

@@ -1,11 +1,11 @@
 import Synchronization
 
-/// The page's login sessions, in memory only (a box restart logs everybody out, as a password
-/// change or logout does). A session is a random 256-bit id in an `HttpOnly` cookie and a second
-/// random 256-bit CSRF token the page sends in `X-CSRF-Token` on every request that changes
+/// The page's login sessions; logout and a password change end them. A session is a random
+/// 256-bit id in an `HttpOnly` cookie and a second random 256-bit CSRF token the page sends in `X-CSRF-Token` on every request that changes
 /// something (OWASP's synchronizer token pattern). Sessions expire after `idleSeconds` without a
 /// request and after `lifetimeSeconds` in any case; the oldest goes when `capacity` are open.
-/// Time is passed in (monotonic nanoseconds), so tests need no clock.
+/// Time is passed in (monotonic nanoseconds), so tests need no clock. rilld keeps them in a file
+/// (`SessionFile`) so that a restart of the box does not log out the page on a monitor wall.
 public final class SessionStore: Sendable {
     /// Idle time after which a session ends. The page polls status every second, so an open page
     /// never idles; a closed laptop does.
@@ -19,6 +19,14 @@ public final class SessionStore: Sendable {
 
     /// One session: its CSRF token and when it expires.
     public struct Session: Sendable, Equatable {
+        /// A session as saved (`restore` takes it back).
+        public init(id: String, csrf: String, created: Int64, lastUsed: Int64) {
+            self.id = id
+            self.csrf = csrf
+            self.created = created
+            self.lastUsed = lastUsed
+        }
+
         /// The cookie's value.
         public let id: String
         /// The token state-changing requests carry in `X-CSRF-Token`.
@@ -37,9 +45,23 @@ public final class SessionStore: Sendable {
     }
 
     private let sessions = Mutex<[String: Session]>([:])
+    /// Called after every open and close with the sessions then open, under the store's lock so
+    /// calls come in order (rilld saves them, so a restart of the box does not log the page out).
+    private let changed: (@Sendable ([Session]) -> Void)?
 
-    /// An empty store.
-    public init() {}
+    /// An empty store; `changed` hears of every change.
+    public init(changed: (@Sendable ([Session]) -> Void)? = nil) { self.changed = changed }
+
+    /// Takes back `saved` sessions (a restarted box), each as if used `now`; expired ones and ones
+    /// from the future (another boot's clock) are dropped.
+    public func restore(_ saved: [Session], now: Int64) {
+        let kept = saved.filter { $0.created <= now && $0.id.utf8.count == 2 * Self.tokenBytes }.map {
+            Session(id: $0.id, csrf: $0.csrf, created: $0.created, lastUsed: now)
+        }.filter { $0.secondsLeft(now: now) > 0 }
+        sessions.withLock { all in
+            for s in kept.suffix(Self.capacity) { all[s.id] = s }
+        }
+    }
 
     /// Opens a session at `now`.
     public func open(now: Int64) -> Session {
@@ -50,6 +72,7 @@ public final class SessionStore: Sendable {
                 all.removeValue(forKey: oldest.id)
             }
             all[s.id] = s
+            changed?(Array(all.values))
         }
         return s
     }
@@ -71,10 +94,20 @@ public final class SessionStore: Sendable {
     }
 
     /// Ends the session `id` (logout).
-    public func close(_ id: String) { _ = sessions.withLock { $0.removeValue(forKey: id) } }
+    public func close(_ id: String) {
+        sessions.withLock { all in
+            guard all.removeValue(forKey: id) != nil else { return }
+            changed?(Array(all.values))
+        }
+    }
 
     /// Ends every session (the admin password changed).
-    public func closeAll() { sessions.withLock { $0.removeAll() } }
+    public func closeAll() {
+        sessions.withLock { all in
+            all.removeAll()
+            changed?(all.map(\.value))
+        }
+    }
 
     /// Sessions open now (expired ones not yet swept included).
     public var count: Int { sessions.withLock { $0.count } }
