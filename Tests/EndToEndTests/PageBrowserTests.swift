@@ -8,7 +8,7 @@ import Testing
 @Suite("The box's page in chromium (Selenium)", .serialized, .tags(.endToEnd, .needsRoot, .peer))
 struct PageBrowserTests {
     @Test(
-        "security: no session ⇒ 401 on every page call; a forged cross-origin form and fetch are refused and change nothing; logout ends the cookie; CSP without inline script; 20 wrong passwords are throttled; no console errors"
+        "security: no session ⇒ 401 on every page call; a forged cross-origin form and fetch are refused and change nothing; logout ends the cookie; CSP without inline script; 20 wrong passwords are throttled; a password change through the page ends every session; no console errors"
     )
     func security() throws {
         let ns = try NetworkNamespace("pagesec")
@@ -19,7 +19,8 @@ struct PageBrowserTests {
         defer { box.box.stop() }
         #expect(waitFor(timeout: 20) { outputState(box, "a").packets > 100 }, "\(box.box.log.suffix(1500))")
         let configBefore = try box.curl("GET", "/api/v1/config").body
-        let o = try browserScenario("security.py", box: box, arguments: ["--output", "a"])
+        let o = try browserScenario(
+            "security.py", box: box, arguments: ["--output", "a", "--new-password", "another admin password"])
 
         // Headers and the page's markup.
         #expect(o["pageStatus"] as? Int == 200)
@@ -78,10 +79,19 @@ struct PageBrowserTests {
         #expect(o["submitDisabledWhileThrottled"] as? Bool == true)
         #expect(o["rightPasswordWhileThrottled"] as? Int == 429)
         #expect(o["rightPasswordAfterWait"] as? Int == 200)
+
+        // A password change through the page: errors next to their fields, then every session ends.
+        #expect((o["pwShortError"] as? String ?? "").contains("at least"), "\(o["pwShortError"] ?? "")")
+        #expect((o["pwWrongCurrentError"] as? String ?? "").contains("wrong"), "\(o["pwWrongCurrentError"] ?? "")")
+        #expect(o["otherSessionBefore"] as? Int == 200)
+        #expect(o["myCookieAfterChange"] as? Int == 401 && o["otherSessionAfter"] as? Int == 401)
+        #expect(!(o["pwChangedMessage"] as? String ?? "").isEmpty)
+        #expect(o["oldPasswordAfterChange"] as? Int == 401 && o["newPasswordLogin"] as? Bool == true)
         #expect((o["consoleErrors"] as? [Any])?.isEmpty == true, "\(o["consoleErrors"] ?? "")")
 
-        // Independently of the page: the config is as before and the output runs on.
-        #expect(try box.curl("GET", "/api/v1/config").body == configBefore)
+        // Independently of the page: the bearer token still works, the config is as before, the output runs on.
+        let config = try box.curl("GET", "/api/v1/config")
+        #expect(config.status == 200 && config.body == configBefore)
         let p0 = outputState(box, "a").packets
         #expect(waitFor(timeout: 5) { outputState(box, "a").state == "running" && outputState(box, "a").packets > p0 })
         print("page security: \(statuses) in \(o["wrongAttemptsSeconds"] ?? "?") s; form: \(message)")

@@ -5,7 +5,8 @@ without a session (401); a forged page served from another port (same site, othe
 SameSite cookie rides along) that auto-submits a form and fetch()es state changes at the box with
 the session's cookie (refused, nothing changed); the same stop from the page's own origin without and
 with the CSRF token (403, then 202: the forged request aimed at a working endpoint); logout (the old
-cookie is refused); 20 wrong passwords (429 + Retry-After, shown by the login form); console errors.
+cookie is refused); 20 wrong passwords (429 + Retry-After, shown by the login form); a password
+change through the page (422 and 403 next to their fields, then every session ended); console errors.
 """
 
 import html.parser
@@ -90,7 +91,11 @@ def output_state(driver, output):
 
 
 def main():
-    args = rp.arguments(lambda p: p.add_argument("--output", default="a", help="a running output's id"))
+    def extra(p):
+        p.add_argument("--output", default="a", help="a running output's id")
+        p.add_argument("--new-password", required=True, help="the admin password the page changes to")
+
+    args = rp.arguments(extra)
     base, out = args.base, {}
     noisy = ("status of 401", "status of 403", "status of 429")  # the refusals this test provokes
     d = rp.browser()
@@ -203,7 +208,46 @@ def main():
         time.sleep(wait + 0.5)
         out["rightPasswordAfterWait"] = rp.fetch(
             d, "POST", "/api/v1/session", json.dumps({"password": args.password}))["status"]
-        out["consoleErrors"] = errors + rp.console_errors(d, noisy)
+        errors += rp.console_errors(d, noisy)
+
+        # A password change through the page ends every session (this browser's and another client's).
+        status, headers, _ = rp.http("POST", base + "/api/v1/session", json.dumps({"password": args.password}),
+                                     {"Content-Type": "application/json"})
+        other = {k.lower(): v for k, v in headers.items()}.get("set-cookie", "").split(";")[0]
+        out["otherSessionBefore"] = rp.http("GET", base + "/api/v1/session", headers={"Cookie": other})[0]
+        d.get(base + "/")
+        rp.wait(d, "logged in again (page reloaded)", lambda x: rp.visible(x, "#logout"))
+        mine = rp.cookie(d)
+
+        def change(current, new, error_slot):
+            d.find_element("css selector", "#change-password").click()
+            rp.wait(d, "the password dialog open",
+                    lambda x: x.execute_script("return document.getElementById('password-dialog').open"), 5)
+            for field, value in (("#pw-current", current), ("#pw-new", new)):
+                e = d.find_element("css selector", field)
+                e.clear()
+                e.send_keys(value)
+            d.find_element("css selector", "#pw-submit").click()
+            if not error_slot:
+                return ""
+            shown = rp.wait(d, f"the error next to {error_slot}",
+                            lambda x: rp.text(x, f'.field-error[data-for="{error_slot}"]'), 10)
+            d.find_element("css selector", "#pw-cancel").click()
+            return shown
+
+        out["pwShortError"] = change(args.password, "short", "pw-new")
+        out["pwWrongCurrentError"] = change("not the password", args.new_password, "pw-current")
+        change(args.password, args.new_password, None)
+        rp.wait(d, "the login form after the password change", lambda x: rp.visible(x, "#login-form"), 10)
+        out["pwChangedMessage"] = rp.text(d, "#login-message")
+        out["myCookieAfterChange"] = rp.http("GET", base + "/api/v1/session", headers={"Cookie": f"rill_session={mine}"})[0]
+        out["otherSessionAfter"] = rp.http("GET", base + "/api/v1/session", headers={"Cookie": other})[0]
+        login = lambda pw: rp.http("POST", base + "/api/v1/session", json.dumps({"password": pw}),
+                                   {"Content-Type": "application/json"})[0]
+        out["oldPasswordAfterChange"] = login(args.password)
+        rp.login(d, base, args.new_password)
+        out["newPasswordLogin"] = True
+        out["consoleErrors"] = errors + rp.console_errors(d, noisy + ("status of 422",))
         return out
     finally:
         d.quit()
