@@ -10,6 +10,7 @@ import Testing
 struct TSKeyframeFinderTests {
     /// stream_type values (ISO/IEC 13818-1 Table 2-34).
     static let h264: UInt8 = 0x1B
+    static let hevc: UInt8 = 0x24
     static let mpeg2Video: UInt8 = 0x02
     static let aac: UInt8 = 0x0F
 
@@ -56,13 +57,17 @@ struct TSKeyframeFinderTests {
         return found
     }
 
+    /// Encoder and pixel format; libx264 alone: testsrc's RGB makes it choose 4:4:4.
     @Test(
-        "ffmpeg's H.264 TS: keyframes at the PTS ffprobe calls key, the newest decodes to 320×240",
-        arguments: [nil, "yuv420p", "yuv422p10le"])  // nil: testsrc's RGB makes libx264 choose 4:4:4
-    func ffmpegKeyframes(pixelFormat: String?) throws {
+        "ffmpeg's H.264/H.265 TS: keyframes at the PTS ffprobe calls key, the newest decodes to 320×240",
+        arguments: ["libx264", "libx264 yuv420p", "libx264 yuv422p10le", "libx265 yuv420p"])
+    func ffmpegKeyframes(encoding: String) throws {
         let dir = makeTemporaryDirectory("tskey")
-        let format = pixelFormat.map { ["-pix_fmt", $0] } ?? []
-        let path = try Self.ffmpegTS(dir, video: ["-c:v", "libx264", "-g", "25"] + format)
+        let words = encoding.split(separator: " ").map(String.init)
+        let hevc = words[0] == "libx265"
+        let quiet = hevc ? ["-x265-params", "log-level=error"] : []
+        let format = words.count > 1 ? ["-pix_fmt", words[1]] : []
+        let path = try Self.ffmpegTS(dir, video: ["-c:v", words[0], "-g", "25"] + format + quiet)
         let expected = try Self.probedKeyframes(path)
         try #require(expected.count == 2, "ffprobe: \(expected)")
         let ts = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -73,10 +78,10 @@ struct TSKeyframeFinderTests {
             Issue.record("video \(finder.video)")
             return
         }
-        #expect(type == Self.h264)
+        #expect(type == (hevc ? Self.hevc : Self.h264))
         #expect(finder.units >= 48 && finder.droppedUnits == 0, "units \(finder.units) dropped \(finder.droppedUnits)")
         let key = try #require(finder.newest)
-        let picture = try KeyframeDecoder.decode(key.bytes)
+        let picture = try KeyframeDecoder.decode(key.bytes, hevc: hevc)
         #expect(picture.width == 320 && picture.height == 240)
     }
 
