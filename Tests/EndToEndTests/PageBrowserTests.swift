@@ -170,7 +170,7 @@ struct PageBrowserTests {
     }
 
     @Test(
-        "screenshots for the README: the page at 1600×1000 (cards in a grid) and 390×844 (one column, nothing wider than the phone), with an RTP output and an SRT listener with a client; written to Tests/screenshots/"
+        "screenshots for the README: the page at 1600×1000 (cards in a grid) and 390×844 (one column, nothing wider than the phone), with an RTP output and an SRT listener with a client; written to Tests/screenshots/; login by keyboard alone, labels, button names, landmarks, text badges"
     )
     func screenshots() throws {
         let ns = try NetworkNamespace("pageshot")
@@ -204,6 +204,17 @@ struct PageBrowserTests {
         let phone = o["phoneLayout"] as? [String: Int] ?? [:]
         #expect(wide["inner"] == 1600 && wide["columns"] ?? 0 >= 2, "wide: \(wide)")
         #expect(phone["inner"] == 390 && phone["columns"] == 1 && phone["scroll"] ?? 999 <= 390, "phone: \(phone)")
+        // Keyboard and screen reader: logged in by keys alone; every field labelled, every button
+        // named, the landmarks, a live region for the connection, badges with text, not colour only.
+        #expect(o["tabsToPassword"] as? Int ?? 99 < 15, "the password field not reached with Tab")
+        let a11y = o["accessibility"] as? [String: Any] ?? [:]
+        #expect(a11y["fields"] as? Int ?? 0 >= 10, "\(a11y)")
+        #expect((a11y["unlabelled"] as? [Any])?.isEmpty == true, "fields without a label: \(a11y["unlabelled"] ?? "")")
+        #expect((a11y["unnamedButtons"] as? [Any])?.isEmpty == true, "\(a11y["unnamedButtons"] ?? "")")
+        #expect((a11y["missingLandmarks"] as? [Any])?.isEmpty == true, "\(a11y["missingLandmarks"] ?? "")")
+        #expect(["polite", "assertive"].contains(a11y["connLive"] as? String ?? ""))
+        let badges = a11y["badges"] as? [String] ?? []
+        #expect(badges.count >= 7 && badges.allSatisfy { !$0.isEmpty }, "badges: \(badges)")
         #expect((o["consoleErrors"] as? [Any])?.isEmpty == true, "\(o["consoleErrors"] ?? "")")
     }
 }
