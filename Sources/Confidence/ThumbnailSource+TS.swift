@@ -53,17 +53,9 @@ extension ThumbnailSource {
             }
             throw Unavailable(description: "\(ring): no keyframe in the received video within \(waited)")
         }
-        do {
-            let decoded = try KeyframeDecoder.decode(key.bytes, hevc: key.streamType == StreamType.hevc)
-            let jpeg = try decoded.frame.withUnsafeBytes { f throws(Thumbnail.Failure) in
-                try Thumbnail.jpeg(
-                    frame: f, width: decoded.width, height: decoded.height, nv12: false, targetWidth: width,
-                    fullRange: decoded.fullRange)
-            }
-            return Picture(jpeg: jpeg, captureTime: key.arrival, madeAt: MonotonicClock.now())
-        } catch {
-            throw Unavailable(description: "\(ring): \(error)")
-        }
+        return try Self.picture(
+            decoding: key.bytes, hevc: key.streamType == StreamType.hevc, width: width, captureTime: key.arrival,
+            ring: ring)
     }
 
     /// Whether a keyframe may still come: the PMT is not known yet or names decodable video.

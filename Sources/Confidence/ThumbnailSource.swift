@@ -148,17 +148,26 @@ public final class ThumbnailSource: Sendable {
             throw Unavailable(
                 description: "\(codedRingName): no keyframe within \(Self.keyframeWait / MediaTime.millisecond) ms")
         }
+        // The parameter sets from the ring's format, in case the keyframe does not repeat them.
+        return try Self.picture(
+            decoding: key.config + key.bytes, hevc: false, width: width, captureTime: key.captureTime,
+            ring: codedRingName)
+    }
+
+    /// A keyframe access unit decoded (libavcodec) and made a JPEG `width` wide; a failure names `ring`.
+    static func picture(
+        decoding unit: [UInt8], hevc: Bool, width: Int, captureTime: Int64, ring: String
+    ) throws(Unavailable) -> Picture {
         do {
-            // The parameter sets from the ring's format, in case the keyframe does not repeat them.
-            let decoded = try KeyframeDecoder.decode(key.config + key.bytes)
+            let decoded = try KeyframeDecoder.decode(unit, hevc: hevc)
             let jpeg = try decoded.frame.withUnsafeBytes { f throws(Thumbnail.Failure) in
                 try Thumbnail.jpeg(
                     frame: f, width: decoded.width, height: decoded.height, nv12: false, targetWidth: width,
                     fullRange: decoded.fullRange)
             }
-            return Picture(jpeg: jpeg, captureTime: key.captureTime, madeAt: MonotonicClock.now())
+            return Picture(jpeg: jpeg, captureTime: captureTime, madeAt: MonotonicClock.now())
         } catch {
-            throw Unavailable(description: "\(codedRingName): \(error)")
+            throw Unavailable(description: "\(ring): \(error)")
         }
     }
 
