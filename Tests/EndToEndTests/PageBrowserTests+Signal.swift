@@ -62,6 +62,10 @@ extension PageBrowserTests {
         #expect((o["before"] as? [String])?.first == "ok", "\(o["before"] ?? "")")
         #expect((o["lost"] as? [String]) == ["alarm", "LOST", "lost"], "source card: \(o["lost"] ?? "")")
         #expect((o["restored"] as? [String])?.first == "ok", "\(o["restored"] ?? "")")
+        // The live event log, newest first: the signal's event above the config change that caused it.
+        let kinds = o["eventKinds"] as? [String] ?? []
+        #expect(
+            kinds.first == "INPUT_SIGNAL" && kinds.dropFirst().contains("CONFIG_CHANGED"), "event log: \(kinds)")
         #expect((o["consoleErrors"] as? [Any])?.isEmpty == true, "\(o["consoleErrors"] ?? "")")
 
         // The page's program thumbnails against what FFmpeg decoded from the wire: each is much
