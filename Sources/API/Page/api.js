@@ -37,8 +37,10 @@ async function problemOf(response) {
  * One request. `body` (if any) is sent as JSON; every method but GET/HEAD carries the CSRF token.
  * Resolves to the parsed JSON (or null for 202/204/empty); rejects with ApiError.
  * `quiet401`: a 401 is the caller's business (wrong current password), not a lost session.
+ * A 403 for a stale CSRF token (a login in another tab made a new one) fetches the session again and
+ * retries once.
  */
-export async function request(method, path, body, { quiet401 = false, raw = false } = {}) {
+export async function request(method, path, body, { quiet401 = false, raw = false, retried = false } = {}) {
     const headers = { Accept: 'application/json' };
     if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
     const init = { method, credentials: 'same-origin', headers, cache: 'no-store' };
@@ -56,6 +58,10 @@ export async function request(method, path, body, { quiet401 = false, raw = fals
         const problem = await problemOf(response);
         const ra = parseInt(response.headers.get('Retry-After') || '', 10);
         const err = new ApiError(response.status, problem, Number.isFinite(ra) ? ra : null);
+        if (response.status === 403 && !retried && /csrf/i.test(`${problem.title || ''} ${problem.detail || ''}`)) {
+            const session = await getSession().catch(() => undefined);
+            if (session) return request(method, path, body, { quiet401, raw, retried: true });
+        }
         if (response.status === 401 && !quiet401) {
             csrf = '';
             onUnauthorized(err);

@@ -25,7 +25,8 @@
 //     #of-save #of-cancel, .field-error[data-for="of-port"] etc., #output-form-error
 //   #event-log > li[data-kind=KIND][data-state] (newest first, at most 200)
 //   #password-form #pw-current #pw-new #pw-submit (dialog #password-dialog), #password-error
-//   #raw-form #raw-section #raw-json #raw-save #raw-error #raw-ok (raw JSON editor of every section)
+//   #raw-toggle (aria-expanded; opens the raw JSON editor, closed by default), #raw-form #raw-section #raw-json
+//     #raw-save #raw-reload (discards unsaved edits) #raw-error #raw-ok (raw JSON editor of every section)
 
 import { getSession, login, logout, request, setUnauthorizedHandler } from './api.js';
 import { setText, fmtDuration } from './dom.js';
@@ -125,9 +126,29 @@ function onEventsState(ok) {
     showConn();
 }
 
+/** The box's version at the first status after page load (null before it). */
+let pageVersion = null;
+/** sessionStorage key: the version this tab already reloaded for (a reload happens once per version). */
+const RELOADED_FOR = 'rill-reloaded-for';
+
+/** After an upgrade the box serves new JavaScript: reload the page once when `box.version` changes. */
+function reloadOnUpgrade(version) {
+    if (typeof version !== 'string' || !version) return false;
+    if (pageVersion === null) { pageVersion = version; return false; }
+    if (version === pageVersion) return false;
+    let already = null;
+    try { already = sessionStorage.getItem(RELOADED_FOR); } catch { /* storage off: still reload once */ }
+    if (already === version) return false;
+    try { sessionStorage.setItem(RELOADED_FOR, version); } catch { /* ignore */ }
+    pageVersion = version; // this page never asks twice
+    location.reload();
+    return true;
+}
+
 function render(status) {
     const now = Date.now();
     const box = status.box || {};
+    if (reloadOnUpgrade(box.version)) return;
     setText($('box-instance'), box.instance || '—');
     setText($('box-version'), box.version || '—');
     setText($('box-uptime'), fmtDuration(box.uptimeSeconds));
@@ -200,7 +221,9 @@ async function onLogin(ev) {
             retryUntil = Date.now() + (e.retryAfter ?? 5) * 1000;
             countdown();
         } else if (e.status === 401) {
-            setText($('login-error'), 'Wrong password.');
+            // The server says why: "wrong password: …" or "no admin password is set: …".
+            const d = String(e.problem?.detail || 'wrong password');
+            setText($('login-error'), `${d.charAt(0).toUpperCase()}${d.slice(1)}${d.endsWith('.') ? '' : '.'}`);
         } else {
             setText($('login-error'), e.status ? e.message : 'The box does not answer; try again.');
         }

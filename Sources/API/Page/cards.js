@@ -1,7 +1,7 @@
 // The health cards: Source, Encoders, Program, Stages — each with a big state badge
 // (data-state ok|warn|alarm and the text OK / WARN / ALARM or LOST), updated from each status poll.
 
-import { el, setText, fmtBitrate, fmtInt, fmtNum, cardHead, figure, setCardState, worst } from './dom.js';
+import { el, setText, fmtBitrate, fmtInt, fmtNum, cardHead, figure, setCardState, worst, maskSecrets } from './dom.js';
 
 /** A counter that rose within this many seconds makes its card amber. */
 const RECENT_S = 10;
@@ -38,7 +38,7 @@ export function updateSource(status, now) {
         const connected = s.connected !== false && arriving;
         put(card, 'signal', connected ? 'receiving' : s.connected === false ? 'no peer' : 'no packets');
         put(card, 'peer', s.peer ? `${s.peer}${s.streamid ? ` (${s.streamid})` : ''}` : '—');
-        put(card, 'url', s.url || '—');
+        put(card, 'url', s.url ? maskSecrets(s.url) : '—');
         put(card, 'bitrate', fmtBitrate(s.bitrate));
         put(card, 'lost', fmtInt(s.lost ?? 0));
         put(card, 'cc', fmtInt(s.ccErrors ?? 0));

@@ -1,7 +1,7 @@
 // The live event log from `GET /api/v1/events` (SSE, `event: KIND`, `data: {event,time,output?,payload}`):
 // newest first, at most MAX_EVENTS entries, each an <li data-kind="KIND">.
 
-import { el } from './dom.js';
+import { el, maskSecrets } from './dom.js';
 
 /** Entries kept in the log. */
 const MAX_EVENTS = 200;
@@ -31,7 +31,9 @@ function severity(kind, payload) {
 
 function describe(payload) {
     if (!payload || typeof payload !== 'object') return '';
-    return Object.entries(payload).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+    // Each value masked on its own (an OUTPUT_START `url` may carry a passphrase).
+    return Object.entries(payload)
+        .map(([k, v]) => `${k}: ${maskSecrets(typeof v === 'object' ? JSON.stringify(v) : v)}`)
         .join(' · ');
 }
 

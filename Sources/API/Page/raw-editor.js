@@ -1,11 +1,18 @@
 // The fallback editor: any config section as raw JSON (GET/PUT /api/v1/config/<section>), with the
 // server's 422 path and detail, 400 line/column and 409 (read-only file) shown above the buttons.
+// Closed by default (sections may hold passphrases: #raw-toggle opens it). The operator's unsaved edits
+// survive the background reloads (after start/stop/save/reconnect); #raw-reload discards them.
 
 import { request } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 let files = [];
 let onSaved = () => {};
+/** The text last put into (or saved from) the textarea: a textarea that differs holds unsaved edits. */
+let loadedText = '';
+
+/** Whether the textarea holds edits not yet saved. */
+const dirty = () => $('raw-json').value !== loadedText;
 
 /** What to do after a successful save (refresh the status). */
 export function setRawSaved(handler) { onSaved = handler; }
@@ -16,7 +23,7 @@ function say(error, ok = '') {
     $('raw-json').toggleAttribute('aria-invalid', Boolean(error));
 }
 
-/** Lists the sections (GET /api/v1/config/files) and loads the selected one. */
+/** Lists the sections (GET /api/v1/config/files) and loads the selected one unless it has unsaved edits. */
 export async function loadSections() {
     try {
         files = (await request('GET', '/api/v1/config/files')) || [];
@@ -33,17 +40,21 @@ export async function loadSections() {
         return o;
     }));
     if (keep && files.some((f) => f.section === keep)) select.value = keep;
-    await loadSection();
+    await loadSection({ force: select.value !== keep });
 }
 
-async function loadSection() {
+/** Loads the selected section into the textarea; without `force`, unsaved edits are kept. */
+async function loadSection({ force = true } = {}) {
     const section = $('raw-section').value;
-    if (!section) return;
+    if (!section || (!force && dirty())) return;
     const f = files.find((x) => x.section === section);
     $('raw-file').textContent = f ? `${f.file}${f.writable === false ? ' — read-only' : ''}` : '';
     try {
         const doc = await request('GET', `/api/v1/config/${encodeURIComponent(section)}`);
-        $('raw-json').value = JSON.stringify(doc, null, 2);
+        // The operator may have typed (or picked another section) while the answer was on its way.
+        if (section !== $('raw-section').value || (!force && dirty())) return;
+        loadedText = JSON.stringify(doc, null, 2);
+        $('raw-json').value = loadedText;
         say('');
     } catch (e) {
         if (e.status !== 401) say(`could not load ${section}: ${e.message}`);
@@ -61,8 +72,10 @@ async function save(ev) {
         return;
     }
     $('raw-save').disabled = true;
+    const sent = $('raw-json').value;
     try {
         const answer = await request('PUT', `/api/v1/config/${encodeURIComponent(section)}`, doc);
+        loadedText = sent; // saved: the reload that follows may replace it with the server's text
         say('', answer && answer.restartRequired ? `saved; takes effect when the box restarts` : 'saved');
         onSaved();
     } catch (e) {
@@ -74,9 +87,18 @@ async function save(ev) {
     }
 }
 
+function toggle() {
+    const open = $('raw-form').hidden;
+    $('raw-form').hidden = !open;
+    $('raw-toggle').setAttribute('aria-expanded', String(open));
+    $('raw-toggle').textContent = open ? 'Hide raw JSON' : 'Show raw JSON';
+    if (open) $('raw-section').focus();
+}
+
 /** Wires the editor's events (once, at start-up). */
 export function initRawEditor() {
-    $('raw-section').addEventListener('change', loadSection);
-    $('raw-load').addEventListener('click', loadSection);
+    $('raw-toggle').addEventListener('click', toggle);
+    $('raw-section').addEventListener('change', () => loadSection());
+    $('raw-reload').addEventListener('click', () => loadSection());
     $('raw-form').addEventListener('submit', save);
 }
