@@ -138,6 +138,8 @@ let package = Package(
             name: "RillTestSupport", dependencies: ["MPEGTS"], path: "Tests/RillTestSupport", swiftSettings: swift6),
         // CMallocCounter: "steady state allocates nothing per packet" counts the mux's mallocs.
         .testTarget(name: "MPEGTSTests", dependencies: ["MPEGTS", "CMallocCounter"], swiftSettings: swift6),
+        .testTarget(
+            name: "TR101290Tests", dependencies: ["MPEGTS", "CMallocCounter", "RillTestSupport"], swiftSettings: swift6),
         .testTarget(name: "RTPTests", dependencies: ["RTP"], swiftSettings: swift6),
         .testTarget(name: "EncodeTests", dependencies: ["Encode", "Config", "MediaTime"], swiftSettings: swift6),
         .testTarget(

@@ -24,6 +24,7 @@ build() {  # name, sources...: compiled as one module, so the imports between th
   fi
 }
 build ts Sources/MediaTime/*.swift Sources/MPEGTS/*.swift Tests/Fuzz/FuzzTSAnalyzer.swift
+build tr101290 Sources/MediaTime/*.swift Sources/MPEGTS/*.swift Tests/Fuzz/FuzzTR101290.swift
 build tskey Sources/MediaTime/*.swift Sources/MPEGTS/*.swift Sources/Encode/V4L2M2M/CodedKeyframe.swift \
   Sources/Confidence/TSKeyframeFinder.swift Tests/Fuzz/FuzzTSKeyframe.swift
 build sdp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzSDP.swift
@@ -38,7 +39,7 @@ if [ ! -s "$out/corpus-ts/seed.ts" ]; then
   printf '\x47\x40\x00\x10\x00\x00\xb0\x0d\x00\x01\xc1\x00\x00\x00\x01\xf0\x00' > "$out/corpus-ts/seed.ts"
   head -c 171 /dev/zero | tr '\0' '\377' >> "$out/corpus-ts/seed.ts"
 fi
-for t in ${FUZZ_TARGETS:-ts tskey sdp rtp fec config event web}; do
+for t in ${FUZZ_TARGETS:-ts tr101290 tskey sdp rtp fec config event web}; do
   corpus="$out/corpus-$t"; mkdir -p "$corpus"
   [ -d "Tests/Fuzz/corpus/$t" ] && cp -n Tests/Fuzz/corpus/$t/* "$corpus/" 2>/dev/null || true
   if [ -n "${FUZZ_RUNS:-}" ]; then budget=(-runs="$FUZZ_RUNS"); echo "fuzz $t: $FUZZ_RUNS runs"

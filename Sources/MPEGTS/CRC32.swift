@@ -7,6 +7,14 @@ public enum CRC32MPEG2 {
         return c
     }
 
+    /// The register's value before the first byte.
+    public static let initial: UInt32 = 0xFFFF_FFFF
+
+    /// The CRC register after one more byte (start from `initial`): for sections that arrive in pieces.
+    @inline(__always) public static func update(_ crc: UInt32, byte: UInt8) -> UInt32 {
+        (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 24) ^ byte)]
+    }
+
     /// The CRC of `bytes`.
     public static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
         var crc: UInt32 = 0xFFFF_FFFF

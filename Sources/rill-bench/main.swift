@@ -1,5 +1,6 @@
 // rill-bench: in-process benchmarks whose figures go into the README's performance table.
 // `rill-bench mux` — ns and heap allocations per TS packet of the native mux in steady state.
+// `rill-bench tr101290` — the TR 101 290 analyzer's ns per packet, core share at 20 Mb/s, allocations.
 // Cross-process figures (ring wake latency, chain latency, pacing, FFmpeg side by side) come from
 // Tests/bench/*.sh, which drive the release `rill` binary.
 import CMallocCounter
@@ -87,6 +88,8 @@ case "mux":
     benchMux(mode: .cbr(muxrate: 6_000_000), label: "CBR 6 Mb/s", seconds: 60)
     // The interposer is live: the process as a whole did allocate (set-up, warm-up, printing).
     print("allocations in the whole process (interposer check): \(rill_malloc_count())")
+case "tr101290":
+    benchTR101290(seconds: 60)
 case "capture":
     benchCapture(frames: 300)
 case "rtpfec":
@@ -100,5 +103,5 @@ case "levels":
     benchLevels(channels: 8, seconds: 600)
     benchThumbnail(pictures: 200)
 default:
-    print("usage: rill-bench mux | capture | rtpfec FILE [L D] | fecrate | levels")
+    print("usage: rill-bench mux | tr101290 | capture | rtpfec FILE [L D] | fecrate | levels")
 }
