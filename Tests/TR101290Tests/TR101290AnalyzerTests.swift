@@ -186,3 +186,19 @@ struct TR101290AnalyzerTests {
         #expect(a.status(.syncByteError).count >= 600)
     }
 }
+
+@Suite("TR 101 290 packet alignment")
+struct TR101290AlignmentTests {
+    @Test("A stream cut mid-packet: the first offset where five sync bytes line up; none in non-TS bytes")
+    func alignment() {
+        var ts: [UInt8] = []
+        for n in 0..<8 { ts += packet(pid: 0x100, cc: UInt8(n)) }
+        // Payload bytes that look like a sync byte before the real boundary.
+        ts[161] = 0x47
+        let cut = Array(ts[(188 - 37)...])
+        #expect(cut.withUnsafeBytes { TR101290Analyzer.packetAlignment(of: $0) } == 37)
+        #expect(ts.withUnsafeBytes { TR101290Analyzer.packetAlignment(of: $0) } == 0)
+        let text = [UInt8](repeating: 0x20, count: 2_000)
+        #expect(text.withUnsafeBytes { TR101290Analyzer.packetAlignment(of: $0) } == nil)
+    }
+}
