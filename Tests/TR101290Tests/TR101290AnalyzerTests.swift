@@ -87,6 +87,54 @@ struct TR101290AnalyzerTests {
         }
     }
 
+    /// Rill's CBR stream with the PCRs of three packets, a second apart from 2 s on, moved by `ticks` (27 MHz).
+    static func restamped(ticks: Int64) -> [([UInt8], Int64)] {
+        var chunks = muxStream(.cbr(muxrate: 6_000_000), seconds: 6)
+        let first = chunks[0].1
+        var next = first + 2_000 * ms
+        for c in chunks.indices where chunks[c].1 >= next {
+            for offset in stride(from: 0, to: chunks[c].0.count, by: 188) {
+                let pcr: Int64? = chunks[c].0.withUnsafeBytes {
+                    TSPacket(UnsafeRawBufferPointer(rebasing: $0[offset...]))?.pcr27
+                }
+                guard let pcr, chunks[c].1 >= next else { continue }
+                let v = pcr + ticks
+                let base = v / 300
+                let ext = v % 300
+                chunks[c].0[offset + 6] = UInt8(truncatingIfNeeded: base >> 25)
+                chunks[c].0[offset + 7] = UInt8(truncatingIfNeeded: base >> 17)
+                chunks[c].0[offset + 8] = UInt8(truncatingIfNeeded: base >> 9)
+                chunks[c].0[offset + 9] = UInt8(truncatingIfNeeded: base >> 1)
+                chunks[c].0[offset + 10] = UInt8(truncatingIfNeeded: (base & 1) << 7 | 0x7E | ext >> 8)
+                chunks[c].0[offset + 11] = UInt8(truncatingIfNeeded: ext)
+                next += 1_000 * ms
+            }
+            if next > first + 4_000 * ms { break }
+        }
+        return chunks
+    }
+
+    @Test("2.4 on Rill's CBR stream: three PCRs re-stamped by 1 µs are three PCR_accuracy_errors; by 300 ns, none")
+    func pcrAccuracyRestamp() {
+        let clean = muxStream(.cbr(muxrate: 6_000_000), seconds: 6)
+        for (ticks, expected) in [(Int64(27), ["2.4": Int64(3)]), (8, [:])] {
+            let chunks = Self.restamped(ticks: ticks)
+            // The re-stamp happened: three packets differ from the (deterministic) clean stream.
+            var changed = 0
+            for c in chunks.indices {
+                for o in stride(from: 0, to: chunks[c].0.count, by: 188)
+                where chunks[c].0[o..<(o + 188)] != clean[c].0[o..<(o + 188)] {
+                    changed += 1
+                }
+            }
+            #expect(changed == 3 && chunks.count == clean.count)
+            var a = TR101290Analyzer()
+            for (chunk, deadline) in chunks { chunk.withUnsafeBytes { a.feed($0, arrivalNs: deadline) } }
+            #expect(a.pcrAccuracyApplicability == .cbr)
+            #expect(Self.errors(a) == expected, "re-stamped by \(ticks) ticks: \(Self.errors(a))")
+        }
+    }
+
     @Test("1.1/1.2: one corrupted sync byte is a Sync_byte_error; two in a row lose sync once; 5 good ones regain it")
     func syncHysteresis() {
         var a = TR101290Analyzer()
