@@ -103,13 +103,28 @@ public final class Credentials: Sendable {
     }
 
     /// Sets the admin password and saves.
+    /// The file is written first: a password that could not be saved does not take effect (it
+    /// would be lost at the next start while the old one came back).
     public func setAdminPassword(_ password: String) throws {
         let h = Bcrypt.hash(password, cost: Self.cost)
+        var next = state.withLock { $0 }
+        next.adminHash = h
+        try save(next)
         state.withLock {
             $0.adminHash = h
             $0.verified.removeAll()
         }
-        try save()
+    }
+
+    /// A fingerprint of the admin password's hash (FNV-1a, 64 bits, hex): changes whenever the
+    /// password is set again (bcrypt salts every hash anew), so saved page sessions can tell that
+    /// `rill passwd` changed it while rilld was down. Not a secret, not a hash of the password.
+    public var adminFingerprint: String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in (state.withLock { $0.adminHash } ?? "").utf8 {
+            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3
+        }
+        return String(h, radix: 16)
     }
 
     /// Adds (or replaces) the token `name`; returns the token, shown once.
@@ -137,8 +152,10 @@ public final class Credentials: Sendable {
         return removed
     }
 
-    func save() throws {
-        let json: JSON = state.withLock { s in
+    func save() throws { try save(state.withLock { $0 }) }
+
+    func save(_ s: State) throws {
+        let json: JSON = {
             var m: [(String, JSON)] = []
             if let a = s.adminHash { m.append(("admin", .string(a))) }
             m.append(
@@ -150,7 +167,7 @@ public final class Credentials: Sendable {
                         })
                 ))
             return .object(m)
-        }
+        }()
         try AtomicFile.makeDirectories(AtomicFile.directory(of: path))
         try AtomicFile.write(json.pretty, to: path, mode: 0o600)
     }

@@ -3,6 +3,8 @@ import Config
 import Hummingbird
 import NIOCore
 import Runtime
+import ServiceLifecycle
+import Synchronization
 
 /// `GET /api/v1/levels`: the audio meters of the raw audio ring as JSON (dBFS, LUFS; null where
 /// there is no signal or not yet a full window); with `?stream=1` as Server-Sent Events.
@@ -11,14 +13,23 @@ enum LevelsReport {
     static let streamInterval: Duration = .milliseconds(100)
 
     /// `event: levels` every 100 ms with the reading as `data` (`null` while there is none), until
-    /// the client goes away.
-    static func stream(_ monitor: LevelMonitor?) -> Response {
+    /// the client goes away or, for a page session's stream, the session ends (checked each second).
+    static func stream(_ monitor: LevelMonitor?, alive: @escaping @Sendable () -> Bool = { true }) -> Response {
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: ": rill levels\n\n"))
-            while !Task.isCancelled {
-                let data = (try? make(monitor))?.serialized ?? "null"
-                try await writer.write(ByteBuffer(string: "event: levels\ndata: \(data)\n\n"))
-                try await Task.sleep(for: streamInterval)
+            // A stopping box ends the stream (the server waits for open responses before it exits).
+            let stopping = Mutex(false)
+            var tick = 0
+            try await withGracefulShutdownHandler {
+                while !Task.isCancelled, !stopping.withLock({ $0 }) {
+                    tick += 1
+                    if tick % 10 == 0, !alive() { break }
+                    let data = (try? make(monitor))?.serialized ?? "null"
+                    try await writer.write(ByteBuffer(string: "event: levels\ndata: \(data)\n\n"))
+                    try await Task.sleep(for: streamInterval)
+                }
+            } onGracefulShutdown: {
+                stopping.withLock { $0 = true }
             }
             try await writer.finish(nil)
         }

@@ -5,6 +5,8 @@ import Config
 import Events
 import Hummingbird
 import NIOCore
+import Runtime
+import ServiceLifecycle
 
 /// The box's HTTP API (`/api/v1`), Prometheus metrics and a health check. JSON in and out, errors
 /// as problem JSON, bodies size-limited, every route but `/health` authenticated.
@@ -19,13 +21,14 @@ public enum RillAPI {
         throttle: LoginThrottle = LoginThrottle()
     ) -> Router<RillRequestContext> {
         let api = box.store.config.api
-        let tls = api.tls != nil
+        let cookies = PageCookies(port: api.port, tls: api.tls != nil)
         let maxBody = Int(api.maxBodyBytes)  // ≤ 16 MiB by the config's range: fits a 32-bit Int
         let router = Router(context: RillRequestContext.self)
-        router.add(middleware: SecurityHeadersMiddleware(tls: tls))
+        router.add(middleware: SecurityHeadersMiddleware(tls: cookies.tls))
         router.add(
             middleware: AuthMiddleware(
-                credentials: credentials, sessions: sessions, authOnLocalhost: api.authOnLocalhost, tls: tls))
+                credentials: credentials, sessions: sessions, throttle: throttle, cookies: cookies,
+                authOnLocalhost: api.authOnLocalhost))
         PageRoutes.add(to: router, etag: "\(BoxController.version)-\(box.startedAt)")
 
         router.get("/health") { _, _ in JSON.object([("status", .string("ok"))]).response() }
@@ -37,7 +40,14 @@ public enum RillAPI {
 
         let v1 = router.group("api/v1")
         SessionRoutes.add(
-            to: v1, credentials: credentials, sessions: sessions, throttle: throttle, tls: tls, maxBody: maxBody)
+            to: v1, credentials: credentials, sessions: sessions, throttle: throttle, cookies: cookies, maxBody: maxBody
+        )
+        /// For a stream a page session opened: whether that session still lives (a stream ends at
+        /// logout or a password change; token and Basic streams live until the client leaves).
+        @Sendable func alive(_ context: RillRequestContext) -> @Sendable () -> Bool {
+            guard let id = context.session?.id else { return { true } }
+            return { sessions.session(id, now: MonotonicClock.now()) != nil }
+        }
         v1.get("status") { _, _ in StatusReport.make(box).response() }
 
         // Config: the whole document or one section.
@@ -119,16 +129,16 @@ public enum RillAPI {
         }
         // Enumeration opens each node briefly and non-blocking (milliseconds): done inline.
         v1.get("devices") { _, _ in DeviceInventory.json().response() }
-        v1.get("events") { _, _ in EventStream.response(box.events) }
+        v1.get("events") { _, context in EventStream.response(box.events, alive: alive(context)) }
         v1.get("thumbnails/source.jpg") { request, _ in
             try await ThumbnailReport.response(thumbnails, .source, request: request)
         }
         v1.get("thumbnails/program.jpg") { request, _ in
             try await ThumbnailReport.response(thumbnails, .program, request: request)
         }
-        v1.get("levels") { request, _ in
+        v1.get("levels") { request, context in
             request.uri.queryParameters.get("stream") == "1"
-                ? LevelsReport.stream(levels) : try LevelsReport.make(levels).response()
+                ? LevelsReport.stream(levels, alive: alive(context)) : try LevelsReport.make(levels).response()
         }
         return router
     }
@@ -189,14 +199,25 @@ public enum RillAPI {
 /// line every 15 s to keep proxies from closing an idle stream.
 enum EventStream {
     static let keepAliveSeconds = 15
+    /// How often a page session's stream checks that its session still lives.
+    static let sessionCheckSeconds = 5
 
-    static func response(_ dispatcher: EventDispatcher) -> Response {
+    static func response(_ dispatcher: EventDispatcher, alive: @escaping @Sendable () -> Bool) -> Response {
         let (stream, continuation) = AsyncStream<Event?>.makeStream(bufferingPolicy: .bufferingNewest(256))
         let id = dispatcher.subscribe { continuation.yield($0) }
         let keepAlive = Task {
+            var slept = 0
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(keepAliveSeconds))
-                continuation.yield(nil)
+                try? await Task.sleep(for: .seconds(sessionCheckSeconds))
+                slept += sessionCheckSeconds
+                if !alive() {
+                    continuation.finish()
+                    return
+                }
+                if slept >= keepAliveSeconds {
+                    slept = 0
+                    continuation.yield(nil)
+                }
             }
         }
         continuation.onTermination = { _ in
@@ -205,13 +226,18 @@ enum EventStream {
         }
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: ": rill events\n\n"))
-            for await e in stream {
-                if let e {
-                    try await writer.write(
-                        ByteBuffer(string: "event: \(e.kind.rawValue)\ndata: \(e.json.serialized)\n\n"))
-                } else {
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+            // A stopping box ends the stream (the server waits for open responses before it exits).
+            try await withGracefulShutdownHandler {
+                for await e in stream {
+                    if let e {
+                        try await writer.write(
+                            ByteBuffer(string: "event: \(e.kind.rawValue)\ndata: \(e.json.serialized)\n\n"))
+                    } else {
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    }
                 }
+            } onGracefulShutdown: {
+                continuation.finish()
             }
             try await writer.finish(nil)
         }

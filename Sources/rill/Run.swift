@@ -77,7 +77,8 @@ struct Run: AsyncParsableCommand {
                         instance: cfg.system.instance,
                         gateway: { [store = box.store] in store.config.source.type == .gateway }),
                     sessions: SessionFile.store(
-                        path: SessionFile.path(instanceDirectory: box.instanceDirectory), log: log))
+                        path: SessionFile.path(instanceDirectory: box.instanceDirectory), log: log,
+                        password: { credentials.adminFingerprint }))
                 services.append(
                     .init(
                         service: LoggedService(name: "API", service: app, log: log), successTerminationBehavior: .ignore

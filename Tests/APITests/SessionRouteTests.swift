@@ -50,7 +50,9 @@ struct SessionRouteTests {
             ) { r in
                 #expect(r.status == .ok)
                 let c = r.headers[.setCookie] ?? ""
-                #expect(c.hasPrefix("rill_session=") && c.contains("HttpOnly") && c.contains("SameSite=Strict"), "\(c)")
+                #expect(
+                    c.hasPrefix("rill_session_8080=") && c.contains("HttpOnly") && c.contains("SameSite=Strict"), "\(c)"
+                )
                 #expect(c.contains("Max-Age=43200") && !c.contains("Secure"), "\(c)")
             }
             let (cookie, csrf) = try await Self.login(client)
@@ -201,6 +203,84 @@ struct SessionRouteTests {
                 #expect(r.status == .unauthorized)
                 #expect(r.headers[.contentSecurityPolicy] != nil && r.headers[.xContentTypeOptions] == "nosniff")
             }
+        }
+    }
+
+    @Test(
+        "HTTP Basic goes through the login throttle: after 5 wrong passwords 429 with Retry-After, the right one refused too until the wait is over"
+    )
+    func basicThrottled() async throws {
+        let f = try APIFixture()
+        @Sendable func basic(_ password: String) -> HTTPFields {
+            [.authorization: "Basic " + Data("admin:\(password)".utf8).base64EncodedString()]
+        }
+        try await f.app.test(.router) { client in
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<8 {
+                try await client.execute(uri: "/api/v1/status", method: .get, headers: basic("guess")) { r in
+                    statuses.append(r.status)
+                    if r.status == .tooManyRequests { #expect(r.headers[.retryAfter] != nil) }
+                    if r.status == .unauthorized { #expect(r.headers[.wwwAuthenticate] == "Bearer realm=\"rill\"") }
+                }
+            }
+            #expect(statuses.prefix(5).allSatisfy { $0 == .unauthorized }, "\(statuses)")
+            #expect(statuses.contains(.tooManyRequests), "\(statuses)")
+            try await client.execute(uri: "/api/v1/status", method: .get, headers: basic("correct horse")) {
+                #expect($0.status == .tooManyRequests, "the right password waits its turn too")
+            }
+            // A bearer token is never held up by its address's throttle.
+            try await client.execute(uri: "/api/v1/status", method: .get, headers: f.auth) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test(
+        "a browser that logged in before (its device cookie) logs in while its address is throttled by someone else's guesses"
+    )
+    func deviceCookie() async throws {
+        let f = try APIFixture()
+        try await f.app.test(.router) { client in
+            let device = try await client.execute(
+                uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"password":"correct horse"}"#)
+            ) { r in
+                let cookies = r.headers[values: .setCookie]
+                let device = try #require(cookies.first { $0.hasPrefix("rill_device_8080=") }, "\(cookies)")
+                #expect(device.contains("Path=/api/v1/session") && device.contains("HttpOnly"), "\(device)")
+                return String(device.prefix { $0 != ";" })
+            }
+            // Someone at the same address guesses until the address must wait.
+            var refused = false
+            for _ in 0..<10 {
+                try await client.execute(
+                    uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"password":"guess"}"#)
+                ) { if $0.status == .tooManyRequests { refused = true } }
+            }
+            #expect(refused, "the address is throttled")
+            try await client.execute(
+                uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json", .cookie: device],
+                body: ByteBuffer(string: #"{"password":"correct horse"}"#)
+            ) { #expect($0.status == .ok, "the known browser logs in") }
+            // A made-up device cookie is no way around the throttle.
+            let fake = "rill_device_8080=" + String(repeating: "0", count: 64)
+            try await client.execute(
+                uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json", .cookie: fake],
+                body: ByteBuffer(string: #"{"password":"correct horse"}"#)
+            ) { #expect($0.status == .tooManyRequests) }
+        }
+    }
+
+    @Test("API answers are not stored by caches (no-store), the page's files revalidate (no-cache)")
+    func cachePolicy() async throws {
+        let f = try APIFixture()
+        try await f.app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/config", method: .get, headers: f.auth) {
+                #expect($0.headers[.cacheControl] == "no-store")
+            }
+            try await client.execute(uri: "/api/v1/session", method: .get) {
+                #expect($0.headers[.cacheControl] == "no-store")
+            }
+            try await client.execute(uri: "/", method: .get) { #expect($0.headers[.cacheControl] == "no-cache") }
         }
     }
 }

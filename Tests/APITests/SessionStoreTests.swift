@@ -2,6 +2,7 @@ import API
 import Foundation
 import RillTestSupport
 import Runtime
+import Synchronization
 import Testing
 
 @Suite("Cookie and form fields")
@@ -129,18 +130,21 @@ struct LoginThrottleTests {
 
 @Suite("Page sessions across a restart")
 struct SessionFileTests {
-    @Test("sessions saved at login come back in a new store; logout and expiry are kept; another boot's are not")
+    @Test(
+        "sessions saved at login come back in a new store; logout and expiry are kept; another boot's or another password's are not"
+    )
     func restart() throws {
         let dir = makeTemporaryDirectory("sessions")
         let path = SessionFile.path(instanceDirectory: dir)
         let log = Log(stage: "test")
-        let first = SessionFile.store(path: path, log: log)
+        let password = Mutex("fingerprint-1")
+        let first = SessionFile.store(path: path, log: log, password: { password.withLock { $0 } })
         let kept = first.open(now: MonotonicClock.now())
         let ended = first.open(now: MonotonicClock.now())
         first.close(ended.id)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        let second = SessionFile.store(path: path, log: log)
+        let second = SessionFile.store(path: path, log: log, password: { password.withLock { $0 } })
         #expect(second.count == 1)
         #expect(second.session(kept.id, now: MonotonicClock.now())?.csrf == kept.csrf)
         #expect(second.session(ended.id, now: MonotonicClock.now()) == nil)
@@ -150,23 +154,31 @@ struct SessionFileTests {
         #expect((doc["boot"] as? String)?.isEmpty == false, "\(doc)")
         doc["boot"] = "another boot"
         try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: path))
-        #expect(SessionFile.store(path: path, log: log).count == 0)
+        #expect(SessionFile.store(path: path, log: log, password: { password.withLock { $0 } }).count == 0)
+        // A password set while rilld was down (`rill passwd`) ends every saved session.
+        let third = SessionFile.store(path: path, log: log, password: { password.withLock { $0 } })
+        _ = third.open(now: MonotonicClock.now())
+        #expect(SessionFile.store(path: path, log: log, password: { password.withLock { $0 } }).count == 1)
+        password.withLock { $0 = "fingerprint-2" }
+        #expect(SessionFile.store(path: path, log: log, password: { password.withLock { $0 } }).count == 0)
         try "{ not json".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(SessionFile.store(path: path, log: log).count == 0)
+        #expect(SessionFile.store(path: path, log: log, password: { password.withLock { $0 } }).count == 0)
     }
 
-    @Test("restore drops expired sessions and ones from the future")
+    @Test("restore drops expired sessions, ones from the future and malformed ones")
     func restoreFilters() {
         let hour: Int64 = 3_600_000_000_000
         let now = 20 * hour
         let store = SessionStore()
         let id = String(repeating: "a", count: 64)
+        let csrf = String(repeating: "d", count: 64)
         store.restore(
             [
-                .init(id: id, csrf: "c", created: now - hour, lastUsed: 0),
-                .init(id: String(repeating: "b", count: 64), csrf: "c", created: now - 13 * hour, lastUsed: 0),
-                .init(id: String(repeating: "c", count: 64), csrf: "c", created: now + hour, lastUsed: 0),
-                .init(id: "short", csrf: "c", created: now, lastUsed: 0),
+                .init(id: id, csrf: csrf, created: now - hour, lastUsed: 0),
+                .init(id: String(repeating: "b", count: 64), csrf: csrf, created: now - 13 * hour, lastUsed: 0),
+                .init(id: String(repeating: "c", count: 64), csrf: csrf, created: now + hour, lastUsed: 0),
+                .init(id: "short", csrf: csrf, created: now, lastUsed: 0),
+                .init(id: String(repeating: "e", count: 64), csrf: "", created: now, lastUsed: 0),
             ], now: now)
         #expect(store.count == 1 && store.session(id, now: now) != nil)
     }

@@ -57,6 +57,11 @@ def main():
     out, d = {}, rp.browser()
     try:
         rp.login(d, args.base, args.password)
+        # The editor is closed until opened (sections may hold passphrases).
+        toggle = d.find_element("id", "raw-toggle")
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggle)
+        toggle.click()
+        rp.wait(d, "the raw editor opened", lambda x: x.find_element("id", "raw-form").is_displayed(), 5)
         out["sections"] = rp.wait(d, "the sections listed", lambda x: [
             o.get_attribute("value") for o in x.find_elements("css selector", "#raw-section option")] or None, 10)
         program = load(d, "program")

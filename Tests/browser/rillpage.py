@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from selenium import webdriver
@@ -154,21 +155,40 @@ def session(driver):
     return json.loads(r["body"])
 
 
-def cookie(driver, name="rill_session"):
-    """The value of the page's cookie `name` (Selenium sees HttpOnly cookies), or None."""
-    c = driver.get_cookie(name)
+def session_cookie_name(base):
+    """The session cookie's name: rill_session_<API port> (one per port: browsers share cookies across ports)."""
+    return f"rill_session_{urllib.parse.urlparse(base).port or 80}"
+
+
+def cookie(driver, name=None):
+    """The value of the page's cookie `name` (default: the session's; Selenium sees HttpOnly cookies), or None."""
+    c = driver.get_cookie(name or session_cookie_name(driver.current_url))
     return c["value"] if c else None
 
 
 def http(method, url, body=None, headers=None, timeout=10):
-    """A plain request outside the browser: (status, headers dict, body text)."""
+    """A plain request outside the browser: (status, headers dict, body text). A header sent more
+    than once (Set-Cookie: the session and the device cookie) is joined with "\n"."""
     data = body.encode() if isinstance(body, str) else body
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+
+    def joined(h):
+        out = {}
+        for k, v in h.items():
+            out[k] = out[k] + "\n" + v if k in out else v
+        return out
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers.items()), r.read().decode("utf-8", "replace")
+            return r.status, joined(r.headers), r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers.items()), e.read().decode("utf-8", "replace")
+        return e.code, joined(e.headers), e.read().decode("utf-8", "replace")
+
+
+def session_cookie(headers, base):
+    """The `name=value` of the session cookie among a response's Set-Cookie headers, or ""."""
+    name = session_cookie_name(base) + "="
+    cookies = {k.lower(): v for k, v in headers.items()}.get("set-cookie", "").split("\n")
+    return next((c.split(";")[0] for c in cookies if c.startswith(name)), "")
 
 
 def screenshot(driver, path):

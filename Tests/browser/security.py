@@ -138,7 +138,7 @@ def main():
         errors = rp.console_errors(d, noisy)
         csrf = rp.session(d)["csrf"]
         out["loggedIn"] = bool(csrf)
-        out["cookieFlags"] = {k: v for k, v in (d.get_cookie("rill_session") or {}).items()
+        out["cookieFlags"] = {k: v for k, v in (d.get_cookie(rp.session_cookie_name(base)) or {}).items()
                               if k in ("httpOnly", "sameSite")}
         config_before = rp.fetch(d, "GET", "/api/v1/config")["body"]
         state, packets = output_state(d, args.output)
@@ -178,15 +178,15 @@ def main():
         # Logout: the old cookie stops working.
         old = rp.cookie(d)
         out["oldCookieBeforeLogout"] = rp.http("GET", base + "/api/v1/session",
-                                               headers={"Cookie": f"rill_session={old}"})[0]
+                                               headers={"Cookie": f"{rp.session_cookie_name(base)}={old}"})[0]
         errors += rp.console_errors(d, noisy)
         d.find_element("css selector", "#logout").click()
         rp.wait(d, "login form after logout", lambda x: rp.visible(x, "#login-form"))
         out["oldCookieAfterLogout"] = rp.http("GET", base + "/api/v1/session",
-                                              headers={"Cookie": f"rill_session={old}"})[0]
+                                              headers={"Cookie": f"{rp.session_cookie_name(base)}={old}"})[0]
         out["oldCookieStopAfterLogout"] = rp.http(
             "POST", base + f"/api/v1/outputs/{args.output}/stop", body="{}",
-            headers={"Cookie": f"rill_session={old}", "X-CSRF-Token": csrf})[0]
+            headers={"Cookie": f"{rp.session_cookie_name(base)}={old}", "X-CSRF-Token": csrf})[0]
 
         # 20 wrong passwords in a row, as fast as the box answers, then one through the form.
         attempts, start = [], time.monotonic()
@@ -213,7 +213,7 @@ def main():
         # A password change through the page ends every session (this browser's and another client's).
         status, headers, _ = rp.http("POST", base + "/api/v1/session", json.dumps({"password": args.password}),
                                      {"Content-Type": "application/json"})
-        other = {k.lower(): v for k, v in headers.items()}.get("set-cookie", "").split(";")[0]
+        other = rp.session_cookie(headers, base)
         out["otherSessionBefore"] = rp.http("GET", base + "/api/v1/session", headers={"Cookie": other})[0]
         d.get(base + "/")
         rp.wait(d, "logged in again (page reloaded)", lambda x: rp.visible(x, "#logout"))
@@ -240,7 +240,7 @@ def main():
         change(args.password, args.new_password, None)
         rp.wait(d, "the login form after the password change", lambda x: rp.visible(x, "#login-form"), 10)
         out["pwChangedMessage"] = rp.text(d, "#login-message")
-        out["myCookieAfterChange"] = rp.http("GET", base + "/api/v1/session", headers={"Cookie": f"rill_session={mine}"})[0]
+        out["myCookieAfterChange"] = rp.http("GET", base + "/api/v1/session", headers={"Cookie": f"{rp.session_cookie_name(base)}={mine}"})[0]
         out["otherSessionAfter"] = rp.http("GET", base + "/api/v1/session", headers={"Cookie": other})[0]
         login = lambda pw: rp.http("POST", base + "/api/v1/session", json.dumps({"password": pw}),
                                    {"Content-Type": "application/json"})[0]

@@ -20,7 +20,8 @@ export function setRawSaved(handler) { onSaved = handler; }
 function say(error, ok = '') {
     $('raw-error').textContent = error;
     $('raw-ok').textContent = ok;
-    $('raw-json').toggleAttribute('aria-invalid', Boolean(error));
+    if (error) $('raw-json').setAttribute('aria-invalid', 'true');
+    else $('raw-json').removeAttribute('aria-invalid');
 }
 
 /** Lists the sections (GET /api/v1/config/files) and loads the selected one unless it has unsaved edits. */

@@ -55,7 +55,9 @@ public final class SessionStore: Sendable {
     /// Takes back `saved` sessions (a restarted box), each as if used `now`; expired ones and ones
     /// from the future (another boot's clock) are dropped.
     public func restore(_ saved: [Session], now: Int64) {
-        let kept = saved.filter { $0.created <= now && $0.id.utf8.count == 2 * Self.tokenBytes }.map {
+        let kept = saved.filter {
+            $0.created <= now && $0.id.utf8.count == 2 * Self.tokenBytes && $0.csrf.utf8.count == 2 * Self.tokenBytes
+        }.map {
             Session(id: $0.id, csrf: $0.csrf, created: $0.created, lastUsed: now)
         }.filter { $0.secondsLeft(now: now) > 0 }
         sessions.withLock { all in
