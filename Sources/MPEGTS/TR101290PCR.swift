@@ -157,11 +157,14 @@ struct StreamClock {
     private var lastNs: Int64 = 0
     private var nsPerByte = 0.0
     private var returned: Int64 = 0
+    /// The longest stretch, ns, the clock extrapolates from bytes.
+    static let maxExtrapolation = 1e17
 
     /// The time at byte `position`, or nil before the first PCR.
     mutating func time(at position: Int64) -> Int64? {
         guard started else { return nil }
-        let t = lastNs + Int64(Double(position - lastPosition) * nsPerByte)
+        // Clamped (10^17 ns, three years) so that no byte count and rate can overflow the conversion.
+        let t = lastNs + Int64(min(Double(position - lastPosition) * nsPerByte, Self.maxExtrapolation))
         if t > returned { returned = t }
         return returned
     }
