@@ -69,6 +69,39 @@ struct TR101290VariantTests {
         }
     }
 
+    /// What the analyzer finds when the file arrives as 7-packet datagrams at its 4 Mb/s, each late
+    /// by up to `jitterNs` (a network input with arrival timing).
+    static func analyzeAsNetwork(_ path: String, jitterNs: Int64) throws -> [String: Int64] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var analyzer = TR101290Analyzer()
+        var rng = SystemRandomNumberGenerator()
+        let datagram = 7 * 188
+        let nsPerDatagram = Int64(datagram * 8) * 1_000_000_000 / 4_000_000
+        var last: Int64 = 0
+        data.withUnsafeBytes { bytes in
+            for (n, offset) in stride(from: 0, to: bytes.count, by: datagram).enumerated() {
+                let arrival = max(last, Int64(n) * nsPerDatagram + Int64.random(in: 0...jitterNs, using: &rng))
+                last = arrival
+                analyzer.feed(
+                    UnsafeRawBufferPointer(rebasing: bytes[offset..<min(offset + datagram, bytes.count)]),
+                    arrivalNs: arrival)
+            }
+        }
+        return errors(analyzer)
+    }
+
+    @Test(
+        "The same variants as datagrams with up to 5 ms of arrival jitter (arrival timing): the same indicators and counts"
+    )
+    func variantsWithArrivalTiming() throws {
+        let dir = makeTemporaryDirectory("tr101290-arrival")
+        let injected = try Self.makeVariants(dir)
+        for (name, expected) in injected.sorted(by: { $0.key < $1.key }) {
+            let found = try Self.analyzeAsNetwork("\(dir)/v/\(name).ts", jitterNs: 5_000_000)
+            #expect(found == expected, "\(name): injected \(expected), the analyzer found \(found)")
+        }
+    }
+
     /// Continuity errors tshark's MP2T dissector reports (expert info "Detected N missing TS frames").
     static func tsharkMissingFrames(_ path: String) throws -> Int64 {
         let r = try runProcess(["tshark", "-r", path, "-q", "-z", "expert"], timeout: 120)
