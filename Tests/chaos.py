@@ -325,6 +325,13 @@ class Chaos:
 
     # ---- analysis ---------------------------------------------------------------------------------
 
+    def kill_causing(self, start, end):
+        """The kill an outage from `start` to `end` (arrival times) follows: the first one at or after
+        the last picture before it (a kill just before that picture still counts), so a later kill
+        of another stage while the stream is still down is not blamed for it; "stage@seconds"."""
+        k = [k for k in self.kills if start - 0.5 <= k["t"] <= end + 0.05]
+        return f"{k[0]['stage']}@{k[0]['t'] - self.chaos_start:.1f}s" if k else self.kill_before(end)
+
     def kill_before(self, t, window=8.0):
         """The kill that an event at time t follows (within `window` s), as "stage@seconds"."""
         k = [k for k in self.kills if k["t"] <= t + 0.05 and t - k["t"] <= window]
@@ -379,16 +386,20 @@ class Chaos:
             by_pts = (video[i][0] - video[i - 1][0]) / 90_000
             if max(by_arrival, by_pts) > OUTAGE_REPORT_S:
                 t = arrival[i] if arrival[i] is not None else None
+                start = arrival[i - 1] if arrival[i - 1] is not None else (t - max(by_arrival, by_pts) if t else None)
                 outages.append({"seconds": round(max(by_arrival, by_pts), 3), "byArrivalS": round(by_arrival, 3),
                                 "byPtsS": round(by_pts, 3), "resumesAtKeyframe": video[i][1],
-                                "after": self.kill_before(t) if t else None, "_pts": video[i][0], "_gap": by_pts > VIDEO_TICKS * 1.5 / 90_000 or by_pts <= 0})
+                                "after": self.kill_causing(start, t) if t else None, "_pts": video[i][0], "_gap": by_pts > VIDEO_TICKS * 1.5 / 90_000 or by_pts <= 0})
         # Audio: intervals by PTS, named by the video picture arriving next.
         video_pts = [v[0] for v in video]
         for g in pts_gaps(audio, AUDIO_TICKS):
             if g["seconds"] > OUTAGE_REPORT_S:
                 j = min(bisect.bisect_left(video_pts, audio[g["index"]][0]), len(video) - 1)
                 t = arrival[j]
-                outages.append({"seconds": g["seconds"], "audio": True, "after": self.kill_before(t) if t else None})
+                # t is the arrival of the next picture after the gap, which can be up to a second
+                # (a GOP's worth of waiting for a keyframe) after the audio resumed: start earlier.
+                outages.append({"seconds": g["seconds"], "audio": True,
+                                "after": self.kill_causing(t - g["seconds"] - 1.0, t) if t else None})
         gaps = [o for o in outages if o.get("_gap")]
         not_key = [o for o in gaps if not o["resumesAtKeyframe"]]
         # A PTS jump while pictures kept arriving (no arrival gap) is the encoder skipping raw pictures

@@ -69,15 +69,17 @@ boot() {
     -virtfs local,path="$share",mount_tag=out,security_model=none,multidevs=remap \
     </dev/null >"$share/console.log" 2>&1 &
   qpid=$!
-  local start=$SECONDS last="" beat=$SECONDS now
+  local start=$SECONDS last="" beat=$SECONDS now seen=0
   verdict=done
   while kill -0 "$qpid" 2>/dev/null; do
     sleep 1
     now=$SECONDS
     if grep -q -e "KVM internal error" -e "emulation failure" "$share/console.log" 2>/dev/null; then verdict=kvm-error
-    elif [ -s "$share/progress" ]; then
+    elif [ -s "$share/progress" ] || [ $seen -eq 1 ]; then
+      # Once the guest has beaten, only a heartbeat that stops counts against it: a read that
+      # finds the file empty or gone (being replaced) is no news, never "no boot".
       local p; p=$(cat "$share/progress" 2>/dev/null || true)
-      if [ "$p" != "$last" ]; then last=$p; beat=$now
+      if [ -n "$p" ] && [ "$p" != "$last" ]; then last=$p; beat=$now; seen=1
       elif [ $((now - beat)) -ge "$stall" ]; then verdict=stalled; fi
     elif [ $((now - start)) -ge "$deadline_boot" ]; then verdict=no-boot
     fi

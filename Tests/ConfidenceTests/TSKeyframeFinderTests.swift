@@ -6,7 +6,7 @@ import Testing
 
 /// The gateway's program thumbnail source: keyframes found in TS that ffmpeg made, at the PTS
 /// ffprobe calls key, decoded by libavcodec; malformed TS finds nothing and never traps.
-@Suite("TS keyframe finder")
+@Suite("TS keyframe finder", .tags(.peer))
 struct TSKeyframeFinderTests {
     /// stream_type values (ISO/IEC 13818-1 Table 2-34).
     static let h264: UInt8 = 0x1B

@@ -101,15 +101,21 @@ public struct WireCapture: Sendable {
     }
 
     /// Longest gap between PCRs (from their values), seconds.
-    public var maxPCRInterval: Double {
+    public var maxPCRInterval: Double { pcrIntervals.max() ?? .infinity }
+
+    /// The gaps between consecutive PCRs (from their values), seconds.
+    public var pcrIntervals: [Double] {
         let p = datagrams.flatMap(\.pcrs)
-        return zip(p, p.dropFirst()).map { Double($1 - $0) / 27e6 }.max() ?? .infinity
+        return zip(p, p.dropFirst()).map { Double($1 - $0) / 27e6 }
     }
 
     /// Longest gap between datagrams carrying `pid`, seconds of arrival time.
-    public func maxInterval(pid: Int) -> Double {
+    public func maxInterval(pid: Int) -> Double { intervals(pid: pid).max() ?? .infinity }
+
+    /// The gaps between datagrams carrying `pid`, seconds of arrival time.
+    public func intervals(pid: Int) -> [Double] {
         let t = datagrams.filter { $0.pids.contains(pid) }.map(\.time)
-        return zip(t, t.dropFirst()).map { $1 - $0 }.max() ?? .infinity
+        return zip(t, t.dropFirst()).map { $1 - $0 }
     }
 
     /// |arrival − PCR| after removing the offset, per PCR, seconds (how far the wire strays from the stream clock).

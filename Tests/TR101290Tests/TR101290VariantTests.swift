@@ -5,7 +5,7 @@ import Testing
 
 /// The analyzer against an independent stream: FFmpeg's CBR TS (libx264 + AAC at 4 Mb/s) and the
 /// variants Tests/tools/ts-impair.py makes of it, each breaking one TR 101 290 indicator.
-@Suite("TR 101 290 variants", .serialized)
+@Suite("TR 101 290 variants", .serialized, .tags(.peer))
 struct TR101290VariantTests {
     /// What the analyzer found in a file (file timing): clause → count, indicators with errors only.
     static func analyze(_ path: String) throws -> [String: Int64] {
