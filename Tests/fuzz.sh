@@ -32,7 +32,7 @@ build rtp Sources/MediaTime/*.swift Sources/RTP/*.swift Tests/Fuzz/FuzzRTP.swift
 build fec Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Tests/Fuzz/FuzzFEC.swift
 build config Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Sources/Config/*.swift Tests/Fuzz/FuzzConfig.swift
 build event Sources/MediaTime/*.swift Sources/RTP/*.swift Sources/FEC/*.swift Sources/Config/*.swift Sources/Events/Event.swift Tests/Fuzz/FuzzEvent.swift
-build web Sources/API/Session/RequestFields.swift Sources/API/Session/SessionStore.swift Tests/Fuzz/FuzzWebFields.swift
+build web Sources/API/Session/RequestFields.swift Sources/API/Session/SessionStore.swift Sources/API/Session/RandomHex.swift Tests/Fuzz/FuzzWebFields.swift
 # A real TS chunk seeds the TS fuzzer.
 mkdir -p "$out/corpus-ts"
 if [ ! -s "$out/corpus-ts/seed.ts" ]; then

@@ -129,8 +129,8 @@ public final class Credentials: Sendable {
 
     /// Adds (or replaces) the token `name`; returns the token, shown once.
     public func addToken(name: String) throws -> String {
-        let id = Self.randomHex(4)
-        let secret = Self.randomHex(16)
+        let id = RandomHex.make(bytes: 4)
+        let secret = RandomHex.make(bytes: 16)
         let h = Bcrypt.hash(secret, cost: Self.cost)
         state.withLock { s in
             s.tokens.removeAll { $0.name == name }
@@ -170,13 +170,5 @@ public final class Credentials: Sendable {
         }()
         try AtomicFile.makeDirectories(AtomicFile.directory(of: path))
         try AtomicFile.write(json.pretty, to: path, mode: 0o600)
-    }
-
-    static func randomHex(_ bytes: Int) -> String {
-        var g = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in
-            let b = UInt8.random(in: 0...255, using: &g)
-            return String(b >> 4, radix: 16) + String(b & 15, radix: 16)
-        }.joined()
     }
 }

@@ -40,8 +40,7 @@ public enum RillAPI {
 
         let v1 = router.group("api/v1")
         SessionRoutes.add(
-            to: v1, credentials: credentials, sessions: sessions, throttle: throttle, cookies: cookies, maxBody: maxBody
-        )
+            to: v1, credentials: credentials, sessions: sessions, throttle: throttle, cookies: cookies)
         /// For a stream a page session opened: whether that session still lives (a stream ends at
         /// logout or a password change; token and Basic streams live until the client leaves).
         @Sendable func alive(_ context: RillRequestContext) -> @Sendable () -> Bool {
@@ -143,21 +142,24 @@ public enum RillAPI {
         return router
     }
 
-    /// The request body as JSON: 413 past `limit`, 400 with line and column when malformed.
-    static func body(_ request: Request, limit: Int) async throws -> JSON {
-        var r = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await r.collectBody(upTo: limit)
-        } catch {
-            throw Problem(.contentTooLarge, "request body larger than \(limit) bytes (api.maxBodyBytes)")
-        }
+    /// The request body as JSON: 413 past `limit` (named by `limitName`), 400 with line and
+    /// column when malformed.
+    static func body(_ request: Request, limit: Int, limitName: String = "api.maxBodyBytes") async throws -> JSON {
+        let buffer = try await collect(request, limit: limit, limitName: limitName)
         do {
             return try JSONParser.parse(Array(buffer.readableBytesView))
         } catch {
             throw Problem(
                 .badRequest, "\(error)",
                 [("line", .number(Double(error.line))), ("column", .number(Double(error.column)))])
+        }
+    }
+
+    /// The request body's bytes: 413 past `limit`, naming the limit (`limitName`).
+    static func collect(_ request: Request, limit: Int, limitName: String) async throws -> ByteBuffer {
+        var r = request
+        do { return try await r.collectBody(upTo: limit) } catch {
+            throw Problem(.contentTooLarge, "request body larger than \(limit) bytes (\(limitName))")
         }
     }
 

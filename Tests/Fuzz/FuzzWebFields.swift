@@ -1,6 +1,6 @@
 // libFuzzer target: what a browser sends besides JSON — the Cookie header, a form body — and the
-// session lookup that the cookie's value reaches. Built with Sources/API/Session/RequestFields.swift
-// and SessionStore.swift.
+// session lookup that the cookie's value reaches. Built with Sources/API/Session/RequestFields.swift,
+// SessionStore.swift and RandomHex.swift.
 
 let fuzzSessions = SessionStore()
 let fuzzSession = fuzzSessions.open(now: 0)

@@ -69,9 +69,7 @@ struct AuthMiddleware: RouterMiddleware {
 
     /// Runs `verify` through the login throttle: 429 while the client must wait, 401 when it fails.
     func checked(_ request: Request, _ address: String, _ verify: () -> Bool) throws {
-        let key = throttle.key(device: cookies.device(in: request), address: address)
-        let wait = throttle.begin(key, now: MonotonicClock.now())
-        guard wait == 0 else { throw LoginThrottle.refusal(wait) }
+        let key = try throttle.admit(device: cookies.device(in: request), address: address, now: MonotonicClock.now())
         guard verify() else { throw unauthorized("invalid credentials") }
         throttle.succeeded(key)
     }

@@ -48,6 +48,15 @@ public final class LoginThrottle: Sendable {
         }
     }
 
+    /// `begin` for a request from `address` with device cookie `device` (see `key`): the key to
+    /// pass to `succeeded` when the password is right, or the 429 to answer when it must wait.
+    func admit(device: String?, address: String, now: Int64) throws(Problem) -> String {
+        let key = key(device: device, address: address)
+        let wait = begin(key, now: now)
+        guard wait == 0 else { throw Self.refusal(wait) }
+        return key
+    }
+
     /// Wrong passwords in a row from `key`.
     public func failures(_ key: String) -> Int { records.withLock { $0[key]?.failures ?? 0 } }
 

@@ -10,10 +10,12 @@ import Runtime
 enum SessionRoutes {
     /// A login body is a password: anything longer is refused before it is read further.
     static let maxLoginBody = 4096
+    /// How a 413 names that limit.
+    static let limitName = "a login or password body is at most 4 KiB"
 
     static func add(
         to v1: RouterGroup<RillRequestContext>, credentials: Credentials, sessions: SessionStore,
-        throttle: LoginThrottle, cookies: PageCookies, maxBody: Int
+        throttle: LoginThrottle, cookies: PageCookies
     ) {
         v1.get("session") { request, _ in
             guard let id = cookies.session(in: request), let s = sessions.session(id, now: MonotonicClock.now())
@@ -21,14 +23,13 @@ enum SessionRoutes {
             return describe(s).response()
         }
         v1.post("session") { request, context in
-            let password = try await field("password", of: request, limit: maxLoginBody)
+            let password = try await field("password", of: request)
             guard credentials.hasAdminPassword else {
                 throw Problem(.unauthorized, "no admin password is set: set one with `rill passwd`")
             }
-            let device = cookies.device(in: request)
-            let key = throttle.key(device: device, address: context.remoteAddress?.ipAddress ?? "unknown")
-            let wait = throttle.begin(key, now: MonotonicClock.now())
-            guard wait == 0 else { throw LoginThrottle.refusal(wait) }
+            let key = try throttle.admit(
+                device: cookies.device(in: request), address: context.remoteAddress?.ipAddress ?? "unknown",
+                now: MonotonicClock.now())
             guard credentials.verifyAdmin(password) else {
                 let next = LoginThrottle.delay(failures: throttle.failures(key))
                 throw Problem(
@@ -51,7 +52,7 @@ enum SessionRoutes {
             return Response(status: .noContent, headers: [.setCookie: cookies.sessionCookie("", maxAge: 0)])
         }
         v1.post("password") { request, context in
-            let body = try await RillAPI.body(request, limit: maxLoginBody)
+            let body = try await RillAPI.body(request, limit: maxLoginBody, limitName: limitName)
             guard case .string(let current) = body["current"] ?? .null else {
                 throw Problem(.unprocessableContent, "current: the current password is required", path("current"))
             }
@@ -61,10 +62,9 @@ enum SessionRoutes {
                     "new: the new password must have at least \(Credentials.minimumPasswordLength) characters",
                     path("new"))
             }
-            let key = throttle.key(
-                device: cookies.device(in: request), address: context.remoteAddress?.ipAddress ?? "unknown")
-            let wait = throttle.begin(key, now: MonotonicClock.now())
-            guard wait == 0 else { throw LoginThrottle.refusal(wait) }
+            let key = try throttle.admit(
+                device: cookies.device(in: request), address: context.remoteAddress?.ipAddress ?? "unknown",
+                now: MonotonicClock.now())
             guard credentials.verifyAdmin(current) else {
                 throw Problem(.forbidden, "current: wrong password", path("current"))
             }
@@ -89,15 +89,14 @@ enum SessionRoutes {
 
     /// The string field `name` of a JSON object body or of a form body (`application/x-www-form-
     /// urlencoded`); 422 naming it when missing.
-    static func field(_ name: String, of request: Request, limit: Int) async throws -> String {
+    static func field(_ name: String, of request: Request) async throws -> String {
+        let limit = maxLoginBody
         if request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
-            var r = request
-            let buffer: ByteBuffer
-            do { buffer = try await r.collectBody(upTo: limit) } catch {
-                throw Problem(.contentTooLarge, "request body larger than \(limit) bytes")
-            }
+            let buffer = try await RillAPI.collect(request, limit: limit, limitName: limitName)
             if let f = RequestFields.form(buffer.readableBytesView).first(where: { $0.name == name }) { return f.value }
-        } else if case .string(let v) = try await RillAPI.body(request, limit: limit)[name] ?? .null {
+        } else if case .string(let v) = try await RillAPI.body(request, limit: limit, limitName: limitName)[name]
+            ?? .null
+        {
             return v
         }
         throw Problem(.unprocessableContent, "\(name): required", path(name))

@@ -125,17 +125,6 @@ public final class SessionStore: Sendable {
         return diff == 0
     }
 
-    /// `tokenBytes` random bytes from the system's CSPRNG (getrandom), as lowercase hex.
-    static func randomToken() -> String {
-        var g = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(2 * tokenBytes)
-        for _ in 0..<tokenBytes {
-            let b = UInt8.random(in: 0...255, using: &g)
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// `tokenBytes` random bytes from the system's CSPRNG, as lowercase hex.
+    static func randomToken() -> String { RandomHex.make(bytes: tokenBytes) }
 }
