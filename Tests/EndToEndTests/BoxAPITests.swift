@@ -60,6 +60,11 @@ final class APIBox: @unchecked Sendable {
         return (try? JSONSerialization.jsonObject(with: Data(r.body.utf8))) as? [String: Any] ?? [:]
     }
 
+    /// Whether the API answers `GET /api/v1/status` with 200 within `timeout` seconds (the box is up).
+    func answers(within timeout: Double) -> Bool {
+        waitFor(timeout: timeout) { (try? curl("GET", "/api/v1/status").status) == 200 }
+    }
+
     /// An output's packet counter from the status endpoint.
     func packets(_ id: String) -> Int {
         let s = try? json("GET", "/api/v1/status")
@@ -163,7 +168,7 @@ struct BoxAPITests {
                 label: "pl\(round)", port: 18110, outputs: #"{ "id": "a", "url": "udp://127.0.0.1:5120" }"#,
                 namespace: ns)
             defer { box.box.stop() }
-            #expect(waitFor(timeout: 15) { (try? box.curl("GET", "/api/v1/status").status) == 200 })
+            #expect(box.answers(within: 15))
             // Save i names the service "Name i"; each save's HTTP status is logged as "i status"
             // once its answer is in. The saver never stops on its own: it ends when the box dies.
             let progress = makeTemporaryDirectory("pl\(round)") + "/saves"

@@ -55,9 +55,7 @@ struct CtlEventsTests {
         let box = try APIBox(
             label: "ctl", port: port, outputs: #"{ "id": "c", "url": "udp://127.0.0.1:5197" }"#, namespace: ns)
         defer { box.box.stop() }
-        #expect(
-            waitFor(timeout: 20) { (try? box.curl("GET", "/api/v1/status").status) == 200 },
-            "\(box.box.log.suffix(1500))")
+        #expect(box.answers(within: 20), "\(box.box.log.suffix(1500))")
         let api = ["--api", "http://127.0.0.1:\(port)", "--token-file", box.box.directory + "/token"]
         func ctl(_ args: [String], stdin: String? = nil) throws -> ProcessResult {
             try runProcess(ns.command([rillBinary(), "ctl"] + args + api), timeout: 15, stdin: stdin)

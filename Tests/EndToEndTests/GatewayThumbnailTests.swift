@@ -51,9 +51,7 @@ struct GatewayThumbnailTests {
             label: "gwthumb", port: 18166, outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5166" }"#,
             namespace: ns, source: #"{ "type": "gateway", "url": "udp://127.0.0.1:5167" }"#)
         defer { box.box.stop() }
-        #expect(
-            waitFor(timeout: 20) { (try? box.curl("GET", "/api/v1/status").status) == 200 },
-            "\(box.box.log.suffix(1500))")
+        #expect(box.answers(within: 20), "\(box.box.log.suffix(1500))")
         let dir = box.box.directory
         // testsrc: a seconds counter and a moving gradient, 640×360, a keyframe a second.
         let video = [
@@ -106,9 +104,7 @@ struct GatewayThumbnailTests {
             label: "gwaudio", port: 18167, outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5168" }"#,
             namespace: ns, source: #"{ "type": "gateway", "url": "udp://127.0.0.1:5169" }"#)
         defer { box.box.stop() }
-        #expect(
-            waitFor(timeout: 20) { (try? box.curl("GET", "/api/v1/status").status) == 200 },
-            "\(box.box.log.suffix(1500))")
+        #expect(box.answers(within: 20), "\(box.box.log.suffix(1500))")
         let dir = box.box.directory
         let audio = ["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000", "-c:a", "aac"]
         let sender = try Self.sender(ns, audio, port: 5169, seconds: 30, log: "\(dir)/ffmpeg.log")

@@ -124,9 +124,7 @@ struct LevelsTests {
             label: "levelsgw", port: 18161, outputs: #"{ "id": "u", "url": "udp://127.0.0.1:5161" }"#,
             namespace: ns, source: #"{ "type": "gateway", "url": "udp://127.0.0.1:5162" }"#)
         defer { box.box.stop() }
-        #expect(
-            waitFor(timeout: 20) { (try? box.curl("GET", "/api/v1/status").status) == 200 },
-            "\(box.box.log.suffix(1500))")
+        #expect(box.answers(within: 20), "\(box.box.log.suffix(1500))")
         let r = try box.curl("GET", "/api/v1/levels")
         #expect(r.status == 503, "\(r)")
         #expect(r.body.contains("no raw audio"), "\(r.body)")
